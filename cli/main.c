@@ -1,0 +1,87 @@
+/* main.c - drugscan: dispatch a subcommand from the table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef DS_VERSION
+#define DS_VERSION "0.0.0"
+#endif
+
+static const ds_command commands[] = {
+	{"check", ds_cmd_check, "parse and explain trace codes given as arguments or stdin lines"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f, const char *prog)
+{
+	size_t i;
+
+	fprintf(f,
+	        "usage: %s COMMAND [OPTIONS] [ARGS]\n\n"
+	        "Read Chinese drug trace codes (药品追溯码) and say what they are.\n\n"
+	        "commands:\n",
+	        prog);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'%s COMMAND --help' shows a command's options; 'man drugscan' the rest.\n", prog);
+}
+
+static const ds_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	ds_cli cli;
+	const ds_command *cmd;
+
+	cli.out = stdout;
+	cli.err = stderr;
+	cli.in = stdin;
+	cli.prog = "drugscan";
+	cli.lang = ds_lang_from_env();
+
+	if (argc < 2) {
+		usage(stderr, cli.prog);
+		return DS_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout, cli.prog);
+		return DS_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("drugscan %s\n", DS_VERSION);
+		return DS_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help")) {
+		char help[] = "--help";
+		char *sub[2];
+		if (argc < 3) {
+			usage(stdout, cli.prog);
+			return DS_EXIT_OK;
+		}
+		cmd = find_command(argv[2]);
+		if (!cmd) {
+			fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[2]);
+			return DS_EXIT_USAGE;
+		}
+		sub[0] = argv[2];
+		sub[1] = help;
+		return cmd->run(&cli, 2, sub);
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "%s: unknown command '%s'\n", cli.prog, argv[1]);
+		usage(stderr, cli.prog);
+		return DS_EXIT_USAGE;
+	}
+	return cmd->run(&cli, argc - 1, argv + 1);
+}

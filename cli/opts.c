@@ -1,0 +1,198 @@
+/* opts.c - one declarative option table drives parsing and --help. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int ds_opts_index(const ds_cmdspec *spec, const char *name)
+{
+	int i;
+
+	for (i = 0; spec->opts[i].name && i < DS_OPTS_MAX; i++)
+		if (!strcmp(spec->opts[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *ds_opts_get(const ds_optvals *v, const ds_cmdspec *spec, const char *name)
+{
+	int i = ds_opts_index(spec, name);
+	return i < 0 ? NULL : v->value[i];
+}
+
+int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name)
+{
+	int i = ds_opts_index(spec, name);
+	return i < 0 ? 0 : v->count[i];
+}
+
+static int choice_ok(const char *choices, const char *value)
+{
+	size_t n = strlen(value);
+	const char *p = choices;
+
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && !memcmp(p, value, n))
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+static int set_value(ds_optvals *out, const ds_optspec *o, int i, const char *value, ds_error *err)
+{
+	if (o->choices && !choice_ok(o->choices, value))
+		return ds_error_set(err, DS_EINVAL, "invalid value '%s' for --%s (expected %s)", value,
+		                    o->name, o->choices);
+	out->value[i] = value;
+	out->count[i]++;
+	return DS_OK;
+}
+
+static int find_long(const ds_cmdspec *spec, const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; spec->opts[i].name; i++)
+		if (strlen(spec->opts[i].name) == n && !memcmp(spec->opts[i].name, name, n))
+			return i;
+	return -1;
+}
+
+static int find_short(const ds_cmdspec *spec, char c)
+{
+	int i;
+
+	for (i = 0; spec->opts[i].name; i++)
+		if (spec->opts[i].short_name == c)
+			return i;
+	return -1;
+}
+
+int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv, ds_error *err)
+{
+	int a, i, only_args = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->rest = calloc((size_t)argc + 1, sizeof(char *));
+	if (!out->rest)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	for (a = 1; a < argc; a++) {
+		char *arg = argv[a];
+		if (only_args || arg[0] != '-' || arg[1] == '\0') {
+			out->rest[out->nrest++] = arg;
+			continue;
+		}
+		if (!strcmp(arg, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (arg[1] == '-') {
+			const char *name = arg + 2, *eq = strchr(name, '=');
+			size_t n = eq ? (size_t)(eq - name) : strlen(name);
+			const ds_optspec *o;
+			i = find_long(spec, name, n);
+			if (i < 0)
+				return ds_error_set(err, DS_EINVAL, "unknown option '--%.*s'", (int)n, name);
+			o = &spec->opts[i];
+			if (!o->arg) {
+				if (eq)
+					return ds_error_set(err, DS_EINVAL, "option '--%s' takes no value", o->name);
+				out->count[i]++;
+				continue;
+			}
+			if (eq) {
+				if (set_value(out, o, i, eq + 1, err) < 0)
+					return DS_EINVAL;
+			} else if (a + 1 < argc) {
+				if (set_value(out, o, i, argv[++a], err) < 0)
+					return DS_EINVAL;
+			} else {
+				return ds_error_set(err, DS_EINVAL, "option '--%s' needs a value (%s)", o->name, o->arg);
+			}
+			continue;
+		}
+		/* short options, possibly bundled: -qj4 */
+		for (arg++; *arg; arg++) {
+			const ds_optspec *o;
+			i = find_short(spec, *arg);
+			if (i < 0)
+				return ds_error_set(err, DS_EINVAL, "unknown option '-%c'", *arg);
+			o = &spec->opts[i];
+			if (!o->arg) {
+				out->count[i]++;
+				continue;
+			}
+			if (arg[1]) {
+				if (set_value(out, o, i, arg + 1, err) < 0)
+					return DS_EINVAL;
+			} else if (a + 1 < argc) {
+				if (set_value(out, o, i, argv[++a], err) < 0)
+					return DS_EINVAL;
+			} else {
+				return ds_error_set(err, DS_EINVAL, "option '-%c' needs a value (%s)", o->short_name, o->arg);
+			}
+			break;
+		}
+	}
+	return DS_OK;
+}
+
+void ds_opts_help(FILE *f, const char *prog, const ds_cmdspec *spec)
+{
+	int i;
+
+	fprintf(f, "usage: %s %s\n\n%s\n", prog, spec->usage, spec->description);
+	if (spec->opts[0].name)
+		fprintf(f, "\noptions:\n");
+	for (i = 0; spec->opts[i].name; i++) {
+		const ds_optspec *o = &spec->opts[i];
+		char left[64];
+		if (o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+			         o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-26s %s", left, o->help);
+		if (o->choices)
+			fprintf(f, " (%s)", o->choices);
+		fputc('\n', f);
+	}
+	if (spec->epilog)
+		fprintf(f, "\n%s", spec->epilog);
+}
+
+ds_lang ds_lang_from_env(void)
+{
+	static const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			return strncmp(v, "zh", 2) ? DS_LANG_EN : DS_LANG_ZH;
+	}
+	return DS_LANG_EN;
+}
+
+int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message)
+{
+	fprintf(cli->err, "%s %s: %s\n", cli->prog, cmd, message);
+	fprintf(cli->err, "try '%s %s --help'\n", cli->prog, cmd);
+	return DS_EXIT_USAGE;
+}
+
+int ds_cli_common(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v)
+{
+	const char *lang = ds_opts_get(v, spec, "lang");
+
+	if (ds_opts_has(v, spec, "help")) {
+		ds_opts_help(cli->out, cli->prog, spec);
+		return DS_EXIT_OK;
+	}
+	if (lang)
+		cli->lang = strcmp(lang, "zh") ? DS_LANG_EN : DS_LANG_ZH;
+	return -1;
+}

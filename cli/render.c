@@ -1,0 +1,257 @@
+/*
+ * render.c - a checked code as JSON (jansson), CSV (libcsv) or text for people.
+ *
+ * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
+ * 1): fields are only ever added.
+ */
+#include <csv.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct ds_renderer {
+	FILE *out;
+	ds_format fmt;
+	ds_lang lang;
+	int csv_header;
+	unsigned long count;
+	ds_buf tmp;
+};
+
+int ds_format_parse(ds_format *out, const char *name)
+{
+	if (!name || !strcmp(name, "text"))
+		*out = DS_FMT_TEXT;
+	else if (!strcmp(name, "json") || !strcmp(name, "jsonl"))
+		*out = DS_FMT_JSON;
+	else if (!strcmp(name, "csv"))
+		*out = DS_FMT_CSV;
+	else
+		return DS_EINVAL;
+	return DS_OK;
+}
+
+const char *ds_note_text(ds_lang lang)
+{
+	return lang == DS_LANG_ZH
+	           ? "本地检查，不是医保销售结算记录；请在国家医保服务平台 App 或国家医保局公众号的“药品追溯信息查询”中核实（数据约有 2 天延迟）"
+	           : "a local check, not the national medical-insurance sales record: confirm in the 国家医保服务平台 app "
+	             "or the NHSA WeChat account under 药品追溯信息查询 (data lags about 2 days)";
+}
+
+ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang)
+{
+	ds_renderer *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->out = out;
+		r->fmt = fmt;
+		r->lang = lang;
+	}
+	return r;
+}
+
+void ds_renderer_free(ds_renderer *r)
+{
+	if (!r)
+		return;
+	ds_buf_free(&r->tmp);
+	free(r);
+}
+
+/* Make any bytes presentable as a JSON/CSV string: invalid UTF-8 becomes U+FFFD,
+ * and a too-long input is cut with an ellipsis. */
+static const char *printable(ds_buf *b, const void *data, size_t len, size_t limit)
+{
+	const unsigned char *s = data;
+	size_t i = 0;
+
+	ds_buf_clear(b);
+	while (i < len && i < limit) {
+		uint32_t cp;
+		size_t n = ds_utf8_decode(&cp, s + i, len - i);
+		if (n == 0) {
+			ds_buf_puts(b, "\xef\xbf\xbd");
+			i++;
+		} else {
+			ds_buf_put(b, s + i, n);
+			i += n;
+		}
+	}
+	if (i < len)
+		ds_buf_puts(b, "\xe2\x80\xa6");
+	return b->ptr ? b->ptr : "";
+}
+
+static json_t *issues_json(const ds_code *c, ds_lang lang)
+{
+	json_t *arr = json_array();
+	char msg[256];
+	size_t i;
+
+	for (i = 0; i < c->nissues; i++) {
+		const ds_issue *is = &c->issues[i];
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", is->id, "severity",
+		                                     ds_severity_name(is->severity), "message",
+		                                     ds_issue_message(is, lang, msg, sizeof(msg)), "pos",
+		                                     (json_int_t)is->pos, "len", (json_int_t)is->len));
+	}
+	return arr;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+/* The code object of DESIGN.md, without "input" and "position". */
+static json_t *code_json(const ds_code *c, const ds_label *labels, size_t nlabels, ds_lang lang)
+{
+	json_t *o = json_object(), *fields = json_object(), *arr;
+	size_t i;
+
+	json_object_set_new(o, "text", json_stringn(c->text, c->text_len));
+	json_object_set_new(o, "symbology", str_or_null(c->symbology));
+	json_object_set_new(o, "aim", str_or_null(c->aim));
+	json_object_set_new(o, "kind", json_string(ds_kind_name(c->kind)));
+	json_object_set_new(o, "valid", json_boolean(c->valid));
+	json_object_set_new(o, "issues", issues_json(c, lang));
+	for (i = 0; i < c->nfields; i++)
+		json_object_set_new(fields, c->fields[i].name, json_string(c->fields[i].value));
+	json_object_set_new(o, "fields", fields);
+	if (c->nelements) {
+		arr = json_array();
+		for (i = 0; i < c->nelements; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:s}", "ai", c->elements[i].ai, "value",
+			                                     c->elements[i].value));
+		json_object_set_new(o, "elements", arr);
+	}
+	json_object_set_new(o, "drug", json_null());
+	arr = json_array();
+	for (i = 0; i < nlabels; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", labels[i].id, "severity",
+		                                     ds_level_name(labels[i].level), "text", labels[i].text));
+	json_object_set_new(o, "labels", arr);
+	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
+	return o;
+}
+
+static int render_json(ds_renderer *r, const void *input, size_t len, const ds_code *c,
+                       const ds_label *labels, size_t nlabels)
+{
+	json_t *o = json_object(), *code = code_json(c, labels, nlabels, r->lang);
+	int rc;
+
+	json_object_set_new(o, "format_version", json_integer(1));
+	json_object_set_new(o, "input", json_string(printable(&r->tmp, input, len, DS_TRACE_MAX_INPUT)));
+	json_object_update(o, code);
+	json_decref(code);
+	rc = json_dumpf(o, r->out, JSON_COMPACT);
+	json_decref(o);
+	if (rc < 0 || fputc('\n', r->out) == EOF)
+		return DS_EIO;
+	return DS_OK;
+}
+
+/* ---- CSV ---- */
+
+static const char *csv_columns[] = {
+	"input", "kind", "valid", "text", "symbology", "aim", "product_code", "serial", "check",
+	"gtin", "batch", "expiry", "other_fields", "issues", "labels",
+};
+#define CSV_NCOLS (sizeof(csv_columns) / sizeof(csv_columns[0]))
+#define CSV_FIRST_FIELD 6
+#define CSV_NFIELDS 6
+
+static int csv_cell(FILE *f, const char *s, int last)
+{
+	if (csv_fwrite(f, s, strlen(s)) != 0)
+		return DS_EIO;
+	return fputc(last ? '\n' : ',', f) == EOF ? DS_EIO : DS_OK;
+}
+
+/* GS (0x1D) is shown as <GS> in CSV so spreadsheets keep it visible. */
+static void put_visible(ds_buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)s[i] == 0x1D)
+			ds_buf_puts(b, "<GS>");
+		else
+			ds_buf_putc(b, s[i]);
+	}
+}
+
+static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_code *c,
+                      const ds_label *labels, size_t nlabels)
+{
+	ds_buf cell = DS_BUF_INIT;
+	size_t i, k;
+	int rc = DS_OK;
+
+	if (!r->csv_header) {
+		for (i = 0; i < CSV_NCOLS && rc == DS_OK; i++)
+			rc = csv_cell(r->out, csv_columns[i], i + 1 == CSV_NCOLS);
+		r->csv_header = 1;
+	}
+	rc |= csv_cell(r->out, printable(&r->tmp, input, len, 256), 0);
+	rc |= csv_cell(r->out, ds_kind_name(c->kind), 0);
+	rc |= csv_cell(r->out, c->valid ? "true" : "false", 0);
+	put_visible(&cell, c->text, c->text_len);
+	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 0);
+	rc |= csv_cell(r->out, c->symbology, 0);
+	rc |= csv_cell(r->out, c->aim, 0);
+	for (k = 0; k < CSV_NFIELDS; k++) {
+		const char *v = ds_code_field(c, csv_columns[CSV_FIRST_FIELD + k]);
+		rc |= csv_cell(r->out, v ? v : "", 0);
+	}
+	ds_buf_clear(&cell);
+	for (i = 0; i < c->nfields; i++) {
+		int common = 0;
+		for (k = 0; k < CSV_NFIELDS; k++)
+			common |= !strcmp(c->fields[i].name, csv_columns[CSV_FIRST_FIELD + k]);
+		if (!common)
+			ds_buf_printf(&cell, "%s%s=%s", cell.len ? ";" : "", c->fields[i].name, c->fields[i].value);
+	}
+	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 0);
+	ds_buf_clear(&cell);
+	for (i = 0; i < c->nissues; i++)
+		ds_buf_printf(&cell, "%s%s", i ? ";" : "", c->issues[i].id);
+	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 0);
+	ds_buf_clear(&cell);
+	for (i = 0; i < nlabels; i++)
+		ds_buf_printf(&cell, "%s%s", i ? ";" : "", labels[i].id);
+	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 1);
+	ds_buf_free(&cell);
+	return rc ? DS_EIO : DS_OK;
+}
+
+int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_code *code,
+                    const ds_label *labels, size_t nlabels)
+{
+	int rc;
+
+	r->count++;
+	switch (r->fmt) {
+	case DS_FMT_JSON: rc = render_json(r, input, len, code, labels, nlabels); break;
+	case DS_FMT_CSV: rc = render_csv(r, input, len, code, labels, nlabels); break;
+	case DS_FMT_TEXT:
+	default: rc = ds_render_text(r->out, r->lang, &r->tmp, input, len, code, labels, nlabels); break;
+	}
+	return ferror(r->out) ? DS_EIO : rc;
+}
+
+int ds_renderer_finish(ds_renderer *r)
+{
+	if (r->fmt == DS_FMT_TEXT && r->count)
+		fprintf(r->out, "\n%s\n", ds_note_text(r->lang));
+	if (r->fmt == DS_FMT_CSV && !r->csv_header) {
+		size_t i;
+		for (i = 0; i < CSV_NCOLS; i++)
+			csv_cell(r->out, csv_columns[i], i + 1 == CSV_NCOLS);
+	}
+	return fflush(r->out) == 0 && !ferror(r->out) ? DS_OK : DS_EIO;
+}

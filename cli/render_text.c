@@ -1,0 +1,129 @@
+/*
+ * render_text.c - a short answer for the person holding the box.
+ *
+ *   81234567890123456789
+ *     ✓ 20 位药品追溯码（码上放心格式）
+ *       药品标识码 8123456 · 序列号 789012345 · 校验码 6789（无公开算法，未核验）
+ *     ! 首位不是 8：…
+ */
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct field_name {
+	const char *name, *zh, *en;
+} field_name;
+
+static const field_name field_names[] = {
+	{"product_code", "药品标识码", "product code"},
+	{"serial", "序列号", "serial"},
+	{"check", "校验码", "check"},
+	{"gtin", "GTIN", "GTIN"},
+	{"batch", "批号", "batch"},
+	{"expiry", "有效期至", "expiry"},
+	{"prod_date", "生产日期", "production date"},
+	{"valid_until", "有效期至", "valid until"},
+	{"ean13", "商品条码", "EAN-13"},
+	{"ean8", "商品条码", "EAN-8"},
+	{"upca", "商品条码", "UPC-A"},
+	{"di", "产品标识", "DI"},
+	{"org_code", "机构代码", "organisation"},
+	{"country", "国家代码", "country"},
+	{"category", "类别", "category"},
+	{"host", "网站", "host"},
+	{"embedded_kind", "内含", "carries"},
+};
+
+static const char *field_label(const char *name, ds_lang lang)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
+		if (!strcmp(field_names[i].name, name))
+			return lang == DS_LANG_ZH ? field_names[i].zh : field_names[i].en;
+	return name;
+}
+
+/* The input with the issue's span marked »like this«, when it is short printable text. */
+static void mark_span(FILE *out, const unsigned char *in, size_t len, const ds_issue *is)
+{
+	size_t i;
+
+	if (len > 120 || is->pos >= len || is->len == 0 || is->len >= len)
+		return;
+	for (i = 0; i < len; i++)
+		if (in[i] < 0x20 && in[i] != 0x1D)
+			return;
+	fputs("      ", out);
+	for (i = 0; i < len; i++) {
+		if (i == is->pos)
+			fputs("\xc2\xbb", out);
+		if (in[i] == 0x1D)
+			fputs("<GS>", out);
+		else
+			fputc(in[i], out);
+		if (i + 1 == is->pos + is->len)
+			fputs("\xc2\xab", out);
+	}
+	fputc('\n', out);
+}
+
+static int derived_from_issue(const char *label_id)
+{
+	return !strcmp(label_id, "code.invalid") || !strcmp(label_id, "code.product_barcode") ||
+	       !strcmp(label_id, "code.gs1_check_failed") || !strcmp(label_id, "code.bad_date");
+}
+
+int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len,
+                   const ds_code *c, const ds_label *labels, size_t nlabels)
+{
+	int zh = lang == DS_LANG_ZH;
+	char msg[256];
+	size_t i, shown = 0;
+	int marked = 0;
+
+	ds_buf_clear(tmp);
+	if (c->kind != DS_KIND_GS1 || !c->nelements || ds_gs1_format(tmp, c, 1) != DS_OK) {
+		/* people read GS1 in its bracketed form; anything else as normalised */
+		ds_buf_clear(tmp);
+		for (i = 0; i < c->text_len; i++) {
+			if ((unsigned char)c->text[i] == 0x1D)
+				ds_buf_puts(tmp, "<GS>");
+			else
+				ds_buf_putc(tmp, c->text[i]);
+		}
+	}
+	fprintf(out, "%s\n", tmp->len ? tmp->ptr : (zh ? "（无法显示的输入）" : "(unprintable input)"));
+	fprintf(out, "  %s %s\n", c->valid ? "\xe2\x9c\x93" : "\xe2\x9c\x97", ds_code_summary(c, lang));
+	if (c->nfields) {
+		fputs("    ", out);
+		for (i = 0; i < c->nfields; i++) {
+			const char *name = c->fields[i].name;
+			if (!strcmp(name, "url"))
+				continue;
+			fprintf(out, "%s%s %s", shown++ ? " · " : "", field_label(name, lang), c->fields[i].value);
+			if (!strcmp(name, "check") && c->kind != DS_KIND_MA)
+				fputs(zh ? "（无公开算法，未核验）" : " (no public algorithm: not verified)", out);
+		}
+		fputc('\n', out);
+	}
+	for (i = 0; i < c->nissues; i++) {
+		const ds_issue *is = &c->issues[i];
+		const char *mark = is->severity == DS_SEV_INFO ? "\xc2\xb7" : "!";
+		fprintf(out, "  %s %s\n", mark, ds_issue_message(is, lang, msg, sizeof(msg)));
+		if (is->severity == DS_SEV_ERROR && !marked) {
+			mark_span(out, input, len, is);
+			marked = 1;
+		}
+	}
+	for (i = 0; i < nlabels; i++) {
+		const char *tag;
+		if (derived_from_issue(labels[i].id))
+			continue;
+		tag = labels[i].level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]")
+		      : labels[i].level == DS_LEVEL_WARN ? (zh ? "[注意]" : "[warn]")
+		                                        : (zh ? "[信息]" : "[info]");
+		fprintf(out, "  %s %s\n", tag, labels[i].text);
+	}
+	return ferror(out) ? DS_EIO : DS_OK;
+}

@@ -1,0 +1,91 @@
+/*
+ * ds_common.h - the few helpers every drugscan module shares.
+ *
+ * - ds_error: a caller-owned error with a one-line message (never global).
+ * - ds_buf:   a bounded, growable byte buffer for building strings.
+ * - UTF-8:    a strict decoder used by the parsers.
+ *
+ * Return convention: fallible functions return 0 (DS_OK) or a negative DS_E*
+ * code, fill a caller-supplied ds_error when one is given, and put their
+ * out-parameters first.
+ */
+#ifndef DS_COMMON_H
+#define DS_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	DS_OK = 0,
+	DS_ERR = -1,       /* generic failure, see message */
+	DS_ENOMEM = -2,    /* out of memory */
+	DS_EINVAL = -3,    /* invalid argument or input */
+	DS_EIO = -4,       /* I/O error */
+	DS_ENOTFOUND = -5, /* a looked-up thing does not exist */
+	DS_ELIMIT = -6     /* a size or time limit was exceeded */
+};
+
+#define DS_ERROR_MAX 256
+
+typedef struct ds_error {
+	int code;                   /* one of DS_E*, 0 when clear */
+	char message[DS_ERROR_MAX]; /* lowercase, no final full stop */
+} ds_error;
+
+#if defined(__GNUC__)
+#define DS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define DS_PRINTF(a, b)
+#endif
+
+/* Set err (if not NULL) and return code, so callers can `return ds_error_set(...)`. */
+int ds_error_set(ds_error *err, int code, const char *fmt, ...) DS_PRINTF(3, 4);
+void ds_error_clear(ds_error *err);
+
+/* A growable buffer. Always NUL-terminated when ptr != NULL. */
+typedef struct ds_buf {
+	char *ptr;  /* owned, from malloc() */
+	size_t len; /* bytes used, excluding the terminating NUL */
+	size_t cap; /* bytes allocated */
+} ds_buf;
+
+#define DS_BUF_INIT {NULL, 0, 0}
+
+int ds_buf_grow(ds_buf *b, size_t extra);
+int ds_buf_put(ds_buf *b, const void *data, size_t len);
+int ds_buf_puts(ds_buf *b, const char *s);
+int ds_buf_putc(ds_buf *b, char c);
+int ds_buf_printf(ds_buf *b, const char *fmt, ...) DS_PRINTF(2, 3);
+void ds_buf_clear(ds_buf *b); /* len = 0, keeps the allocation */
+void ds_buf_free(ds_buf *b);  /* NULL-safe */
+
+/*
+ * Decode one UTF-8 sequence at s[0..len). On success stores the code point in
+ * *out_cp and returns the sequence length (1..4). Returns 0 for an invalid or
+ * truncated sequence (overlong forms, surrogates and values over U+10FFFF are
+ * invalid).
+ */
+size_t ds_utf8_decode(uint32_t *out_cp, const unsigned char *s, size_t len);
+
+/* Encode cp as UTF-8 into out (at least 4 bytes). Returns the length. */
+size_t ds_utf8_encode(char *out, uint32_t cp);
+
+/* Offset of the first invalid UTF-8 byte, or len when all of it is valid. */
+size_t ds_utf8_check(const unsigned char *s, size_t len);
+
+/* Days in a month of a Gregorian year (month 1..12), 0 for a bad month. */
+int ds_days_in_month(int year, int month);
+
+/* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
+int ds_today_ymd(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * gs1.c - GS1 element strings: FNC1-separated, bracketed "(01)…", and the
+ * element lists that Digital Link URLs are turned into.
+ *
+ * Each problem is reported with the position and length of the offending
+ * part in the input, like the GS1 Barcode Syntax Engine's error markup.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GS ((char)DS_GS)
+
+static int has_element(const ds_code *c, const char *ai)
+{
+	size_t i;
+
+	for (i = 0; i < c->nelements; i++)
+		if (!strcmp(c->elements[i].ai, ai))
+			return (int)i + 1;
+	return 0;
+}
+
+/* Is one of the AIs in the comma list present? */
+static int has_any(const ds_code *c, const char *list)
+{
+	char ai[5];
+	size_t k = 0;
+
+	for (;; list++) {
+		if (*list == ',' || *list == '\0') {
+			ai[k] = '\0';
+			if (k && has_element(c, ai))
+				return 1;
+			k = 0;
+			if (*list == '\0')
+				return 0;
+		} else if (k < 4) {
+			ai[k++] = *list;
+		}
+	}
+}
+
+static void issue_at(tctx *t, const char *id, size_t i, size_t n, const char *arg)
+{
+	size_t pos, len;
+
+	tc_span(t, i, n, &pos, &len);
+	tc_issue_raw(t->c, id, DS_SEV_ERROR, pos, len, arg);
+}
+
+static int check_hhmm(const char *s)
+{
+	int hh = (s[0] - '0') * 10 + (s[1] - '0');
+	int mm = (s[2] - '0') * 10 + (s[3] - '0');
+	return hh < 24 && mm < 60;
+}
+
+/* Validate the components of one value at s[v..v+vlen). Returns 0 when clean. */
+static int check_components(tctx *t, const ai_def *d, const char *ai, size_t v, size_t vlen)
+{
+	size_t k, off = 0, i, need_min = 0;
+	int bad = 0;
+
+	for (k = 0; k < 3 && d->comp[k].max; k++)
+		if (!d->comp[k].optional)
+			need_min += d->comp[k].min;
+	if (vlen < need_min) {
+		issue_at(t, "gs1.too_short", v, vlen ? vlen : 1, ai);
+		return 1;
+	}
+	for (k = 0; k < 3 && d->comp[k].max && off < vlen; k++) {
+		const ai_comp *cp = &d->comp[k];
+		size_t take = vlen - off;
+		int last = k == 2 || !d->comp[k + 1].max;
+		if (take > cp->max || !last)
+			take = take < cp->max ? take : cp->max;
+		for (i = 0; i < take; i++) {
+			unsigned char ch = (unsigned char)t->s[v + off + i];
+			if (cp->type == AIC_N ? !(ch >= '0' && ch <= '9') : !gs1_cset82(ch)) {
+				issue_at(t, cp->type == AIC_N ? "gs1.non_digit" : "gs1.bad_char", v + off + i, 1, ai);
+				return 1;
+			}
+		}
+		if (cp->lint == LINT_CSUM && !gs1_csum_ok(t->s + v + off, take)) {
+			issue_at(t, "gs1.check_digit", v + off, take, ai);
+			bad = 1;
+		} else if ((cp->lint == LINT_YYMMD0 || cp->lint == LINT_YYMMDD) &&
+		           !gs1_date(t->s + v + off, t->opts->today_ymd, cp->lint == LINT_YYMMD0, NULL)) {
+			issue_at(t, "gs1.bad_date", v + off, take, ai);
+			bad = 1;
+		} else if (cp->lint == LINT_HHMM && !check_hhmm(t->s + v + off)) {
+			issue_at(t, "gs1.bad_date", v + off, take, ai);
+			bad = 1;
+		}
+		off += take;
+	}
+	if (off < vlen) {
+		issue_at(t, "gs1.too_long", v + off, vlen - off, ai);
+		bad = 1;
+	}
+	return bad;
+}
+
+/*
+ * Record one element: AI at s[a..a+alen), value at s[v..v+vlen). Validates the
+ * value and detects repeated AIs.
+ */
+void gs1_add_element(tctx *t, const ai_def *d, size_t a, size_t alen, size_t v, size_t vlen)
+{
+	ds_code *c = t->c;
+	char ai[5];
+	const char *value;
+	ds_gs1_element *e;
+	int dup;
+	size_t end;
+
+	memcpy(ai, t->s + a, alen);
+	ai[alen] = '\0';
+	check_components(t, d, ai, v, vlen);
+	value = tc_strdup(t, t->s + v, vlen);
+	dup = has_element(c, ai);
+	if (dup) {
+		if (strcmp(c->elements[dup - 1].value, value))
+			issue_at(t, "gs1.conflicting_ai", a, alen + vlen, ai);
+		else
+			tc_issue(t, "gs1.repeated_ai", DS_SEV_WARN, a, alen + vlen, ai);
+		return;
+	}
+	if (c->nelements >= DS_TRACE_MAX_ELEMENTS) {
+		issue_at(t, "gs1.too_many", a, alen + vlen, ai);
+		return;
+	}
+	e = &c->elements[c->nelements++];
+	memcpy(e->ai, ai, alen + 1);
+	e->value = value;
+	end = vlen ? v + vlen - 1 : a + alen - 1;
+	e->pos = t->ms[a];
+	e->len = t->me[end] - t->ms[a];
+}
+
+static void unknown_ai(tctx *t, size_t i, size_t end)
+{
+	char arg[8];
+	size_t k = 0;
+
+	while (k < 4 && i + k < end && t->s[i + k] >= '0' && t->s[i + k] <= '9') {
+		arg[k] = t->s[i + k];
+		k++;
+	}
+	arg[k] = '\0';
+	if (k < 2)
+		issue_at(t, "gs1.bad_ai", i, 1, "");
+	else
+		issue_at(t, "gs1.unknown_ai", i, k, arg);
+}
+
+static void parse_plain(tctx *t, size_t off, size_t n)
+{
+	size_t i = off, end = off + n, alen = 0, v, vlen, k;
+	const ai_def *d;
+
+	while (i < end) {
+		if (t->s[i] == GS) {
+			i++;
+			continue;
+		}
+		d = gs1_ai_lookup(t->s + i, end - i, &alen);
+		if (!d) {
+			unknown_ai(t, i, end);
+			return;
+		}
+		v = i + alen;
+		if (d->fixed) {
+			vlen = gs1_ai_total_max(d);
+			for (k = v; k < end && k < v + vlen && t->s[k] != GS; k++)
+				;
+			if (k - v < vlen) {
+				gs1_add_element(t, d, i, alen, v, k - v);
+				i = k;
+				continue;
+			}
+		} else {
+			for (k = v; k < end && t->s[k] != GS; k++)
+				;
+			vlen = k - v;
+			if (vlen > gs1_ai_total_max(d)) {
+				/* Probably a lost FNC1: report it where the value overflows. */
+				char arg[5];
+				memcpy(arg, t->s + i, alen);
+				arg[alen] = '\0';
+				issue_at(t, "gs1.missing_fnc1", v + gs1_ai_total_max(d), vlen - gs1_ai_total_max(d), arg);
+				vlen = gs1_ai_total_max(d);
+				gs1_add_element(t, d, i, alen, v, vlen);
+				return;
+			}
+		}
+		gs1_add_element(t, d, i, alen, v, vlen);
+		i = v + vlen;
+	}
+}
+
+/* At s[i] == '(': an AI in brackets that we know? Returns its digit count or 0. */
+static size_t bracket_ai(const tctx *t, size_t i, size_t end, const ai_def **out)
+{
+	size_t k = i + 1, alen = 0;
+
+	while (k < end && t->s[k] >= '0' && t->s[k] <= '9' && k - i <= 4)
+		k++;
+	if (k >= end || t->s[k] != ')' || k - i - 1 < 2)
+		return 0;
+	*out = gs1_ai_lookup(t->s + i + 1, k - i - 1, &alen);
+	return *out && alen == k - i - 1 ? alen : 0;
+}
+
+static void parse_bracketed(tctx *t, size_t off, size_t n)
+{
+	size_t i = off, end = off + n, alen, v, k;
+	const ai_def *d = NULL, *next = NULL;
+
+	while (i < end) {
+		if (t->s[i] == GS) {
+			i++;
+			continue;
+		}
+		if (t->s[i] != '(') {
+			issue_at(t, "gs1.bracket", i, 1, "");
+			return;
+		}
+		alen = bracket_ai(t, i, end, &d);
+		if (!alen) {
+			size_t close = i + 1;
+			while (close < end && t->s[close] != ')' && close - i < 6)
+				close++;
+			if (close < end && t->s[close] == ')' && close > i + 1)
+				unknown_ai(t, i + 1, close);
+			else
+				issue_at(t, "gs1.bracket", i, 1, "");
+			return;
+		}
+		v = i + alen + 2;
+		for (k = v; k < end; k++)
+			if (t->s[k] == GS || (t->s[k] == '(' && bracket_ai(t, k, end, &next)))
+				break;
+		/* the AI digits are at i+1; gs1_add_element reads them from there */
+		gs1_add_element(t, d, i + 1, alen, v, k - v);
+		i = k;
+	}
+}
+
+void gs1_check_elements(tctx *t)
+{
+	ds_code *c = t->c;
+	size_t i;
+	char arg[48];
+
+	if (c->nelements == 0)
+		return;
+	for (i = 0; i < c->nelements; i++) {
+		const ds_gs1_element *e = &c->elements[i];
+		const ai_def *d = gs1_ai_find(e->ai);
+		if (d && d->req && !has_any(c, d->req)) {
+			snprintf(arg, sizeof(arg), "%s:%s", e->ai, d->req);
+			tc_issue_raw(c, "gs1.missing_required", DS_SEV_ERROR, e->pos, e->len, arg);
+		}
+	}
+	if (has_element(c, "01") && has_element(c, "02")) {
+		const ds_gs1_element *e = &c->elements[has_element(c, "02") - 1];
+		tc_issue_raw(c, "gs1.exclusive", DS_SEV_ERROR, e->pos, e->len, "01+02");
+	}
+	if (!has_element(c, "01") && !has_element(c, "8006")) {
+		tc_issue_raw(c, "gs1.no_gtin", DS_SEV_WARN, 0, t->in_len, "");
+	} else if (!has_element(c, "21")) {
+		tc_issue_raw(c, "gs1.no_serial", DS_SEV_WARN, 0, t->in_len, "");
+	}
+}
+
+void gs1_fields(tctx *t)
+{
+	ds_code *c = t->c;
+	size_t i;
+	char name[16];
+
+	for (i = 0; i < c->nelements; i++) {
+		const ds_gs1_element *e = &c->elements[i];
+		const ai_def *d = gs1_ai_find(e->ai);
+		const char *fname = d ? d->field : NULL;
+		int ymd = 0;
+
+		if (!fname) {
+			snprintf(name, sizeof(name), "ai_%s", e->ai);
+			fname = tc_strdup(t, name, strlen(name));
+		}
+		if (d && d->comp[0].lint == LINT_YYMMD0 && strlen(e->value) == 6 && tc_is_digits(e->value, 6))
+			ymd = gs1_date(e->value, t->opts->today_ymd, 1, NULL);
+		if (ymd) {
+			tc_field_date(t, fname, ymd);
+			if (!strcmp(e->ai, "17"))
+				c->expiry_ymd = ymd;
+		} else {
+			tc_field(t, fname, e->value, strlen(e->value));
+		}
+	}
+}
+
+int gs1_parse(tctx *t, size_t off, size_t n, int bracketed)
+{
+	if (bracketed)
+		parse_bracketed(t, off, n);
+	else
+		parse_plain(t, off, n);
+	if (t->c->nelements == 0 && !t->c->nissues)
+		issue_at(t, "gs1.empty", off, n, "");
+	gs1_check_elements(t);
+	gs1_fields(t);
+	return 1;
+}
+
+/* Could s be an element string typed without brackets or FNC1 stand-ins? */
+int gs1_looks_like(const tctx *t)
+{
+	size_t alen;
+	const ai_def *d;
+
+	if (t->n < 4)
+		return 0;
+	d = gs1_ai_lookup(t->s, t->n, &alen);
+	if (!d)
+		return 0;
+	/* Only the usual openers of a trade-item string. */
+	return !strcmp(d->ai, "01") || !strcmp(d->ai, "02") || !strcmp(d->ai, "00") ||
+	       !strcmp(d->ai, "8006");
+}
+
+int ds_gs1_format(ds_buf *out, const ds_code *code, int bracketed)
+{
+	size_t i;
+
+	if (!code || code->nelements == 0)
+		return DS_EINVAL;
+	for (i = 0; i < code->nelements; i++) {
+		const ds_gs1_element *e = &code->elements[i];
+		const ai_def *d = gs1_ai_find(e->ai);
+		int rc;
+		if (bracketed)
+			rc = ds_buf_printf(out, "(%s)%s", e->ai, e->value);
+		else
+			rc = ds_buf_printf(out, "%s%s", e->ai, e->value);
+		if (rc < 0)
+			return rc;
+		/* FNC1 after every element that is not pre-defined length, unless last */
+		if (!bracketed && i + 1 < code->nelements && !(d && d->fixed) && ds_buf_putc(out, GS) < 0)
+			return DS_ENOMEM;
+	}
+	return DS_OK;
+}
