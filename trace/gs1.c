@@ -201,49 +201,43 @@ static void parse_plain(tctx *t, size_t off, size_t n)
 	}
 }
 
-/* At s[i] == '(': an AI in brackets that we know? Returns its digit count or 0. */
-static size_t bracket_ai(const tctx *t, size_t i, size_t end, const ai_def **out)
+/* At s[i] == '(': "(" 2-4 digits ")"? Returns the digit count, or 0. */
+static size_t bracket_ai(const tctx *t, size_t i, size_t end)
 {
-	size_t k = i + 1, alen = 0;
+	size_t k = i + 1;
 
 	while (k < end && t->s[k] >= '0' && t->s[k] <= '9' && k - i <= 4)
 		k++;
-	if (k >= end || t->s[k] != ')' || k - i - 1 < 2)
+	if (k >= end || t->s[k] != ')' || k - i - 1 < 2 || k - i - 1 > 4)
 		return 0;
-	*out = gs1_ai_lookup(t->s + i + 1, k - i - 1, &alen);
-	return *out && alen == k - i - 1 ? alen : 0;
+	return k - i - 1;
 }
 
 static void parse_bracketed(tctx *t, size_t off, size_t n)
 {
-	size_t i = off, end = off + n, alen, v, k;
-	const ai_def *d = NULL, *next = NULL;
+	size_t i = off, end = off + n, alen, got, v, k;
+	const ai_def *d;
 
 	while (i < end) {
 		if (t->s[i] == GS) {
 			i++;
 			continue;
 		}
-		if (t->s[i] != '(') {
+		alen = t->s[i] == '(' ? bracket_ai(t, i, end) : 0;
+		if (!alen) {
 			issue_at(t, "gs1.bracket", i, 1, "");
 			return;
 		}
-		alen = bracket_ai(t, i, end, &d);
-		if (!alen) {
-			size_t close = i + 1;
-			while (close < end && t->s[close] != ')' && close - i < 6)
-				close++;
-			if (close < end && t->s[close] == ')' && close > i + 1)
-				unknown_ai(t, i + 1, close);
-			else
-				issue_at(t, "gs1.bracket", i, 1, "");
+		d = gs1_ai_lookup(t->s + i + 1, alen, &got);
+		if (!d || got != alen) {
+			unknown_ai(t, i + 1, i + 1 + alen);
 			return;
 		}
 		v = i + alen + 2;
+		/* the value runs to the next "(AI)" or GS; a pre-defined length ends it early */
 		for (k = v; k < end; k++)
-			if (t->s[k] == GS || (t->s[k] == '(' && bracket_ai(t, k, end, &next)))
+			if (t->s[k] == GS || (t->s[k] == '(' && bracket_ai(t, k, end)))
 				break;
-		/* the AI digits are at i+1; gs1_add_element reads them from there */
 		gs1_add_element(t, d, i + 1, alen, v, k - v);
 		i = k;
 	}
@@ -310,8 +304,14 @@ int gs1_parse(tctx *t, size_t off, size_t n, int bracketed)
 		parse_bracketed(t, off, n);
 	else
 		parse_plain(t, off, n);
-	if (t->c->nelements == 0 && !t->c->nissues)
-		issue_at(t, "gs1.empty", off, n, "");
+	if (t->c->nelements == 0) {
+		size_t k;
+		int errors = 0;
+		for (k = 0; k < t->c->nissues; k++)
+			errors += t->c->issues[k].severity == DS_SEV_ERROR;
+		if (!errors)
+			tc_issue_raw(t->c, "gs1.empty", DS_SEV_ERROR, 0, t->in_len, "");
+	}
 	gs1_check_elements(t);
 	gs1_fields(t);
 	return 1;

@@ -330,8 +330,13 @@ static void canonical_text(tctx *t)
 	ds_code *c = t->c;
 	ds_buf b = DS_BUF_INIT;
 
+	size_t i;
+
 	if (c->nelements == 0)
 		return;
+	for (i = 0; i < c->nissues; i++)
+		if (c->issues[i].severity == DS_SEV_ERROR)
+			return;
 	if (ds_gs1_format(&b, c, 0) == DS_OK) {
 		c->text = tc_strdup(t, b.ptr, b.len);
 		c->text_len = b.len;
@@ -480,7 +485,10 @@ int ds_trace_parse(ds_code *out, const void *data, size_t len, const char *symbo
 			tc_issue_raw(out, "input.empty", DS_SEV_ERROR, 0, len, "");
 		} else {
 			tn_strip_aim(&t);
-			classify(&t);
+			if (t.n == 0)
+				tc_issue_raw(out, "input.empty", DS_SEV_ERROR, 0, len, "");
+			else
+				classify(&t);
 		}
 		if (!out->text_len) {
 			out->text = tc_strdup(&t, t.s, t.n);

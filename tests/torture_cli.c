@@ -1,0 +1,143 @@
+/* torture_cli.c - the option table parser and the stdin line reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+
+static const ds_optspec opts[] = {
+	{"format", 'f', "FMT", "text|json|csv", "output format"},
+	{"quiet", 'q', NULL, NULL, "no bell"},
+	{"jobs", 'j', "N", NULL, "threads"},
+	{"help", 'h', NULL, NULL, "help"},
+	{NULL, 0, NULL, NULL, NULL},
+};
+static const ds_cmdspec spec = {"t [OPTIONS] ARG...", "test command", opts, NULL};
+
+static int parse(ds_optvals *v, ds_error *err, int argc, const char **argv)
+{
+	return ds_opts_parse(v, &spec, argc, (char **)argv, err);
+}
+
+static void test_opts_forms(void **state)
+{
+	const char *argv[] = {"t", "--format=json", "-qj4", "a", "-", "--", "--quiet", NULL};
+	ds_optvals v;
+	ds_error err;
+
+	(void)state;
+	assert_int_equal(parse(&v, &err, 7, argv), 0);
+	assert_string_equal(ds_opts_get(&v, &spec, "format"), "json");
+	assert_int_equal(ds_opts_has(&v, &spec, "quiet"), 1);
+	assert_string_equal(ds_opts_get(&v, &spec, "jobs"), "4");
+	assert_int_equal(v.nrest, 3);
+	assert_string_equal(v.rest[0], "a");
+	assert_string_equal(v.rest[1], "-");
+	assert_string_equal(v.rest[2], "--quiet");
+	free(v.rest);
+}
+
+static void test_opts_errors(void **state)
+{
+	const char *bad_choice[] = {"t", "--format", "xml", NULL};
+	const char *unknown[] = {"t", "--colour", NULL};
+	const char *missing[] = {"t", "-j", NULL};
+	const char *flag_value[] = {"t", "--quiet=yes", NULL};
+	ds_optvals v;
+	ds_error err;
+
+	(void)state;
+	assert_int_equal(parse(&v, &err, 3, bad_choice), DS_EINVAL);
+	assert_string_equal(err.message, "invalid value 'xml' for --format (expected text|json|csv)");
+	free(v.rest);
+	assert_int_equal(parse(&v, &err, 2, unknown), DS_EINVAL);
+	assert_string_equal(err.message, "unknown option '--colour'");
+	free(v.rest);
+	assert_int_equal(parse(&v, &err, 2, missing), DS_EINVAL);
+	assert_string_equal(err.message, "option '-j' needs a value (N)");
+	free(v.rest);
+	assert_int_equal(parse(&v, &err, 2, flag_value), DS_EINVAL);
+	free(v.rest);
+}
+
+static void test_help_lists_every_option(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	size_t i;
+
+	(void)state;
+	ds_opts_help(f, "drugscan", &spec);
+	fclose(f);
+	for (i = 0; opts[i].name; i++)
+		assert_non_null(strstr(buf, opts[i].name));
+	assert_non_null(strstr(buf, "usage: drugscan t [OPTIONS] ARG..."));
+	free(buf);
+}
+
+static void test_lines_terminators(void **state)
+{
+	static const char in[] = "one\r\ntwo\rthree\n\nfour";
+	FILE *f = fmemopen((void *)in, sizeof(in) - 1, "r");
+	ds_lines *r = ds_lines_open(f, NULL);
+	ds_line l;
+	const char *want[] = {"one", "two", "three", "", "four"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(ds_lines_next(r, &l), 1);
+		assert_int_equal(l.len, strlen(want[i]));
+		assert_memory_equal(l.data, want[i], l.len);
+		assert_int_equal(l.no, i + 1);
+	}
+	assert_int_equal(ds_lines_next(r, &l), 0);
+	ds_lines_free(r);
+	fclose(f);
+}
+
+static void test_lines_too_long(void **state)
+{
+	size_t big = 3 * 1024 * 1024, i;
+	char *in = malloc(big + 8);
+	FILE *f;
+	ds_lines *r;
+	ds_line l;
+
+	(void)state;
+	for (i = 0; i < big; i++)
+		in[i] = 'x';
+	memcpy(in + big, "\nok\n", 4);
+	f = fmemopen(in, big + 4, "r");
+	r = ds_lines_open(f, NULL);
+	assert_int_equal(ds_lines_next(r, &l), 1);
+	assert_int_equal(l.full_len, big);
+	assert_int_equal(l.len, DS_TRACE_MAX_INPUT);
+	assert_int_equal(ds_lines_next(r, &l), 1);
+	assert_int_equal(l.len, 2);
+	assert_memory_equal(l.data, "ok", 2);
+	assert_int_equal(l.no, 2);
+	assert_int_equal(ds_lines_next(r, &l), 0);
+	ds_lines_free(r);
+	fclose(f);
+	free(in);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_opts_forms),
+		cmocka_unit_test(test_opts_errors),
+		cmocka_unit_test(test_help_lists_every_option),
+		cmocka_unit_test(test_lines_terminators),
+		cmocka_unit_test(test_lines_too_long),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
