@@ -2,6 +2,7 @@
 #   make demo   install what is missing, build, run the main job on the bundled data
 #   make test   build and run every test, plain and under ASan+UBSan
 
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)

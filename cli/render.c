@@ -145,7 +145,8 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_c
 	int rc;
 
 	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", json_string(printable(&r->tmp, input, len, DS_TRACE_MAX_INPUT)));
+	printable(&r->tmp, input, len, DS_TRACE_MAX_INPUT);
+	json_object_set_new(o, "input", json_stringn(r->tmp.ptr ? r->tmp.ptr : "", r->tmp.len));
 	json_object_update(o, code);
 	json_decref(code);
 	rc = json_dumpf(o, r->out, JSON_COMPACT);

@@ -213,9 +213,37 @@ static size_t bracket_ai(const tctx *t, size_t i, size_t end)
 	return k - i - 1;
 }
 
-static void parse_bracketed(tctx *t, size_t off, size_t n)
+/*
+ * In the bracketed form a '(' inside a value is written "\(" (as the GS1
+ * Barcode Syntax Engine does). Drop the backslashes and remember which
+ * parentheses were escaped so they never start an element.
+ */
+static size_t unescape_brackets(tctx *t, unsigned char *esc)
 {
-	size_t i = off, end = off + n, alen, got, v, k;
+	size_t i, k = 0;
+
+	for (i = 0; i < t->n; i++, k++) {
+		esc[k] = 0;
+		if (t->s[i] == '\\' && i + 1 < t->n && t->s[i + 1] == '(') {
+			esc[k] = 1;
+			t->s2[k] = '(';
+			t->ms2[k] = t->ms[i];
+			t->me2[k] = t->me[i + 1];
+			i++;
+			continue;
+		}
+		t->s2[k] = t->s[i];
+		t->ms2[k] = t->ms[i];
+		t->me2[k] = t->me[i];
+	}
+	tn_swap(t, k);
+	return k;
+}
+
+static void parse_bracketed(tctx *t)
+{
+	unsigned char esc[DS_TRACE_MAX_INPUT + 1];
+	size_t i = 0, end = unescape_brackets(t, esc), alen, got, v, k;
 	const ai_def *d;
 
 	while (i < end) {
@@ -236,7 +264,7 @@ static void parse_bracketed(tctx *t, size_t off, size_t n)
 		v = i + alen + 2;
 		/* the value runs to the next "(AI)" or GS; a pre-defined length ends it early */
 		for (k = v; k < end; k++)
-			if (t->s[k] == GS || (t->s[k] == '(' && bracket_ai(t, k, end)))
+			if (t->s[k] == GS || (t->s[k] == '(' && !esc[k] && bracket_ai(t, k, end)))
 				break;
 		gs1_add_element(t, d, i + 1, alen, v, k - v);
 		i = k;
@@ -301,7 +329,7 @@ void gs1_fields(tctx *t)
 int gs1_parse(tctx *t, size_t off, size_t n, int bracketed)
 {
 	if (bracketed)
-		parse_bracketed(t, off, n);
+		parse_bracketed(t);
 	else
 		parse_plain(t, off, n);
 	if (t->c->nelements == 0) {
@@ -343,10 +371,14 @@ int ds_gs1_format(ds_buf *out, const ds_code *code, int bracketed)
 		const ds_gs1_element *e = &code->elements[i];
 		const ai_def *d = gs1_ai_find(e->ai);
 		int rc;
-		if (bracketed)
-			rc = ds_buf_printf(out, "(%s)%s", e->ai, e->value);
-		else
-			rc = ds_buf_printf(out, "%s%s", e->ai, e->value);
+		const char *p;
+		rc = ds_buf_printf(out, bracketed ? "(%s)" : "%s", e->ai);
+		for (p = e->value; rc == DS_OK && *p; p++) {
+			if (bracketed && *p == '(')
+				rc = ds_buf_putc(out, '\\');
+			if (rc == DS_OK)
+				rc = ds_buf_putc(out, *p);
+		}
 		if (rc < 0)
 			return rc;
 		/* FNC1 after every element that is not pre-defined length, unless last */
