@@ -47,8 +47,8 @@ fuzz:
 	@echo "run: build-fuzz/fuzz/fuzz_trace fuzz/corpus/trace -max_total_time=60"
 
 valgrind: build
-	cd $(BUILD) && ctest -L cli --output-on-failure -E asan \
-		--overwrite MemoryCheckCommandOptions="--error-exitcode=99 --leak-check=full" -T memcheck
+	DRUGSCAN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+		python3 tests/cli/test_check.py $(BUILD)/drugscan
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

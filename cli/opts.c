@@ -51,6 +51,11 @@ static int set_value(ds_optvals *out, const ds_optspec *o, int i, const char *va
 	return DS_OK;
 }
 
+static int is_opt_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static int find_long(const ds_cmdspec *spec, const char *name, size_t n)
 {
 	int i;
@@ -81,12 +86,13 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
 	for (a = 1; a < argc; a++) {
 		char *arg = argv[a];
-		if (only_args || arg[0] != '-' || arg[1] == '\0') {
-			out->rest[out->nrest++] = arg;
+		/* "-", "-123", "--8123…": payloads, not options (options start with a letter) */
+		if (!only_args && !strcmp(arg, "--")) {
+			only_args = 1;
 			continue;
 		}
-		if (!strcmp(arg, "--")) {
-			only_args = 1;
+		if (only_args || arg[0] != '-' || !is_opt_start(arg[1] == '-' ? arg[2] : arg[1])) {
+			out->rest[out->nrest++] = arg;
 			continue;
 		}
 		if (arg[1] == '-') {

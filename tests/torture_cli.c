@@ -27,19 +27,20 @@ static int parse(ds_optvals *v, ds_error *err, int argc, const char **argv)
 
 static void test_opts_forms(void **state)
 {
-	const char *argv[] = {"t", "--format=json", "-qj4", "a", "-", "--", "--quiet", NULL};
+	const char *argv[] = {"t", "--format=json", "-qj4", "a", "-", "-8123", "--", "--quiet", NULL};
 	ds_optvals v;
 	ds_error err;
 
 	(void)state;
-	assert_int_equal(parse(&v, &err, 7, argv), 0);
+	assert_int_equal(parse(&v, &err, 8, argv), 0);
 	assert_string_equal(ds_opts_get(&v, &spec, "format"), "json");
 	assert_int_equal(ds_opts_has(&v, &spec, "quiet"), 1);
 	assert_string_equal(ds_opts_get(&v, &spec, "jobs"), "4");
-	assert_int_equal(v.nrest, 3);
+	assert_int_equal(v.nrest, 4);
 	assert_string_equal(v.rest[0], "a");
 	assert_string_equal(v.rest[1], "-");
-	assert_string_equal(v.rest[2], "--quiet");
+	assert_string_equal(v.rest[2], "-8123");
+	assert_string_equal(v.rest[3], "--quiet");
 	free(v.rest);
 }
 

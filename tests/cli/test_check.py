@@ -2,17 +2,20 @@
 """CLI tests for `drugscan check`: run the real binary, assert stdout, stderr and exit codes.
 
 usage: test_check.py path/to/drugscan
+$DRUGSCAN_WRAPPER, when set, prefixes every run (e.g. "valgrind -q --error-exitcode=99").
 """
 import csv
 import io
 import json
 import os
 import pty
+import shlex
 import subprocess
 import sys
 import unittest
 
 BIN = None
+WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 G = "06901234567892"
 ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01")
 
@@ -21,8 +24,8 @@ def run(args, stdin=b"", env=None, **kw):
     e = dict(ENV)
     if env:
         e.update(env)
-    p = subprocess.run([BIN] + args, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=e, timeout=60, **kw)
+    p = subprocess.run(WRAP + [BIN] + args, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=e, timeout=300, **kw)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
 
 
@@ -190,7 +193,7 @@ class CheckStdin(unittest.TestCase):
     def test_tty_without_arguments_is_a_usage_error(self):
         master, slave = pty.openpty()
         try:
-            p = subprocess.run([BIN, "check"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            p = subprocess.run(WRAP + [BIN, "check"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=ENV, timeout=30)
         finally:
             os.close(master)
@@ -236,7 +239,7 @@ class Usage(unittest.TestCase):
         if not os.path.exists("/dev/full"):
             self.skipTest("no /dev/full")
         with open("/dev/full", "wb") as full:
-            p = subprocess.run([BIN, "check", "81234567890123456789"], stdout=full, stderr=subprocess.PIPE,
+            p = subprocess.run(WRAP + [BIN, "check", "81234567890123456789"], stdout=full, stderr=subprocess.PIPE,
                                env=ENV, timeout=30)
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"cannot write output", p.stderr)
