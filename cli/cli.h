@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "ds_common.h"
+#include "scanner.h"
 #include "trace.h"
 
 /* Exit codes (DESIGN.md); documented once, in drugscan(1). */
@@ -110,10 +111,21 @@ void ds_renderer_free(ds_renderer *r);
 int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len,
                    const ds_code *code, const ds_label *labels, size_t nlabels);
 
+/* The code object of DESIGN.md as jansson JSON (no "input", no "position"). */
+struct json_t;
+struct json_t *ds_code_json(const ds_code *code, const ds_label *labels, size_t nlabels, ds_lang lang);
+
+/* CSV writing shared by the renderers (libcsv quoting, formula-safe). */
+int ds_csv_cell(FILE *f, const char *s, size_t len, int last);
+
 /* The honest note every verdict carries. */
 const char *ds_note_text(ds_lang lang);
 
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);
+int ds_cmd_scan(ds_cli *cli, int argc, char **argv);
+/* scan --camera / --frames (scan_live.c) */
+int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_format fmt,
+                 const ds_scan_opts *sopts);
 
 #endif

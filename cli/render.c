@@ -107,7 +107,7 @@ static json_t *str_or_null(const char *s)
 }
 
 /* The code object of DESIGN.md, without "input" and "position". */
-static json_t *code_json(const ds_code *c, const ds_label *labels, size_t nlabels, ds_lang lang)
+json_t *ds_code_json(const ds_code *c, const ds_label *labels, size_t nlabels, ds_lang lang)
 {
 	json_t *o = json_object(), *fields = json_object(), *arr;
 	size_t i;
@@ -141,7 +141,7 @@ static json_t *code_json(const ds_code *c, const ds_label *labels, size_t nlabel
 static int render_json(ds_renderer *r, const void *input, size_t len, const ds_code *c,
                        const ds_label *labels, size_t nlabels)
 {
-	json_t *o = json_object(), *code = code_json(c, labels, nlabels, r->lang);
+	json_t *o = json_object(), *code = ds_code_json(c, labels, nlabels, r->lang);
 	int rc;
 
 	json_object_set_new(o, "format_version", json_integer(1));
@@ -166,11 +166,34 @@ static const char *csv_columns[] = {
 #define CSV_FIRST_FIELD 6
 #define CSV_NFIELDS 6
 
-static int csv_cell(FILE *f, const char *s, int last)
+/*
+ * One quoted CSV cell. A cell that a spreadsheet would run as a formula
+ * (starting with = + - @, tab or CR) gets a leading apostrophe, the usual
+ * guard; a GS1 serial may legally be "=HYPERLINK(...)". JSONL is unchanged.
+ */
+int ds_csv_cell(FILE *f, const char *s, size_t len, int last)
 {
-	if (csv_fwrite(f, s, strlen(s)) != 0)
+	int rc;
+
+	if (len > 0 && memchr("=+-@\t\r", s[0], 6)) {
+		char *guarded = malloc(len + 1);
+		if (!guarded)
+			return DS_ENOMEM;
+		guarded[0] = '\'';
+		memcpy(guarded + 1, s, len);
+		rc = csv_fwrite(f, guarded, len + 1);
+		free(guarded);
+	} else {
+		rc = csv_fwrite(f, s, len);
+	}
+	if (rc != 0)
 		return DS_EIO;
 	return fputc(last ? '\n' : ',', f) == EOF ? DS_EIO : DS_OK;
+}
+
+static int csv_cell(FILE *f, const char *s, int last)
+{
+	return ds_csv_cell(f, s, strlen(s), last);
 }
 
 /* GS (0x1D) is shown as <GS> in CSV so spreadsheets keep it visible. */

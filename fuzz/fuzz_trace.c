@@ -1,8 +1,8 @@
 /*
  * fuzz_trace.c - libFuzzer harness for the trace parser.
  *
- * The first byte picks a decoder hint (none, code128, gs1-datamatrix, qr,
- * ean13), the rest is the payload. Invariants checked, not only "no crash":
+ * The first byte may pick a decoder hint (code128, gs1-datamatrix, qr, ean13;
+ * then the payload is parsed exactly, as from a decoder), the rest is the payload. Invariants checked, not only "no crash":
  * - the input buffer is not modified;
  * - every issue points inside the input; valid means no error issue;
  * - the normalised text is never longer than the input;
@@ -56,7 +56,7 @@ static void roundtrip(const ds_code *code, const ds_trace_opts *opts, int bracke
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *hints[] = {NULL, "code128", "gs1-datamatrix", "qr", "ean13"};
-	ds_trace_opts opts = {20260601, 90};
+	ds_trace_opts opts = {20260601, 90, 0};
 	const uint8_t *payload = data;
 	size_t len = size, i;
 	const char *hint = NULL;
@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 0 && data[0] < 5 * 8 && data[0] % 8 == 7) {
 		hint = hints[data[0] / 8];
+		opts.exact = hint != NULL; /* as a decoder would hand it over */
 		payload++;
 		len--;
 	}

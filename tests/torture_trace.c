@@ -12,6 +12,7 @@
  *   spans              {"issue.id": [pos, len]}: where an issue points in the input
  *   labels             exact set of code-level label ids, when given
  *   aim, symbology     when given
+ *   exact              true: parse as a decoder payload (no typed-input normalisation)
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -112,7 +113,7 @@ static void run_case(void **state)
 	const char *in;
 	size_t len, i;
 	ds_code code;
-	ds_trace_opts opts = {parse_date("2026-06-01"), 90};
+	ds_trace_opts opts = {parse_date("2026-06-01"), 90, 0};
 	char why[1024];
 	int ok = 1;
 
@@ -126,6 +127,7 @@ static void run_case(void **state)
 	}
 	if ((v = json_object_get(j, "today")))
 		opts.today_ymd = parse_date(json_string_value(v));
+	opts.exact = json_is_true(json_object_get(j, "exact"));
 
 	ds_code_init(&code);
 	assert_int_equal(ds_trace_parse(&code, in, len, json_string_value(json_object_get(j, "sym")),

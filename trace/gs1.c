@@ -345,20 +345,24 @@ int gs1_parse(tctx *t, size_t off, size_t n, int bracketed)
 	return 1;
 }
 
-/* Could s be an element string typed without brackets or FNC1 stand-ins? */
+/*
+ * Could s be an element string typed without brackets? Its first element
+ * must be a trade-item opener (00, 01, 02, 8006) whose digits are all there;
+ * then every later error is reported in GS1 terms.
+ */
 int gs1_looks_like(const tctx *t)
 {
-	size_t alen;
+	size_t alen, need;
 	const ai_def *d;
 
 	if (t->n < 4)
 		return 0;
 	d = gs1_ai_lookup(t->s, t->n, &alen);
-	if (!d)
+	if (!d || !(!strcmp(d->ai, "01") || !strcmp(d->ai, "02") || !strcmp(d->ai, "00") ||
+	            !strcmp(d->ai, "8006")))
 		return 0;
-	/* Only the usual openers of a trade-item string. */
-	return !strcmp(d->ai, "01") || !strcmp(d->ai, "02") || !strcmp(d->ai, "00") ||
-	       !strcmp(d->ai, "8006");
+	need = gs1_ai_total_max(d);
+	return t->n >= alen + need && tc_is_digits(t->s + alen, need);
 }
 
 int ds_gs1_format(ds_buf *out, const ds_code *code, int bracketed)

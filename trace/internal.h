@@ -44,6 +44,7 @@ void tn_trim(tctx *t);
 void tn_strip_aim(tctx *t);
 int tn_gs1_context(tctx *t);
 void tn_standins(tctx *t);
+void tn_leading_fnc1(tctx *t);
 void tn_invert_case(tctx *t, size_t from);
 void tn_drop_separators(tctx *t);
 void tn_swap(tctx *t, size_t n2);

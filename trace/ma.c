@@ -17,6 +17,8 @@ int ma_looks_like(const tctx *t, size_t off, size_t n)
 {
 	const char *s = t->s + off;
 
+	if (t->opts->exact)
+		return n >= 3 && s[0] == 'M' && s[1] == 'A' && s[2] == '.';
 	return n >= 3 && (s[0] == 'M' || s[0] == 'm') && (s[1] == 'A' || s[1] == 'a') && s[2] == '.';
 }
 
@@ -100,7 +102,7 @@ void ma_parse(tctx *t, size_t off, size_t n, int embedded)
 
 	if (!embedded)
 		c->kind = DS_KIND_MA;
-	if (!embedded && t->s[off] == 'm' && t->s[off + 1] == 'a') {
+	if (!embedded && !t->opts->exact && t->s[off] == 'm' && t->s[off + 1] == 'a') {
 		/* "ma.156.m0…": the agency is always upper case, so Caps Lock was on. */
 		tc_issue(t, "norm.caps_lock", DS_SEV_WARN, off, n, "");
 		tn_invert_case(t, off);

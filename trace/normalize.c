@@ -69,6 +69,11 @@ int tn_prepare(tctx *t, const unsigned char *in, size_t len)
 	size_t k;
 
 	bad = ds_utf8_check(in, len);
+	if (bad < len && t->opts->exact) {
+		/* decoders may return any bytes (QR in GBK, binary): keep them, flag them */
+		tc_issue_raw(t->c, "input.invalid_utf8", DS_SEV_ERROR, bad, 1, "");
+		return -1;
+	}
 	if (bad < len) {
 		/* Not UTF-8: accept GB18030 only when every non-ASCII char is full-width. */
 		for (k = 0; k < len;) {
@@ -113,8 +118,8 @@ int tn_prepare(tctx *t, const unsigned char *in, size_t len)
 			w = ds_utf8_decode(&cp, in + i, len - i);
 		}
 		i += w;
-		ch = fold_cp(cp);
-		if (cp == 0x241D) { /* SYMBOL FOR GROUP SEPARATOR, shown by some scanner tools */
+		ch = t->opts->exact ? -1 : fold_cp(cp);
+		if (cp == 0x241D && !t->opts->exact) { /* SYMBOL FOR GROUP SEPARATOR, shown by some scanner tools */
 			ch = DS_GS;
 			standin = 1;
 		} else if (ch >= 0) {
@@ -333,6 +338,23 @@ void tn_standins(tctx *t)
 	if (extra != (size_t)-1)
 		tc_issue_raw(t->c, "norm.extra_fnc1", DS_SEV_INFO, extra, 1, "");
 	tn_swap(t, n2);
+}
+
+/* Exact decoder payloads: only the symbology's own leading FNC1 is dropped. */
+void tn_leading_fnc1(tctx *t)
+{
+	size_t k = 0, i;
+
+	while (k < t->n && (unsigned char)t->s[k] == DS_GS)
+		k++;
+	if (!k)
+		return;
+	for (i = k; i < t->n; i++) {
+		t->s2[i - k] = t->s[i];
+		t->ms2[i - k] = t->ms[i];
+		t->me2[i - k] = t->me[i];
+	}
+	tn_swap(t, t->n - k);
 }
 
 /* "8123 4567-8901…": drop spaces and hyphens between digit groups. */

@@ -25,6 +25,7 @@ void ds_trace_opts_default(ds_trace_opts *opts)
 {
 	opts->today_ymd = ds_today_ymd();
 	opts->expiring_days = 90;
+	opts->exact = 0;
 }
 
 const char *ds_kind_name(ds_kind kind)
@@ -191,7 +192,7 @@ int tc_days_between(int a, int b)
 void tc_parse_nmpa20(tctx *t, size_t off, size_t n, int embedded)
 {
 	size_t i;
-	char arg[8];
+	char arg[24];
 
 	if (!embedded)
 		t->c->kind = DS_KIND_NMPA20;
@@ -240,7 +241,7 @@ static void classify_digits(tctx *t)
 {
 	ds_code *c = t->c;
 	size_t n = t->n;
-	char arg[8];
+	char arg[24];
 
 	if (sym_is(c, "ean13") || sym_is(c, "ean8") || sym_is(c, "upca") || sym_is(c, "upce") ||
 	    (c->aim[0] && c->aim[1] == 'E')) {
@@ -352,7 +353,10 @@ static void classify(tctx *t)
 
 	if (tn_gs1_context(t)) {
 		int bracketed;
-		tn_standins(t);
+		if (!t->opts->exact)
+			tn_standins(t);
+		else
+			tn_leading_fnc1(t);
 		bracketed = t->n > 0 && t->s[0] == '(';
 		c->kind = DS_KIND_GS1;
 		gs1_parse(t, 0, t->n, bracketed);
@@ -368,14 +372,17 @@ static void classify(tctx *t)
 		ma_parse(t, 0, t->n, 0);
 		return;
 	}
-	tn_drop_separators(t);
+	if (!t->opts->exact)
+		tn_drop_separators(t);
 	if (tc_is_digits(t->s, t->n)) {
 		classify_digits(t);
 		return;
 	}
 	if (t->n >= 4 && gs1_looks_like(t) && (memchr(t->s, DS_GS, t->n) || t->n > 16)) {
-		/* An element string typed without brackets, maybe with stand-ins. */
-		tn_standins(t);
+		/* An element string typed without brackets, maybe with stand-ins:
+		 * gs1_looks_like checked that its first element is well formed. */
+		if (!t->opts->exact)
+			tn_standins(t);
 		c->kind = DS_KIND_GS1;
 		gs1_parse(t, 0, t->n, 0);
 		return;
@@ -440,7 +447,7 @@ static void set_hint(char *dst, size_t size, const char *src)
 int ds_trace_parse(ds_code *out, const void *data, size_t len, const char *symbology,
                    const char *aim, const ds_trace_opts *opts)
 {
-	ds_trace_opts defaults = {0, 90};
+	ds_trace_opts defaults = {0, 90, 0};
 	tctx t;
 	size_t i, cap;
 	uint32_t *maps;
@@ -480,11 +487,13 @@ int ds_trace_parse(ds_code *out, const void *data, size_t len, const char *symbo
 	t.me2 = maps + 3 * cap;
 
 	if (tn_prepare(&t, in, len) == 0) {
-		tn_trim(&t);
+		if (!opts->exact)
+			tn_trim(&t);
 		if (t.n == 0) {
 			tc_issue_raw(out, "input.empty", DS_SEV_ERROR, 0, len, "");
 		} else {
-			tn_strip_aim(&t);
+			if (!opts->exact)
+				tn_strip_aim(&t);
 			if (t.n == 0)
 				tc_issue_raw(out, "input.empty", DS_SEV_ERROR, 0, len, "");
 			else

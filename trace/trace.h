@@ -96,6 +96,9 @@ typedef struct ds_code {
 typedef struct ds_trace_opts {
 	int today_ymd;     /* reference date YYYYMMDD for the GS1 century rule and expiry; 0 = none */
 	int expiring_days; /* trace.expiring when expiry is within this many days; default 90 */
+	int exact;         /* the payload came from a decoder: keep its bytes exactly, apply none of
+	                      the normalisation meant for typed input (whitespace, full-width,
+	                      separators, stand-ins, Caps Lock, AIM prefixes) */
 } ds_trace_opts;
 
 /* Prepare a ds_code for use. A zeroed struct is also a valid initial state. */

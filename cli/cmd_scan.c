@@ -1,0 +1,457 @@
+/*
+ * cmd_scan.c - drugscan scan: decode trace codes from image files and
+ * folders on N threads, one result per image in input order.
+ *
+ * Workers take the next image, decode it with their own ds_scanner, parse
+ * and render every code, and park the rendered text in a bounded window of
+ * slots; the main thread writes the slots strictly in input order, so
+ * memory stays bounded however many images there are.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "scanner.h"
+
+static const ds_optspec scan_opts[] = {
+	{"format", 'f', "FMT", "text|json|jsonl|csv", "output format (default text; json is one object per image and line)"},
+	{"jobs", 'j', "N", NULL, "decode N images at once (default: number of cores)"},
+	{"effort", 'e', "LEVEL", "fast|normal|thorough", "how hard to look (default normal: stop at the first trace code)"},
+	{"max-pixels", 0, "N", NULL, "refuse images larger than N pixels (default 100000000)"},
+	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
+	{"camera", 0, NULL, NULL, "decode live from a V4L2 camera (the device may follow, default /dev/video0)"},
+	{"frames", 0, "PATH", NULL, "run the live loop over recorded frames: a .y4m file or a folder of images"},
+	{"window", 0, "SECONDS", NULL, "live: report a code again only after it was out of view this long (default 2)"},
+	{"fps", 0, "N", NULL, "--frames from a folder: frames per second (default 10)"},
+	{"quiet", 'q', NULL, NULL, "live: no terminal bell"},
+	{"help", 'h', NULL, NULL, "show this help"},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const ds_cmdspec scan_spec = {
+	"scan [OPTIONS] IMAGE|DIR...  |  scan --camera [DEVICE]  |  scan --frames PATH",
+	"Decode drug trace codes from photos: PNG, JPEG (EXIF orientation respected),\n"
+	"WebP and PNM. Folders are walked recursively in name order. Every code goes\n"
+	"through the trace parser, so each has its kind, fields and issues. Code128,\n"
+	"GS1-128, EAN/UPC, DataBar and QR are read with ZBar, DataMatrix with libdmtx.",
+	scan_opts,
+	"exit status: 0 every image had a code, 1 an image could not be read,\n"
+	"2 usage error, 3 an alert (e.g. an expired box), 4 some image had no code.\n\n"
+	"examples:\n"
+	"  drugscan scan box.jpg\n"
+	"  drugscan scan --format jsonl --jobs 2 photos/ > results.jsonl\n"
+	"  drugscan scan --camera /dev/video0\n",
+};
+
+typedef struct scan_job {
+	ds_cli *cli;
+	ds_format fmt;
+	ds_scan_opts sopts;
+	char **files;
+	size_t nfiles;
+	/* the ordered window */
+	pthread_mutex_t lock;
+	pthread_cond_t cond_done, cond_space;
+	size_t next, printed, window;
+	ds_buf *slots;
+	int *ready;
+	int *flags; /* per slot: 1 error, 2 no code, 4 alert */
+	int oom;
+} scan_job;
+
+enum { F_ERROR = 1, F_NO_CODE = 2, F_ALERT = 4 };
+
+static int is_image_name(const char *name)
+{
+	static const char *exts[] = {".jpg", ".jpeg", ".png", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	if (!dot)
+		return 0;
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (!strcasecmp(dot, exts[i]))
+			return 1;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct file_list {
+	char **v;
+	size_t n, cap;
+} file_list;
+
+static int list_add(file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return DS_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strdup(path);
+	return l->v[l->n++] ? DS_OK : DS_ENOMEM;
+}
+
+/* Walk dir recursively in name order; only image files, no hidden entries. */
+static int walk(file_list *l, const char *dir, ds_cli *cli)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	file_list names = {NULL, 0, 0};
+	size_t i;
+	int rc = DS_OK;
+
+	if (!d) {
+		fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, dir, strerror(errno));
+		return DS_EIO;
+	}
+	while ((e = readdir(d)) && rc == DS_OK)
+		if (e->d_name[0] != '.')
+			rc = list_add(&names, e->d_name);
+	closedir(d);
+	qsort(names.v, names.n, sizeof(char *), cmp_names);
+	for (i = 0; i < names.n; i++) {
+		char path[4096];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
+		if (rc == DS_OK && stat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				rc = walk(l, path, cli) == DS_ENOMEM ? DS_ENOMEM : rc;
+			else if (S_ISREG(st.st_mode) && is_image_name(names.v[i]))
+				rc = list_add(l, path);
+		}
+		free(names.v[i]);
+	}
+	free(names.v);
+	return rc;
+}
+
+/* ---- one image ---- */
+
+static void add_position(json_t *o, const ds_symbol *sym)
+{
+	json_t *pos = json_array();
+	int k;
+
+	for (k = 0; k < 4; k++)
+		json_array_append_new(pos, json_pack("[f, f]", (double)(long)(sym->pos[k][0] * 10 + 0.5) / 10,
+		                                     (double)(long)(sym->pos[k][1] * 10 + 0.5) / 10));
+	json_object_set_new(o, "position", pos);
+	json_object_set_new(o, "pass", json_string(sym->pass));
+	json_object_set_new(o, "quality", json_integer(sym->quality));
+}
+
+static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_scan_result *res,
+                        const char *error, ds_code *code, const ds_trace_opts *topts)
+{
+	ds_lang lang = job->cli->lang;
+	json_t *line = NULL, *codes = NULL;
+	FILE *mem = NULL;
+	char *membuf = NULL;
+	size_t memlen = 0, i;
+	int flags = error ? F_ERROR : res->count == 0 ? F_NO_CODE : 0;
+
+	if (job->fmt == DS_FMT_JSON) {
+		line = json_object();
+		codes = json_array();
+		json_object_set_new(line, "format_version", json_integer(1));
+		json_object_set_new(line, "file", json_string(file));
+		json_object_set_new(line, "status", json_string(error ? "error" : res->count ? "decoded" : "no_code"));
+		json_object_set_new(line, "error", error ? json_string(error) : json_null());
+		json_object_set_new(line, "elapsed_ms", json_real((double)(long)(res->elapsed_ms * 10 + 0.5) / 10));
+	} else {
+		mem = open_memstream(&membuf, &memlen);
+		if (!mem)
+			return -1;
+		if (job->fmt == DS_FMT_TEXT) {
+			if (error)
+				fprintf(mem, "%s: %s\n", file, error);
+			else if (!res->count)
+				fprintf(mem, "%s: %s\n", file, lang == DS_LANG_ZH ? "未找到条码" : "no code found");
+			else
+				fprintf(mem, "== %s\n", file);
+		} else if (error || !res->count) {
+			ds_csv_cell(mem, file, strlen(file), 0);
+			ds_csv_cell(mem, error ? "error" : "no_code", error ? 5 : 7, 0);
+			ds_csv_cell(mem, error ? error : "", error ? strlen(error) : 0, 1);
+		}
+	}
+	for (i = 0; !error && i < res->count; i++) {
+		const ds_symbol *sym = &res->symbols[i];
+		ds_label labels[16];
+		size_t nl, k;
+		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, topts);
+		nl = ds_trace_labels(labels, 16, code, topts, lang);
+		for (k = 0; k < nl; k++)
+			if (labels[k].level == DS_LEVEL_ALERT)
+				flags |= F_ALERT;
+		if (job->fmt == DS_FMT_JSON) {
+			json_t *o = ds_code_json(code, labels, nl, lang);
+			add_position(o, sym);
+			json_array_append_new(codes, o);
+		} else if (job->fmt == DS_FMT_TEXT) {
+			ds_buf tmp = DS_BUF_INIT;
+			ds_render_text(mem, lang, &tmp, sym->data, sym->len, code, labels, nl);
+			ds_buf_free(&tmp);
+		} else {
+			char q[16];
+			ds_buf cell = DS_BUF_INIT;
+			size_t j;
+			ds_csv_cell(mem, file, strlen(file), 0);
+			ds_csv_cell(mem, "decoded", 7, 0);
+			ds_csv_cell(mem, "", 0, 0);
+			for (j = 0; j < code->text_len; j++)
+				if ((unsigned char)code->text[j] == 0x1D)
+					ds_buf_puts(&cell, "<GS>");
+				else
+					ds_buf_putc(&cell, code->text[j]);
+			ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
+			ds_csv_cell(mem, ds_kind_name(code->kind), strlen(ds_kind_name(code->kind)), 0);
+			ds_csv_cell(mem, code->valid ? "true" : "false", code->valid ? 4 : 5, 0);
+			ds_csv_cell(mem, sym->symbology, strlen(sym->symbology), 0);
+			ds_buf_clear(&cell);
+			for (k = 0; k < nl; k++)
+				ds_buf_printf(&cell, "%s%s", k ? ";" : "", labels[k].id);
+			ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
+			ds_buf_clear(&cell);
+			for (k = 0; k < 4; k++)
+				ds_buf_printf(&cell, "%s%.0f %.0f", k ? ";" : "", sym->pos[k][0], sym->pos[k][1]);
+			ds_csv_cell(mem, cell.ptr, cell.len, 0);
+			snprintf(q, sizeof(q), "%.1f", res->elapsed_ms);
+			ds_csv_cell(mem, q, strlen(q), 1);
+			ds_buf_free(&cell);
+		}
+	}
+	if (line) {
+		char *s;
+		json_object_set_new(line, "codes", codes);
+		s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9));
+		json_decref(line);
+		if (!s)
+			return -1;
+		ds_buf_puts(out, s);
+		ds_buf_putc(out, '\n');
+		free(s);
+	} else {
+		fclose(mem);
+		ds_buf_put(out, membuf, memlen);
+		free(membuf);
+	}
+	return flags;
+}
+
+static void *worker(void *arg)
+{
+	scan_job *job = arg;
+	ds_scanner *scanner = ds_scanner_new(&job->sopts);
+	ds_code code;
+	ds_trace_opts topts;
+
+	ds_code_init(&code);
+	ds_trace_opts_default(&topts);
+	topts.exact = 1; /* decoder bytes, not typing */
+	for (;;) {
+		size_t i, slot;
+		ds_scan_result res;
+		ds_error err;
+		ds_buf out = DS_BUF_INIT;
+		int rc, flags;
+
+		pthread_mutex_lock(&job->lock);
+		while (job->next < job->nfiles && job->next >= job->printed + job->window)
+			pthread_cond_wait(&job->cond_space, &job->lock);
+		if (job->next >= job->nfiles) {
+			pthread_mutex_unlock(&job->lock);
+			break;
+		}
+		i = job->next++;
+		pthread_mutex_unlock(&job->lock);
+
+		memset(&res, 0, sizeof(res));
+		ds_error_clear(&err);
+		if (!scanner)
+			rc = ds_error_set(&err, DS_ENOMEM, "out of memory");
+		else
+			rc = ds_scanner_scan_file(scanner, job->files[i], &res, &err);
+		flags = render_image(job, &out, job->files[i], &res, rc < 0 ? err.message : NULL, &code, &topts);
+		ds_scan_result_free(&res);
+
+		slot = i % job->window;
+		pthread_mutex_lock(&job->lock);
+		if (flags < 0)
+			job->oom = 1;
+		job->slots[slot] = out;
+		job->flags[slot] = flags < 0 ? F_ERROR : flags;
+		job->ready[slot] = 1;
+		pthread_cond_broadcast(&job->cond_done);
+		pthread_mutex_unlock(&job->lock);
+	}
+	ds_code_free(&code);
+	ds_scanner_free(scanner);
+	return NULL;
+}
+
+static int csv_header(FILE *f)
+{
+	static const char *cols[] = {"file", "status", "error", "text", "kind", "valid", "symbology", "labels",
+	                             "position", "elapsed_ms"};
+	size_t i;
+
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (ds_csv_cell(f, cols[i], strlen(cols[i]), i + 1 == sizeof(cols) / sizeof(cols[0])) < 0)
+			return -1;
+	return 0;
+}
+
+static int run_batch(scan_job *job, int jobs)
+{
+	pthread_t *threads = calloc((size_t)jobs, sizeof(pthread_t));
+	int started = 0, all = 0, t, write_error = 0;
+	size_t i;
+
+	job->window = (size_t)jobs * 4 + 4;
+	job->slots = calloc(job->window, sizeof(ds_buf));
+	job->ready = calloc(job->window, sizeof(int));
+	job->flags = calloc(job->window, sizeof(int));
+	if (!threads || !job->slots || !job->ready || !job->flags) {
+		free(threads);
+		return F_ERROR;
+	}
+	pthread_mutex_init(&job->lock, NULL);
+	pthread_cond_init(&job->cond_done, NULL);
+	pthread_cond_init(&job->cond_space, NULL);
+	if (job->fmt == DS_FMT_CSV)
+		csv_header(job->cli->out);
+	for (t = 0; t < jobs; t++)
+		if (pthread_create(&threads[t], NULL, worker, job) == 0)
+			started++;
+	for (i = 0; i < job->nfiles && started; i++) {
+		size_t slot = i % job->window;
+		ds_buf b;
+		pthread_mutex_lock(&job->lock);
+		while (!job->ready[slot])
+			pthread_cond_wait(&job->cond_done, &job->lock);
+		b = job->slots[slot];
+		all |= job->flags[slot];
+		job->ready[slot] = 0;
+		job->printed = i + 1;
+		pthread_cond_broadcast(&job->cond_space);
+		pthread_mutex_unlock(&job->lock);
+		if (b.len && fwrite(b.ptr, 1, b.len, job->cli->out) != b.len)
+			write_error = 1;
+		if (job->fmt == DS_FMT_JSON)
+			fflush(job->cli->out);
+		ds_buf_free(&b);
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	pthread_mutex_destroy(&job->lock);
+	pthread_cond_destroy(&job->cond_done);
+	pthread_cond_destroy(&job->cond_space);
+	free(threads);
+	free(job->slots);
+	free(job->ready);
+	free(job->flags);
+	if (!started || job->oom)
+		all |= F_ERROR;
+	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || write_error) {
+		fprintf(job->cli->err, "%s: cannot write output: %s\n", job->cli->prog, strerror(errno));
+		all |= F_ERROR;
+	}
+	return all;
+}
+
+static int parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
+{
+	ds_optvals v;
+	ds_error err;
+	scan_job job;
+	file_list files = {NULL, 0, 0};
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
+	int rc, i, flags;
+
+	if (ds_opts_parse(&v, &scan_spec, argc, argv, &err) < 0) {
+		free(v.rest);
+		return ds_cli_usage_error(cli, "scan", err.message);
+	}
+	rc = ds_cli_common(cli, &scan_spec, &v);
+	if (rc >= 0)
+		goto done;
+	memset(&job, 0, sizeof(job));
+	job.cli = cli;
+	ds_format_parse(&job.fmt, ds_opts_get(&v, &scan_spec, "format"));
+	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &scan_spec, "effort"));
+	if (jobs < 1)
+		jobs = 1;
+	if (parse_count(ds_opts_get(&v, &scan_spec, "jobs"), 1, 256, &jobs) < 0) {
+		rc = ds_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 256");
+		goto done;
+	}
+	if (parse_count(ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+		rc = ds_cli_usage_error(cli, "scan", "--max-pixels needs a positive number");
+		goto done;
+	}
+	job.sopts.max_pixels = (uint64_t)maxpx;
+	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
+		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
+		goto done;
+	}
+	if (v.nrest == 0) {
+		rc = ds_cli_usage_error(cli, "scan", "no image given: pass IMAGE or DIR...");
+		goto done;
+	}
+	for (i = 0; i < v.nrest; i++) {
+		struct stat st;
+		if (stat(v.rest[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (walk(&files, v.rest[i], cli) == DS_ENOMEM)
+				break;
+		} else if (list_add(&files, v.rest[i]) < 0) {
+			break;
+		}
+	}
+	job.files = files.v;
+	job.nfiles = files.n;
+	if (files.n == 0) {
+		fprintf(cli->err, "%s: no images found\n", cli->prog);
+		rc = DS_EXIT_NO_CODE;
+		goto done;
+	}
+	if ((size_t)jobs > files.n)
+		jobs = (long)files.n;
+	flags = run_batch(&job, (int)jobs);
+	rc = flags & F_ERROR ? DS_EXIT_ERROR : flags & F_ALERT ? DS_EXIT_ALERT : flags & F_NO_CODE ? DS_EXIT_NO_CODE : DS_EXIT_OK;
+done:
+	for (i = 0; (size_t)i < files.n; i++)
+		free(files.v[i]);
+	free(files.v);
+	free(v.rest);
+	return rc;
+}

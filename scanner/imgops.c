@@ -1,0 +1,254 @@
+/*
+ * imgops.c - the image operations of the decode pipeline: halving, box
+ * blur, contrast stretch, local binarisation, inversion, rotation, and a
+ * tile-based estimate of the bars' orientation.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int plane_new(plane *out, int w, int h)
+{
+	out->px = malloc((size_t)(w > 0 ? w : 1) * (size_t)(h > 0 ? h : 1));
+	out->w = w;
+	out->h = h;
+	out->owned = 1;
+	return out->px ? DS_OK : DS_ENOMEM;
+}
+
+void plane_free(plane *p)
+{
+	if (p && p->owned)
+		free(p->px);
+	if (p) {
+		p->px = NULL;
+		p->owned = 0;
+	}
+}
+
+int plane_half(plane *out, const plane *in)
+{
+	int w = in->w / 2, h = in->h / 2, x, y;
+
+	if (w < 1 || h < 1 || plane_new(out, w, h) < 0)
+		return DS_ENOMEM;
+	for (y = 0; y < h; y++) {
+		const uint8_t *a = in->px + (size_t)(2 * y) * (size_t)in->w;
+		const uint8_t *b = a + in->w;
+		uint8_t *d = out->px + (size_t)y * (size_t)w;
+		for (x = 0; x < w; x++)
+			d[x] = (uint8_t)((a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] + 2) >> 2);
+	}
+	return DS_OK;
+}
+
+int plane_blur(plane *out, const plane *in, int r)
+{
+	int w = in->w, h = in->h, x, y, n = 2 * r + 1;
+	uint8_t *tmp;
+
+	if (plane_new(out, w, h) < 0)
+		return DS_ENOMEM;
+	tmp = malloc((size_t)w * (size_t)h);
+	if (!tmp) {
+		plane_free(out);
+		return DS_ENOMEM;
+	}
+	for (y = 0; y < h; y++) { /* horizontal pass, edges clamped */
+		const uint8_t *s = in->px + (size_t)y * (size_t)w;
+		uint8_t *d = tmp + (size_t)y * (size_t)w;
+		int sum = 0, k;
+		for (k = -r; k <= r; k++)
+			sum += s[k < 0 ? 0 : k >= w ? w - 1 : k];
+		for (x = 0; x < w; x++) {
+			int add = x + r + 1, sub = x - r;
+			d[x] = (uint8_t)(sum / n);
+			sum += s[add >= w ? w - 1 : add] - s[sub < 0 ? 0 : sub];
+		}
+	}
+	for (x = 0; x < w; x++) { /* vertical pass */
+		int sum = 0, k;
+		for (k = -r; k <= r; k++)
+			sum += tmp[(size_t)(k < 0 ? 0 : k >= h ? h - 1 : k) * (size_t)w + (size_t)x];
+		for (y = 0; y < h; y++) {
+			int add = y + r + 1, sub = y - r;
+			out->px[(size_t)y * (size_t)w + (size_t)x] = (uint8_t)(sum / n);
+			sum += tmp[(size_t)(add >= h ? h - 1 : add) * (size_t)w + (size_t)x] -
+			       tmp[(size_t)(sub < 0 ? 0 : sub) * (size_t)w + (size_t)x];
+		}
+	}
+	free(tmp);
+	return DS_OK;
+}
+
+int plane_normalize(plane *out, const plane *in)
+{
+	size_t hist[256] = {0}, n = (size_t)in->w * (size_t)in->h, i, acc = 0;
+	int lo = 0, hi = 255, v;
+	uint8_t lut[256];
+
+	if (plane_new(out, in->w, in->h) < 0)
+		return DS_ENOMEM;
+	for (i = 0; i < n; i++)
+		hist[in->px[i]]++;
+	for (lo = 0; lo < 255 && (acc += hist[lo]) < n / 100; lo++)
+		;
+	for (acc = 0, hi = 255; hi > 0 && (acc += hist[hi]) < n / 100; hi--)
+		;
+	if (hi <= lo)
+		hi = lo + 1;
+	for (v = 0; v < 256; v++) {
+		int m = (v - lo) * 255 / (hi - lo);
+		lut[v] = (uint8_t)(m < 0 ? 0 : m > 255 ? 255 : m);
+	}
+	for (i = 0; i < n; i++)
+		out->px[i] = lut[in->px[i]];
+	return DS_OK;
+}
+
+int plane_binarize(plane *out, const plane *in, int block)
+{
+	int w = in->w, h = in->h, x, y;
+	uint32_t *integral;
+
+	if (plane_new(out, w, h) < 0)
+		return DS_ENOMEM;
+	integral = malloc(sizeof(uint32_t) * (size_t)(w + 1) * (size_t)(h + 1));
+	if (!integral) {
+		plane_free(out);
+		return DS_ENOMEM;
+	}
+	memset(integral, 0, sizeof(uint32_t) * (size_t)(w + 1));
+	for (y = 0; y < h; y++) {
+		uint32_t row = 0;
+		integral[(size_t)(y + 1) * (size_t)(w + 1)] = 0;
+		for (x = 0; x < w; x++) {
+			row += in->px[(size_t)y * (size_t)w + (size_t)x];
+			integral[(size_t)(y + 1) * (size_t)(w + 1) + (size_t)(x + 1)] =
+			    integral[(size_t)y * (size_t)(w + 1) + (size_t)(x + 1)] + row;
+		}
+	}
+	for (y = 0; y < h; y++) {
+		int y0 = y - block < 0 ? 0 : y - block, y1 = y + block + 1 > h ? h : y + block + 1;
+		for (x = 0; x < w; x++) {
+			int x0 = x - block < 0 ? 0 : x - block, x1 = x + block + 1 > w ? w : x + block + 1;
+			uint32_t sum = integral[(size_t)y1 * (size_t)(w + 1) + (size_t)x1] -
+			               integral[(size_t)y0 * (size_t)(w + 1) + (size_t)x1] -
+			               integral[(size_t)y1 * (size_t)(w + 1) + (size_t)x0] +
+			               integral[(size_t)y0 * (size_t)(w + 1) + (size_t)x0];
+			uint32_t area = (uint32_t)((x1 - x0) * (y1 - y0));
+			int mean = (int)(sum / area);
+			out->px[(size_t)y * (size_t)w + (size_t)x] =
+			    in->px[(size_t)y * (size_t)w + (size_t)x] + 6 < mean ? 0 : 255;
+		}
+	}
+	free(integral);
+	return DS_OK;
+}
+
+int plane_invert(plane *out, const plane *in)
+{
+	size_t n = (size_t)in->w * (size_t)in->h, i;
+
+	if (plane_new(out, in->w, in->h) < 0)
+		return DS_ENOMEM;
+	for (i = 0; i < n; i++)
+		out->px[i] = (uint8_t)(255 - in->px[i]);
+	return DS_OK;
+}
+
+int plane_rotate(plane *out, const plane *in, double deg)
+{
+	double a = deg * M_PI / 180.0, c = cos(a), s = sin(a);
+	int w = (int)ceil(fabs(in->w * c) + fabs(in->h * s));
+	int h = (int)ceil(fabs(in->w * s) + fabs(in->h * c));
+	double cx = w / 2.0, cy = h / 2.0, ix = in->w / 2.0, iy = in->h / 2.0;
+	int x, y;
+
+	if (plane_new(out, w, h) < 0)
+		return DS_ENOMEM;
+	for (y = 0; y < h; y++) {
+		double dy = y + 0.5 - cy;
+		/* source = R(-deg) * (p - c_out) + c_in, walked incrementally along the row */
+		double sx = c * (0.5 - cx) + s * dy + ix - 0.5;
+		double sy = -s * (0.5 - cx) + c * dy + iy - 0.5;
+		uint8_t *d = out->px + (size_t)y * (size_t)w;
+		for (x = 0; x < w; x++, sx += c, sy -= s) {
+			int x0 = (int)floor(sx), y0 = (int)floor(sy);
+			if (x0 < 0 || y0 < 0 || x0 + 1 >= in->w || y0 + 1 >= in->h) {
+				d[x] = 255;
+			} else {
+				double fx = sx - x0, fy = sy - y0;
+				const uint8_t *p = in->px + (size_t)y0 * (size_t)in->w + (size_t)x0;
+				double top = p[0] + (p[1] - p[0]) * fx;
+				double bot = p[in->w] + (p[in->w + 1] - p[in->w]) * fx;
+				d[x] = (uint8_t)(top + (bot - top) * fy + 0.5);
+			}
+		}
+	}
+	return DS_OK;
+}
+
+void xform_apply(const xform *t, double x, double y, double *ox, double *oy)
+{
+	if (t->rotated) {
+		double dx = x - t->cx, dy = y - t->cy;
+		x = t->cos_a * dx + t->sin_a * dy + t->ox;
+		y = -t->sin_a * dx + t->cos_a * dy + t->oy;
+	}
+	*ox = x * t->scale;
+	*oy = y * t->scale;
+}
+
+/*
+ * Bars make tiles whose gradients all point one way. Each tile with strong,
+ * coherent gradients votes for its gradient angle; the peak is where the
+ * scan lines should run.
+ */
+double plane_orientation(const plane *in, double *strength)
+{
+	enum { TILE = 24, BINS = 36 };
+	double hist[BINS] = {0}, total = 0, best = 0;
+	int tx, ty, b, peak = 0;
+
+	for (ty = 0; ty + TILE < in->h; ty += TILE) {
+		for (tx = 0; tx + TILE < in->w; tx += TILE) {
+			double jxx = 0, jyy = 0, jxy = 0, energy, coh, ang;
+			int x, y;
+			for (y = ty + 1; y < ty + TILE; y += 2) {
+				const uint8_t *p = in->px + (size_t)y * (size_t)in->w;
+				for (x = tx + 1; x < tx + TILE; x += 2) {
+					double gx = p[x + 1] - p[x - 1];
+					double gy = p[x + in->w] - p[x - in->w];
+					jxx += gx * gx;
+					jyy += gy * gy;
+					jxy += gx * gy;
+				}
+			}
+			energy = jxx + jyy;
+			if (energy < 200.0 * TILE * TILE / 4)
+				continue;
+			coh = sqrt((jxx - jyy) * (jxx - jyy) + 4 * jxy * jxy) / energy;
+			if (coh < 0.75)
+				continue;
+			ang = 0.5 * atan2(2 * jxy, jxx - jyy) * 180.0 / M_PI; /* -90..90 */
+			if (ang < 0)
+				ang += 180;
+			b = (int)(ang / (180.0 / BINS)) % BINS;
+			hist[b] += coh * sqrt(energy);
+			total += coh * sqrt(energy);
+		}
+	}
+	for (b = 0; b < BINS; b++) {
+		double v = hist[b] + 0.5 * (hist[(b + 1) % BINS] + hist[(b + BINS - 1) % BINS]);
+		if (v > best) {
+			best = v;
+			peak = b;
+		}
+	}
+	if (strength)
+		*strength = total > 0 ? best / total : 0;
+	return (peak + 0.5) * (180.0 / BINS);
+}

@@ -1,0 +1,70 @@
+/* internal.h - shared between the scanner/ source files; not a public API. */
+#ifndef DS_SCANNER_INTERNAL_H
+#define DS_SCANNER_INTERNAL_H
+
+#include "scanner.h"
+
+/* image.c / jpeg.c */
+int img_alloc(ds_image *out, int w, int h, ds_error *err);
+int img_check_limit(const char *name, uint64_t w, uint64_t h, const ds_load_opts *opts, ds_error *err);
+int img_load_jpeg(ds_image *out, const uint8_t *data, size_t len, const char *name,
+                  const ds_load_opts *opts, ds_error *err);
+
+/* A greyscale working plane: borrowed or owned pixels. */
+typedef struct plane {
+	uint8_t *px;
+	int w, h;
+	int owned;
+} plane;
+
+void plane_free(plane *p);
+int plane_half(plane *out, const plane *in);                 /* 2x2 box downscale */
+int plane_blur(plane *out, const plane *in, int radius);     /* box blur, separable */
+int plane_normalize(plane *out, const plane *in);            /* global 1%-99% contrast stretch */
+int plane_binarize(plane *out, const plane *in, int block);  /* local mean threshold */
+int plane_invert(plane *out, const plane *in);
+/* Rotate by deg around the centre into a canvas that holds the whole image. */
+int plane_rotate(plane *out, const plane *in, double deg);
+/* Dominant bar orientation in degrees [0,180) from gradients, and its strength 0..1. */
+double plane_orientation(const plane *in, double *strength);
+
+/* Maps a pass's pixel coordinates back to the original image. */
+typedef struct xform {
+	double scale;      /* pass pixel -> original pixel */
+	double cos_a, sin_a;
+	double cx, cy;     /* rotation centre in the pass image */
+	double ox, oy;     /* centre of the unrotated image, in pass pixels */
+	int rotated;
+} xform;
+
+void xform_apply(const xform *t, double x, double y, double *ox, double *oy);
+
+/* Raw symbols found by one pass, before agreement and de-duplication. */
+typedef struct raw_symbol {
+	uint8_t *data;
+	size_t len;
+	const char *symbology;
+	char aim[4];
+	double pos[4][2];
+	int quality;
+	int two_d;
+} raw_symbol;
+
+typedef struct raw_list {
+	raw_symbol *v;
+	size_t n, cap;
+} raw_list;
+
+int raw_push(raw_list *l, const raw_symbol *s); /* takes ownership of s->data */
+void raw_clear(raw_list *l);
+
+/* zbar.c */
+typedef struct zbar_ctx zbar_ctx;
+zbar_ctx *zb_new(void);
+void zb_free(zbar_ctx *z);
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
+
+/* dmtx.c */
+int dm_scan(const plane *p, const xform *t, long budget_ms, int max_regions, raw_list *out);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * pipeline.c - the decode pipeline.
+ *
+ * A scale pyramid is walked from the smallest level up. At each level the
+ * passes run cheapest first: plain ZBar, DataMatrix over candidate regions,
+ * a deskewed pass at the bars' estimated angle, smoothed (noise, JPEG
+ * ringing), contrast-stretched and locally binarised (uneven light), and
+ * inverted. `thorough` adds fixed rotations of 30/45/60 degrees and the full
+ * resolution. `normal` stops as soon as a valid trace code is accepted.
+ *
+ * A 1D read is accepted only when ZBar saw it on at least two scan lines or
+ * two passes agree: one scan line is how misreads get through.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct ds_scanner {
+	ds_scan_opts opts;
+	int only_full;   /* decode only the full-resolution level (the reload of scan_file) */
+	zbar_ctx *zb;
+	raw_list raw;
+	ds_code code;
+	ds_trace_opts topts;
+};
+
+int ds_effort_parse(ds_effort *out, const char *name)
+{
+	if (!name || !strcmp(name, "normal"))
+		*out = DS_EFFORT_NORMAL;
+	else if (!strcmp(name, "fast"))
+		*out = DS_EFFORT_FAST;
+	else if (!strcmp(name, "thorough"))
+		*out = DS_EFFORT_THOROUGH;
+	else
+		return DS_EINVAL;
+	return DS_OK;
+}
+
+int raw_push(raw_list *l, const raw_symbol *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		raw_symbol *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			free(s->data);
+			return DS_ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *s;
+	return DS_OK;
+}
+
+void raw_clear(raw_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].data);
+	l->n = 0;
+}
+
+void ds_scan_result_free(ds_scan_result *res)
+{
+	size_t i;
+
+	if (!res)
+		return;
+	for (i = 0; i < res->count; i++)
+		free(res->symbols[i].data);
+	free(res->symbols);
+	memset(res, 0, sizeof(*res));
+}
+
+ds_scanner *ds_scanner_new(const ds_scan_opts *opts)
+{
+	ds_scanner *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (opts)
+		s->opts = *opts;
+	else
+		s->opts.effort = DS_EFFORT_NORMAL;
+	s->zb = zb_new();
+	if (!s->zb) {
+		free(s);
+		return NULL;
+	}
+	ds_code_init(&s->code);
+	s->topts.today_ymd = 0;
+	s->topts.expiring_days = 0;
+	s->topts.exact = 1;
+	return s;
+}
+
+void ds_scanner_free(ds_scanner *s)
+{
+	if (!s)
+		return;
+	zb_free(s->zb);
+	raw_clear(&s->raw);
+	free(s->raw.v);
+	ds_code_free(&s->code);
+	free(s);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- agreement and de-duplication ---- */
+
+typedef struct cand {
+	size_t first;      /* index in raw of the best instance */
+	int passes;        /* distinct passes that found it */
+	int quality;       /* best ZBar quality */
+	const char *pass;  /* pass of the best instance */
+} cand;
+
+typedef struct run {
+	ds_scanner *s;
+	const char *pass_names[64]; /* pass name of each raw entry range */
+	size_t pass_end[64];
+	int npasses;
+	int have_trace;
+} run;
+
+static int same_symbol(const raw_symbol *a, const raw_symbol *b)
+{
+	return a->len == b->len && a->aim[1] == b->aim[1] && !memcmp(a->data, b->data, a->len);
+}
+
+static const char *pass_of(const run *r, size_t idx)
+{
+	int i;
+
+	for (i = 0; i < r->npasses; i++)
+		if (idx < r->pass_end[i])
+			return r->pass_names[i];
+	return "?";
+}
+
+static int accepted(const cand *c, const raw_symbol *sym)
+{
+	return sym->two_d || c->quality >= 2 || c->passes >= 2;
+}
+
+/* Group the raw reads; fill cands (one per distinct symbol). */
+static size_t group(const run *r, cand *cands, size_t max)
+{
+	const raw_list *raw = &r->s->raw;
+	size_t n = 0, i, k;
+
+	for (i = 0; i < raw->n; i++) {
+		const raw_symbol *sym = &raw->v[i];
+		for (k = 0; k < n; k++)
+			if (same_symbol(&raw->v[cands[k].first], sym))
+				break;
+		if (k == n) {
+			if (n == max)
+				continue;
+			cands[n].first = i;
+			cands[n].passes = 1;
+			cands[n].quality = sym->quality;
+			cands[n].pass = pass_of(r, i);
+			n++;
+			continue;
+		}
+		if (pass_of(r, i) != pass_of(r, cands[k].first) || sym->two_d)
+			cands[k].passes++;
+		if (sym->quality > cands[k].quality) {
+			cands[k].quality = sym->quality;
+			cands[k].first = i;
+			cands[k].pass = pass_of(r, i);
+		}
+	}
+	return n;
+}
+
+static int is_trace(ds_scanner *s, const raw_symbol *sym)
+{
+	if (ds_trace_parse(&s->code, sym->data, sym->len, sym->symbology, sym->aim, &s->topts) < 0)
+		return 0;
+	return s->code.valid && s->code.kind != DS_KIND_PRODUCT_BARCODE;
+}
+
+static void update_have_trace(run *r)
+{
+	cand cands[64];
+	size_t n = group(r, cands, 64), k;
+
+	r->have_trace = 0;
+	for (k = 0; k < n; k++) {
+		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
+		if (accepted(&cands[k], sym) && is_trace(r->s, sym))
+			r->have_trace = 1;
+	}
+}
+
+/* ---- passes ---- */
+
+static int end_pass(run *r, const char *name)
+{
+	if (r->npasses < 64) {
+		r->pass_names[r->npasses] = name;
+		r->pass_end[r->npasses] = r->s->raw.n;
+		r->npasses++;
+	}
+	update_have_trace(r);
+	return DS_OK;
+}
+
+static int zbar_pass(run *r, const plane *p, const xform *t, const char *name)
+{
+	int rc = zb_scan(r->s->zb, p, t, &r->s->raw);
+	if (rc == DS_ENOMEM)
+		return rc;
+	return end_pass(r, name);
+}
+
+/* Run a derived plane (made by op) through ZBar, then free it. */
+static int derived_pass(run *r, const plane *src, const xform *t, const char *name,
+                        int (*op)(plane *, const plane *, int), int arg)
+{
+	plane d = {NULL, 0, 0, 0};
+	int rc;
+
+	if (op(&d, src, arg) < 0)
+		return DS_ENOMEM;
+	rc = zbar_pass(r, &d, t, name);
+	plane_free(&d);
+	return rc;
+}
+
+static int op_blur(plane *o, const plane *i, int a) { return plane_blur(o, i, a); }
+static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_normalize(o, i); }
+static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
+static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
+
+static int rotated_pass(run *r, const plane *p, double scale, double deg, const char *name, int smooth)
+{
+	plane rot = {NULL, 0, 0, 0};
+	xform t;
+	double a = deg * M_PI / 180.0;
+	int rc;
+
+	if (plane_rotate(&rot, p, deg) < 0)
+		return DS_ENOMEM;
+	t.scale = scale;
+	t.rotated = 1;
+	t.cos_a = cos(a);
+	t.sin_a = sin(a);
+	t.cx = rot.w / 2.0;
+	t.cy = rot.h / 2.0;
+	t.ox = p->w / 2.0;
+	t.oy = p->h / 2.0;
+	rc = smooth ? derived_pass(r, &rot, &t, name, op_blur, 1) : zbar_pass(r, &rot, &t, name);
+	plane_free(&rot);
+	return rc;
+}
+
+static long dmtx_budget(const ds_scanner *s)
+{
+	if (s->opts.dmtx_budget_ms > 0)
+		return s->opts.dmtx_budget_ms;
+	return s->opts.effort == DS_EFFORT_FAST ? 60 : s->opts.effort == DS_EFFORT_NORMAL ? 250 : 1500;
+}
+
+static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
+{
+	int regions = r->s->opts.effort == DS_EFFORT_THOROUGH ? 16 : 6;
+	int rc = dm_scan(p, t, dmtx_budget(r->s), regions, &r->s->raw);
+
+	if (rc == DS_ENOMEM)
+		return rc;
+	return end_pass(r, name);
+}
+
+#define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
+#define TRY(expr)                  \
+	do {                           \
+		int rc_ = (expr);          \
+		if (rc_ < 0)               \
+			return rc_;            \
+		if (STOP(r))               \
+			return 1;              \
+	} while (0)
+
+/*
+ * All passes at one pyramid level; `top` is the last level that will run and
+ * gets the extra rotations. Returns 1 when it may stop, 0 to go on.
+ */
+static int level_passes(run *r, const plane *p, double scale, int top)
+{
+	ds_effort effort = r->s->opts.effort;
+	xform t = {scale, 1, 0, 0, 0, 0, 0, 0};
+	double strength = 0, angle;
+
+	TRY(zbar_pass(r, p, &t, "zbar"));
+	TRY(dmtx_pass(r, p, &t, "dmtx"));
+	if (effort == DS_EFFORT_FAST && !top)
+		return 0;
+	angle = plane_orientation(p, &strength);
+	/* scan lines must cross the bars: turn the gradient direction horizontal */
+	if (strength > 0.25 && fmod(angle + 12, 90) > 24)
+		TRY(rotated_pass(r, p, scale, angle, "zbar/deskew", 0));
+	if (effort == DS_EFFORT_FAST)
+		return 0;
+	TRY(derived_pass(r, p, &t, "zbar/smooth", op_blur, 1));
+	TRY(derived_pass(r, p, &t, "zbar/normalize", op_norm, 0));
+	TRY(derived_pass(r, p, &t, "zbar/binarize", op_bin, p->w > 1200 ? 24 : 12));
+	TRY(derived_pass(r, p, &t, "zbar/invert", op_inv, 0));
+	if (effort == DS_EFFORT_THOROUGH || top) {
+		static const double angles[] = {30, 60, 45, 15, 75};
+		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
+		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
+		for (k = 0; k < nk; k++)
+			TRY(rotated_pass(r, p, scale, angles[k], names[k], 0));
+		if (effort == DS_EFFORT_THOROUGH) {
+			plane inv = {NULL, 0, 0, 0};
+			int rc;
+			TRY(rotated_pass(r, p, scale, strength > 0.25 ? angle : 30, "zbar/deskew-smooth", 1));
+			if (plane_invert(&inv, p) < 0)
+				return DS_ENOMEM;
+			rc = dmtx_pass(r, &inv, &t, "dmtx/invert");
+			plane_free(&inv);
+			TRY(rc);
+		}
+	}
+	return 0;
+}
+
+/* Turn accepted candidates into the result, in reading order of discovery. */
+static int finish(run *r, ds_scan_result *out)
+{
+	cand cands[64];
+	size_t n = group(r, cands, 64), k, m = 0;
+	raw_list *raw = &r->s->raw;
+
+	out->symbols = calloc(n ? n : 1, sizeof(ds_symbol));
+	if (!out->symbols)
+		return DS_ENOMEM;
+	for (k = 0; k < n; k++) {
+		raw_symbol *sym = &raw->v[cands[k].first];
+		ds_symbol *o;
+		if (!accepted(&cands[k], sym))
+			continue;
+		o = &out->symbols[m++];
+		o->data = sym->data; /* ownership moves to the result */
+		sym->data = NULL;
+		o->len = sym->len;
+		memcpy(o->aim, sym->aim, 4);
+		strncpy(o->symbology, sym->symbology, sizeof(o->symbology) - 1);
+		memcpy(o->pos, sym->pos, sizeof(o->pos));
+		o->pass = cands[k].pass;
+		o->quality = cands[k].quality;
+	}
+	out->count = m;
+	out->passes = r->npasses;
+	return DS_OK;
+}
+
+int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, ds_error *err)
+{
+	plane levels[6];
+	double scales[6];
+	int nlevels = 1, i, rc = 0;
+	double t0 = now_ms();
+	run r;
+	int target = s->opts.effort == DS_EFFORT_FAST ? 1100 : 1400;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	raw_clear(&s->raw);
+	levels[0].px = img->gray;
+	levels[0].w = img->width;
+	levels[0].h = img->height;
+	levels[0].owned = 0;
+	scales[0] = img->scale;
+	/* halve until the longer side is near the first level's target */
+	while (nlevels < 6) {
+		const plane *l = &levels[nlevels - 1];
+		int longer = l->w > l->h ? l->w : l->h;
+		if (longer / 2 < target * 2 / 3)
+			break;
+		if (plane_half(&levels[nlevels], l) < 0) {
+			rc = DS_ENOMEM;
+			goto done;
+		}
+		scales[nlevels] = scales[nlevels - 1] * 2;
+		nlevels++;
+	}
+	/* smallest first; the largest level only when thorough, when it is all
+	 * there is, or when it is what the caller asked for */
+	{
+		int last = nlevels > 2 && s->opts.effort != DS_EFFORT_THOROUGH && !s->only_full ? 1 : 0;
+		int first = s->only_full ? 0 : nlevels - 1;
+		for (i = first; i >= last && rc == 0; i--)
+			rc = level_passes(&r, &levels[i], scales[i], i == last);
+	}
+	if (rc >= 0)
+		rc = finish(&r, out);
+done:
+	for (i = 1; i < nlevels; i++)
+		plane_free(&levels[i]);
+	raw_clear(&s->raw);
+	out->elapsed_ms = now_ms() - t0;
+	if (rc < 0)
+		return ds_error_set(err, DS_ENOMEM, "out of memory while decoding");
+	return DS_OK;
+}
+
+int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, ds_error *err)
+{
+	ds_image img;
+	ds_load_opts lo;
+	double t0 = now_ms();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	lo.max_pixels = s->opts.max_pixels;
+	lo.min_side = s->opts.effort == DS_EFFORT_THOROUGH ? 0 : s->opts.effort == DS_EFFORT_NORMAL ? 1800 : 1200;
+	rc = ds_image_load(&img, path, &lo, err);
+	if (rc < 0)
+		return rc;
+	rc = ds_scanner_decode(s, &img, out, err);
+	if (rc == DS_OK && out->count == 0 && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL) {
+		/* nothing at reduced size: one more look at full resolution */
+		ds_image full;
+		ds_image_free(&img);
+		lo.min_side = 0;
+		rc = ds_image_load(&full, path, &lo, err);
+		if (rc < 0)
+			return rc;
+		ds_scan_result_free(out);
+		s->only_full = 1;
+		rc = ds_scanner_decode(s, &full, out, err);
+		s->only_full = 0;
+		ds_image_free(&full);
+	} else {
+		ds_image_free(&img);
+	}
+	out->elapsed_ms = now_ms() - t0;
+	return rc;
+}
