@@ -22,20 +22,31 @@ static int has_element(const ds_code *c, const char *ai)
 	return 0;
 }
 
-/* Is one of the AIs in the comma list present? */
-static int has_any(const ds_code *c, const char *list)
+/*
+ * Is every requirement group satisfied? Groups are separated by ';', and a
+ * group is met when one of its comma-separated AIs is present: "01,8006;21".
+ * Returns 0 when all are met, else the 1-based index of the first failing group.
+ */
+static int unmet_group(const ds_code *c, const char *list)
 {
 	char ai[5];
 	size_t k = 0;
+	int group = 1, met = 0;
 
 	for (;; list++) {
-		if (*list == ',' || *list == '\0') {
+		if (*list == ',' || *list == ';' || *list == '\0') {
 			ai[k] = '\0';
 			if (k && has_element(c, ai))
-				return 1;
+				met = 1;
 			k = 0;
-			if (*list == '\0')
-				return 0;
+			if (*list != ',') {
+				if (!met)
+					return group;
+				if (*list == '\0')
+					return 0;
+				group++;
+				met = 0;
+			}
 		} else if (k < 4) {
 			ai[k++] = *list;
 		}
@@ -116,6 +127,9 @@ void gs1_add_element(tctx *t, const ai_def *d, size_t a, size_t alen, size_t v, 
 	int dup;
 	size_t end;
 
+	size_t from = a > 0 && t->s[a - 1] == '(' ? a - 1 : a; /* include the bracket */
+	size_t span_len = v + vlen - from;
+
 	memcpy(ai, t->s + a, alen);
 	ai[alen] = '\0';
 	check_components(t, d, ai, v, vlen);
@@ -123,21 +137,22 @@ void gs1_add_element(tctx *t, const ai_def *d, size_t a, size_t alen, size_t v, 
 	dup = has_element(c, ai);
 	if (dup) {
 		if (strcmp(c->elements[dup - 1].value, value))
-			issue_at(t, "gs1.conflicting_ai", a, alen + vlen, ai);
-		else
-			tc_issue(t, "gs1.repeated_ai", DS_SEV_WARN, a, alen + vlen, ai);
+			issue_at(t, "gs1.conflicting_ai", from, span_len, ai);
+		else if (!ds_code_has_issue(c, "gs1.repeated_ai"))
+			tc_issue(t, "gs1.repeated_ai", DS_SEV_WARN, from, span_len, ai);
 		return;
 	}
 	if (c->nelements >= DS_TRACE_MAX_ELEMENTS) {
-		issue_at(t, "gs1.too_many", a, alen + vlen, ai);
+		if (!ds_code_has_issue(c, "gs1.too_many"))
+			issue_at(t, "gs1.too_many", from, span_len, ai);
 		return;
 	}
 	e = &c->elements[c->nelements++];
 	memcpy(e->ai, ai, alen + 1);
 	e->value = value;
 	end = vlen ? v + vlen - 1 : a + alen - 1;
-	e->pos = t->ms[a];
-	e->len = t->me[end] - t->ms[a];
+	e->pos = t->ms[from];
+	e->len = t->me[end] - t->ms[from];
 }
 
 static void unknown_ai(tctx *t, size_t i, size_t end)
@@ -282,14 +297,30 @@ void gs1_check_elements(tctx *t)
 	for (i = 0; i < c->nelements; i++) {
 		const ds_gs1_element *e = &c->elements[i];
 		const ai_def *d = gs1_ai_find(e->ai);
-		if (d && d->req && !has_any(c, d->req)) {
+		if (d && d->req && unmet_group(c, d->req)) {
 			snprintf(arg, sizeof(arg), "%s:%s", e->ai, d->req);
 			tc_issue_raw(c, "gs1.missing_required", DS_SEV_ERROR, e->pos, e->len, arg);
 		}
 	}
-	if (has_element(c, "01") && has_element(c, "02")) {
-		const ds_gs1_element *e = &c->elements[has_element(c, "02") - 1];
-		tc_issue_raw(c, "gs1.exclusive", DS_SEV_ERROR, e->pos, e->len, "01+02");
+	{
+		static const char *pairs[][2] = {{"01", "02"}, {"01", "37"}, {"21", "235"}, {"01", "255"}, {"02", "8006"}};
+		size_t k;
+		for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+			int a = has_element(c, pairs[k][0]), b = has_element(c, pairs[k][1]);
+			if (a && b) {
+				const ds_gs1_element *e = &c->elements[b - 1];
+				snprintf(arg, sizeof(arg), "%s+%s", pairs[k][0], pairs[k][1]);
+				tc_issue_raw(c, "gs1.exclusive", DS_SEV_ERROR, e->pos, e->len, arg);
+			}
+		}
+	}
+	if (has_element(c, "11") && has_element(c, "17")) {
+		const ds_gs1_element *p = &c->elements[has_element(c, "11") - 1];
+		const ds_gs1_element *x = &c->elements[has_element(c, "17") - 1];
+		int pd = strlen(p->value) == 6 ? gs1_date(p->value, t->opts->today_ymd, 1, NULL) : 0;
+		int xd = strlen(x->value) == 6 ? gs1_date(x->value, t->opts->today_ymd, 1, NULL) : 0;
+		if (pd && xd && xd < pd)
+			tc_issue_raw(c, "gs1.expiry_before_production", DS_SEV_WARN, x->pos, x->len, "");
 	}
 	if (!has_element(c, "01") && !has_element(c, "8006")) {
 		tc_issue_raw(c, "gs1.no_gtin", DS_SEV_WARN, 0, t->in_len, "");
@@ -308,15 +339,22 @@ void gs1_fields(tctx *t)
 		const ds_gs1_element *e = &c->elements[i];
 		const ai_def *d = gs1_ai_find(e->ai);
 		const char *fname = d ? d->field : NULL;
-		int ymd = 0;
+		int ymd = 0, day00 = 0;
 
 		if (!fname) {
 			snprintf(name, sizeof(name), "ai_%s", e->ai);
 			fname = tc_strdup(t, name, strlen(name));
 		}
-		if (d && d->comp[0].lint == LINT_YYMMD0 && strlen(e->value) == 6 && tc_is_digits(e->value, 6))
-			ymd = gs1_date(e->value, t->opts->today_ymd, 1, NULL);
-		if (ymd) {
+		if (d && (d->comp[0].lint == LINT_YYMMD0 || d->comp[0].lint == LINT_YYMMDD) && strlen(e->value) == 6 &&
+		    tc_is_digits(e->value, 6))
+			ymd = gs1_date(e->value, t->opts->today_ymd, 1, &day00);
+		if (ymd && day00 && strcmp(e->ai, "15") && strcmp(e->ai, "16") && strcmp(e->ai, "17")) {
+			/* DD=00 is "end of month" only for best-before, sell-by and expiry;
+			 * a production or packing month has no day */
+			char ym[16];
+			snprintf(ym, sizeof(ym), "%04d-%02d", ymd / 10000 % 10000, ymd / 100 % 100);
+			tc_field(t, fname, ym, 7);
+		} else if (ymd) {
 			tc_field_date(t, fname, ymd);
 			if (!strcmp(e->ai, "17"))
 				c->expiry_ymd = ymd;

@@ -72,7 +72,10 @@ static void pi_segment(tctx *t, size_t a, size_t len)
 	arg[0] = key;
 	arg[1] = '\0';
 	if (!field) {
+		char name[8];
 		tc_issue(t, "ma.unknown_field", DS_SEV_INFO, a, len, arg);
+		snprintf(name, sizeof(name), "ma_%c", key);
+		tc_field(t, tc_strdup(t, name, strlen(name)), v, vn);
 		return;
 	}
 	if (key == 'M' || key == 'P' || key == 'E' || key == 'V') {

@@ -26,6 +26,11 @@ static const msg messages[] = {
 	{"norm.aim_prefix", "已去除扫码枪的符号标识前缀 {}", "scanner symbology prefix {} removed"},
 	{"norm.caps_lock", "大写锁定（Caps Lock）使字母大小写颠倒，已纠正", "Caps Lock had inverted the letter case; corrected"},
 	{"norm.gs_standin", "已将分隔符替代写法 {} 视为 FNC1（GS）", "FNC1 stand-in {} read as GS (0x1D)"},
+	{"norm.spaces", "已去除 GS1 数据中的空格（GS1 数据不含空格）", "spaces removed (GS1 data never contains spaces)"},
+	{"norm.bom", "已去除开头的字节顺序标记（BOM）", "byte order mark (BOM) removed"},
+	{"norm.invisible", "已去除不可见的零宽字符", "invisible zero-width characters removed"},
+	{"url.bad_percent", "网址中的 % 后应为两位十六进制数", "'%' in the web address is not followed by two hex digits"},
+	{"gs1.expiry_before_production", "有效期早于生产日期", "expiry date is before the production date"},
 	{"norm.extra_fnc1", "已去除多余的 FNC1 分隔符", "superfluous FNC1 separator removed"},
 	{"nmpa.prefix", "首位不是 8：码上放心追溯码通常以 8 开头，请核对", "first digit is not 8: 码上放心 trace codes normally start with 8"},
 	{"nmpa.length", "位数不对：{} 位，药品追溯码应为 20 位", "{} digits: a trace code has 20"},
@@ -55,14 +60,13 @@ static const msg messages[] = {
 	{"gs1.exclusive", "AI (01) 与 (02) 不能同时出现", "AIs (01) and (02) cannot appear together"},
 	{"gs1.no_gtin", "没有 GTIN (01)：这不是药品包装上的追溯码", "no GTIN (01): not a trade-item trace code"},
 	{"gs1.no_serial", "没有序列号 (21)：只能识别品种或批次，不能识别这一盒", "no serial (21): identifies the product or batch, not this box"},
-	{"gs1.lowercase", "AI ({}) 含小写字母；扫码时如开着大写锁定，请核对", "AI ({}) has lowercase letters; if Caps Lock was on, check it"},
 	{"ma.short", "MA 码不完整：应为 MA.156.类别.机构代码.产品代码", "incomplete MA code: expected MA.156.<category>.<organisation>.<product>"},
 	{"ma.bad_country", "MA 码的国家代码应为 3 位数字", "the MA code's country must be 3 digits"},
 	{"ma.foreign", "MA 码的国家代码是 {}，不是 156（中国）", "the MA code's country is {}, not 156 (China)"},
 	{"ma.empty_segment", "MA 码中有空字段", "empty field in the MA code"},
 	{"ma.bad_char", "MA 码含非法字符“{}”", "invalid character '{}' in the MA code"},
 	{"ma.bad_date", "MA 码的日期字段 .{} 无效", "the MA code's date field .{} is not a valid date"},
-	{"ma.unknown_field", "MA 码含未知字段 .{}（已保留）", "unknown MA field .{} (kept)"},
+	{"ma.unknown_field", "MA 码含未知字段 .{}（已保留在 ma_{} 字段中）", "unknown MA field .{} (kept as field ma_{})"},
 	{"ma.no_serial", "MA 码没有序列号 (.S)：不能识别这一盒", "no serial (.S) in the MA code: it does not identify this box"},
 	{"url.no_code", "这是一个网址，其中没有药品追溯码", "a web address with no trace code in it"},
 	{"url.bad_char", "网址中含空格或非 ASCII 字符", "the web address contains spaces or non-ASCII characters"},
@@ -81,12 +85,20 @@ static const msg *find_msg(const char *id)
 
 static void fill(char *buf, size_t size, const char *tmpl, const char *arg)
 {
-	const char *mark = strstr(tmpl, "{}");
+	size_t n = 0;
 
-	if (!mark)
-		snprintf(buf, size, "%s", tmpl);
-	else
-		snprintf(buf, size, "%.*s%s%s", (int)(mark - tmpl), tmpl, arg, mark + 2);
+	/* every "{}" becomes arg */
+	while (*tmpl && n + 1 < size) {
+		if (tmpl[0] == '{' && tmpl[1] == '}') {
+			const char *a = arg;
+			while (*a && n + 1 < size)
+				buf[n++] = *a++;
+			tmpl += 2;
+		} else {
+			buf[n++] = *tmpl++;
+		}
+	}
+	buf[n] = '\0';
 }
 
 static const char *ws_arg(const char *arg, ds_lang lang)

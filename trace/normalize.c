@@ -26,7 +26,15 @@ static int fold_cp(uint32_t cp)
 		return '.';
 	if ((cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0xFE63)
 		return '-';
+	if (cp == 0x00A0 || cp == 0x2007 || cp == 0x202F) /* no-break spaces from web pages and Excel */
+		return ' ';
 	return -1;
+}
+
+/* Zero-width characters copied along with text: dropped (and reported). */
+static int invisible_cp(uint32_t cp)
+{
+	return (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF;
 }
 
 /* GBK/GB18030 two-byte forms of the full-width ASCII block and U+3000. */
@@ -64,6 +72,7 @@ void tn_swap(tctx *t, size_t n2)
 int tn_prepare(tctx *t, const unsigned char *in, size_t len)
 {
 	size_t i = 0, n = 0, first_fold = (size_t)-1, last_fold = 0, bad;
+	size_t standin_pos = 0, standin_len = 0, invisible = (size_t)-1;
 	int gbk = 0, standin = 0;
 	uint32_t cp;
 	size_t k;
@@ -119,8 +128,17 @@ int tn_prepare(tctx *t, const unsigned char *in, size_t len)
 		}
 		i += w;
 		ch = t->opts->exact ? -1 : fold_cp(cp);
+		if (!t->opts->exact && invisible_cp(cp)) {
+			if (invisible == (size_t)-1)
+				invisible = start;
+			continue;
+		}
 		if (cp == 0x241D && !t->opts->exact) { /* SYMBOL FOR GROUP SEPARATOR, shown by some scanner tools */
 			ch = DS_GS;
+			if (!standin) {
+				standin_pos = start;
+				standin_len = i - start;
+			}
 			standin = 1;
 		} else if (ch >= 0) {
 			if (first_fold == (size_t)-1)
@@ -148,7 +166,10 @@ int tn_prepare(tctx *t, const unsigned char *in, size_t len)
 	if (first_fold != (size_t)-1)
 		tc_issue_raw(t->c, "norm.fullwidth", DS_SEV_INFO, first_fold, last_fold - first_fold, "");
 	if (standin)
-		tc_issue_raw(t->c, "norm.gs_standin", DS_SEV_INFO, 0, len, "\xe2\x90\x9d");
+		tc_issue_raw(t->c, "norm.gs_standin", DS_SEV_INFO, standin_pos, standin_len, "\xe2\x90\x9d");
+	if (invisible != (size_t)-1)
+		tc_issue_raw(t->c, invisible == 0 && len >= 3 && in[0] == 0xEF ? "norm.bom" : "norm.invisible",
+		             DS_SEV_INFO, invisible, 3, "");
 	return 0;
 }
 
@@ -288,11 +309,17 @@ int tn_gs1_context(tctx *t)
 void tn_standins(tctx *t)
 {
 	size_t i = 0, n2 = 0, w;
-	size_t first = (size_t)-1, extra = (size_t)-1;
+	size_t first = (size_t)-1, extra = (size_t)-1, spaces = (size_t)-1;
 	char arg[8] = "";
 	int leading = 1;
 
 	while (i < t->n) {
+		if (t->s[i] == ' ') { /* never part of a GS1 value: typed between elements */
+			if (spaces == (size_t)-1)
+				spaces = i;
+			i++;
+			continue;
+		}
 		w = standin_len(t->s, t->n, i);
 		if (w) {
 			if ((unsigned char)t->s[i] != DS_GS && first == (size_t)-1) {
@@ -337,6 +364,8 @@ void tn_standins(tctx *t)
 		tc_issue_raw(t->c, "norm.gs_standin", DS_SEV_INFO, t->ms[first], t->me[first + strlen(arg) - 1] - t->ms[first], arg);
 	if (extra != (size_t)-1)
 		tc_issue_raw(t->c, "norm.extra_fnc1", DS_SEV_INFO, extra, 1, "");
+	if (spaces != (size_t)-1)
+		tc_issue_raw(t->c, "norm.spaces", DS_SEV_INFO, t->ms[spaces], 1, "");
 	tn_swap(t, n2);
 }
 

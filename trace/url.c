@@ -71,6 +71,8 @@ static void put_decoded(tctx *t, size_t from, size_t n, size_t *k)
 
 	while (i < end) {
 		int hi, lo;
+		if (t->s[i] == '%' && !(i + 2 < end && hexval(t->s[i + 1]) >= 0 && hexval(t->s[i + 2]) >= 0))
+			tc_issue(t, "url.bad_percent", DS_SEV_ERROR, i, end - i < 3 ? end - i : 3, "");
 		if (t->s[i] == '%' && i + 2 < end && (hi = hexval(t->s[i + 1])) >= 0 &&
 		    (lo = hexval(t->s[i + 2])) >= 0) {
 			t->s2[*k] = (char)(hi * 16 + lo);
