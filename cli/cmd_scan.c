@@ -420,6 +420,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		goto done;
 	}
 	job.sopts.max_pixels = (uint64_t)maxpx;
+	job.sopts.trace_passes = getenv("DRUGSCAN_DEBUG") && strstr(getenv("DRUGSCAN_DEBUG"), "passes");
 	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
 		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
 		goto done;

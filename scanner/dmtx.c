@@ -86,6 +86,9 @@ static int find_regions(const plane *p, region *out, int max)
 		}
 		if (cells < 2)
 			continue;
+		/* a DataMatrix is square or 2:1 at most; text lines are long and thin */
+		if (x1 - x0 + 1 > 3 * (y1 - y0 + 1) || y1 - y0 + 1 > 3 * (x1 - x0 + 1))
+			continue;
 		/* a margin of one cell around the group for the quiet zone */
 		out[n].x0 = (x0 - 1 < 0 ? 0 : x0 - 1) * CELL;
 		out[n].y0 = (y0 - 1 < 0 ? 0 : y0 - 1) * CELL;
@@ -189,11 +192,16 @@ static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTim
 	return found;
 }
 
-int dm_scan(const plane *p, const xform *t, long budget_ms, int max_regions, raw_list *out)
+/*
+ * budget_ms bounds the whole call; each region gets at most region_ms of it,
+ * so a photo full of printed text (which also has edges both ways) cannot
+ * spend everything on the first false candidate.
+ */
+int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions, raw_list *out)
 {
 	region regions[32];
 	int n, i, found = 0;
-	DmtxTime deadline = dmtxTimeAdd(dmtxTimeNow(), budget_ms);
+	DmtxTime end = dmtxTimeAdd(dmtxTimeNow(), budget_ms);
 
 	if (max_regions > 32)
 		max_regions = 32;
@@ -205,13 +213,15 @@ int dm_scan(const plane *p, const xform *t, long budget_ms, int max_regions, raw
 		regions[0].y1 = p->h;
 		n = 1;
 	}
-	for (i = 0; i < n; i++) {
-		int rc = scan_region(p, &regions[i], t, &deadline, out);
+	for (i = 0; i < n && !dmtxTimeExceeded(end); i++) {
+		DmtxTime deadline = dmtxTimeAdd(dmtxTimeNow(), region_ms);
+		int rc;
+		if (deadline.sec > end.sec || (deadline.sec == end.sec && deadline.usec > end.usec))
+			deadline = end;
+		rc = scan_region(p, &regions[i], t, &deadline, out);
 		if (rc < 0)
 			return rc;
 		found += rc;
-		if (dmtxTimeExceeded(deadline))
-			break;
 	}
 	return found;
 }

@@ -159,23 +159,24 @@ int plane_invert(plane *out, const plane *in)
 	return DS_OK;
 }
 
-int plane_rotate(plane *out, const plane *in, double deg)
+int plane_rotate(plane *out, const plane *in, double deg, double zoom)
 {
 	double a = deg * M_PI / 180.0, c = cos(a), s = sin(a);
-	int w = (int)ceil(fabs(in->w * c) + fabs(in->h * s));
-	int h = (int)ceil(fabs(in->w * s) + fabs(in->h * c));
+	int w = (int)ceil((fabs(in->w * c) + fabs(in->h * s)) * zoom);
+	int h = (int)ceil((fabs(in->w * s) + fabs(in->h * c)) * zoom);
 	double cx = w / 2.0, cy = h / 2.0, ix = in->w / 2.0, iy = in->h / 2.0;
+	double zc = c / zoom, zs = s / zoom;
 	int x, y;
 
 	if (plane_new(out, w, h) < 0)
 		return DS_ENOMEM;
 	for (y = 0; y < h; y++) {
 		double dy = y + 0.5 - cy;
-		/* source = R(-deg) * (p - c_out) + c_in, walked incrementally along the row */
-		double sx = c * (0.5 - cx) + s * dy + ix - 0.5;
-		double sy = -s * (0.5 - cx) + c * dy + iy - 0.5;
+		/* source = R(-deg) * (p - c_out) / zoom + c_in, walked incrementally along the row */
+		double sx = zc * (0.5 - cx) + zs * dy + ix - 0.5;
+		double sy = -zs * (0.5 - cx) + zc * dy + iy - 0.5;
 		uint8_t *d = out->px + (size_t)y * (size_t)w;
-		for (x = 0; x < w; x++, sx += c, sy -= s) {
+		for (x = 0; x < w; x++, sx += zc, sy -= zs) {
 			int x0 = (int)floor(sx), y0 = (int)floor(sy);
 			if (x0 < 0 || y0 < 0 || x0 + 1 >= in->w || y0 + 1 >= in->h) {
 				d[x] = 255;
@@ -194,32 +195,53 @@ int plane_rotate(plane *out, const plane *in, double deg)
 void xform_apply(const xform *t, double x, double y, double *ox, double *oy)
 {
 	if (t->rotated) {
-		double dx = x - t->cx, dy = y - t->cy;
+		double dx = (x - t->cx) / t->zoom, dy = (y - t->cy) / t->zoom;
 		x = t->cos_a * dx + t->sin_a * dy + t->ox;
 		y = -t->sin_a * dx + t->cos_a * dy + t->oy;
 	}
-	*ox = x * t->scale;
-	*oy = y * t->scale;
+	*ox = (x + t->tx) * t->scale;
+	*oy = (y + t->ty) * t->scale;
+}
+
+int plane_crop(plane *out, const plane *in, int x0, int y0, int x1, int y1)
+{
+	int y;
+
+	x0 = x0 < 0 ? 0 : x0;
+	y0 = y0 < 0 ? 0 : y0;
+	x1 = x1 > in->w ? in->w : x1;
+	y1 = y1 > in->h ? in->h : y1;
+	if (x1 <= x0 || y1 <= y0 || plane_new(out, x1 - x0, y1 - y0) < 0)
+		return DS_ENOMEM;
+	for (y = y0; y < y1; y++)
+		memcpy(out->px + (size_t)(y - y0) * (size_t)out->w, in->px + (size_t)y * (size_t)in->w + (size_t)x0,
+		       (size_t)out->w);
+	return DS_OK;
 }
 
 /*
  * Bars make tiles whose gradients all point one way. Each tile with strong,
  * coherent gradients votes for its gradient angle; the peak is where the
- * scan lines should run.
+ * scan lines should run, and the tiles near the peak angle say where.
  */
-double plane_orientation(const plane *in, double *strength)
+void plane_bars(const plane *in, bars *out)
 {
 	enum { TILE = 24, BINS = 36 };
 	double hist[BINS] = {0}, total = 0, best = 0;
-	int tx, ty, b, peak = 0;
+	int cols = in->w / TILE, rows = in->h / TILE, tx, ty, b, peak = 0;
+	float *angles = malloc(sizeof(float) * (size_t)(cols > 0 ? cols : 1) * (size_t)(rows > 0 ? rows : 1));
 
-	for (ty = 0; ty + TILE < in->h; ty += TILE) {
-		for (tx = 0; tx + TILE < in->w; tx += TILE) {
+	memset(out, 0, sizeof(*out));
+	if (!angles)
+		return;
+	for (ty = 0; ty < rows; ty++) {
+		for (tx = 0; tx < cols; tx++) {
 			double jxx = 0, jyy = 0, jxy = 0, energy, coh, ang;
-			int x, y;
-			for (y = ty + 1; y < ty + TILE; y += 2) {
+			int x, y, x0 = tx * TILE, y0 = ty * TILE;
+			angles[ty * cols + tx] = -1;
+			for (y = y0 + 1; y < y0 + TILE && y < in->h - 1; y += 2) {
 				const uint8_t *p = in->px + (size_t)y * (size_t)in->w;
-				for (x = tx + 1; x < tx + TILE; x += 2) {
+				for (x = x0 + 1; x < x0 + TILE && x < in->w - 1; x += 2) {
 					double gx = p[x + 1] - p[x - 1];
 					double gy = p[x + in->w] - p[x - in->w];
 					jxx += gx * gx;
@@ -236,6 +258,7 @@ double plane_orientation(const plane *in, double *strength)
 			ang = 0.5 * atan2(2 * jxy, jxx - jyy) * 180.0 / M_PI; /* -90..90 */
 			if (ang < 0)
 				ang += 180;
+			angles[ty * cols + tx] = (float)ang;
 			b = (int)(ang / (180.0 / BINS)) % BINS;
 			hist[b] += coh * sqrt(energy);
 			total += coh * sqrt(energy);
@@ -248,7 +271,35 @@ double plane_orientation(const plane *in, double *strength)
 			peak = b;
 		}
 	}
-	if (strength)
-		*strength = total > 0 ? best / total : 0;
-	return (peak + 0.5) * (180.0 / BINS);
+	out->angle = (peak + 0.5) * (180.0 / BINS);
+	out->strength = total > 0 ? best / total : 0;
+	out->x0 = in->w;
+	out->y0 = in->h;
+	for (ty = 0; ty < rows; ty++) {
+		for (tx = 0; tx < cols; tx++) {
+			double a = angles[ty * cols + tx], d;
+			if (a < 0)
+				continue;
+			d = fabs(a - out->angle);
+			if (d > 90)
+				d = 180 - d;
+			if (d > 12)
+				continue;
+			out->tiles++;
+			out->x0 = tx * TILE < out->x0 ? tx * TILE : out->x0;
+			out->y0 = ty * TILE < out->y0 ? ty * TILE : out->y0;
+			out->x1 = (tx + 1) * TILE > out->x1 ? (tx + 1) * TILE : out->x1;
+			out->y1 = (ty + 1) * TILE > out->y1 ? (ty + 1) * TILE : out->y1;
+		}
+	}
+	free(angles);
+	if (!out->tiles) {
+		out->x0 = out->y0 = 0;
+		return;
+	}
+	/* a margin for the quiet zone and the bars' ends */
+	out->x0 = out->x0 - 2 * TILE < 0 ? 0 : out->x0 - 2 * TILE;
+	out->y0 = out->y0 - 2 * TILE < 0 ? 0 : out->y0 - 2 * TILE;
+	out->x1 = out->x1 + 2 * TILE > in->w ? in->w : out->x1 + 2 * TILE;
+	out->y1 = out->y1 + 2 * TILE > in->h ? in->h : out->y1 + 2 * TILE;
 }

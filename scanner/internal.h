@@ -23,18 +23,31 @@ int plane_blur(plane *out, const plane *in, int radius);     /* box blur, separa
 int plane_normalize(plane *out, const plane *in);            /* global 1%-99% contrast stretch */
 int plane_binarize(plane *out, const plane *in, int block);  /* local mean threshold */
 int plane_invert(plane *out, const plane *in);
-/* Rotate by deg around the centre into a canvas that holds the whole image. */
-int plane_rotate(plane *out, const plane *in, double deg);
-/* Dominant bar orientation in degrees [0,180) from gradients, and its strength 0..1. */
-double plane_orientation(const plane *in, double *strength);
+/* Rotate by deg around the centre into a canvas that holds the whole image,
+ * resampled by zoom (2 doubles the resolution: fine bars survive the turn). */
+int plane_rotate(plane *out, const plane *in, double deg, double zoom);
+/* Where the bars are: the dominant gradient angle of strongly one-directional
+ * tiles (degrees, 0..180), how dominant it is (0..1), how many tiles agree,
+ * and their bounding box with a margin. */
+typedef struct bars {
+	double angle, strength;
+	int tiles;
+	int x0, y0, x1, y1;
+} bars;
+
+void plane_bars(const plane *in, bars *out);
+/* Copy the rectangle [x0,x1) x [y0,y1) of in. */
+int plane_crop(plane *out, const plane *in, int x0, int y0, int x1, int y1);
 
 /* Maps a pass's pixel coordinates back to the original image. */
 typedef struct xform {
-	double scale;      /* pass pixel -> original pixel */
+	double scale;      /* level pixel -> original pixel */
+	int rotated;
 	double cos_a, sin_a;
 	double cx, cy;     /* rotation centre in the pass image */
-	double ox, oy;     /* centre of the unrotated image, in pass pixels */
-	int rotated;
+	double ox, oy;     /* centre of the unrotated image, in its pixels */
+	double zoom;       /* pass pixels per unrotated pixel */
+	double tx, ty;     /* where the unrotated image sits in the level (a crop's origin) */
 } xform;
 
 void xform_apply(const xform *t, double x, double y, double *ox, double *oy);
@@ -65,6 +78,7 @@ void zb_free(zbar_ctx *z);
 int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
 
 /* dmtx.c */
-int dm_scan(const plane *p, const xform *t, long budget_ms, int max_regions, raw_list *out);
+int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions,
+            raw_list *out);
 
 #endif

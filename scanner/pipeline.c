@@ -12,6 +12,7 @@
  * two passes agree: one scan line is how misreads get through.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,7 @@ typedef struct cand {
 
 typedef struct run {
 	ds_scanner *s;
+	double t_last;
 	const char *pass_names[64]; /* pass name of each raw entry range */
 	size_t pass_end[64];
 	int npasses;
@@ -211,6 +213,11 @@ static void update_have_trace(run *r)
 
 static int end_pass(run *r, const char *name)
 {
+	if (r->s->opts.trace_passes) {
+		double t = now_ms();
+		fprintf(stderr, "drugscan: pass %-20s %7.1f ms, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
+		r->t_last = t;
+	}
 	if (r->npasses < 64) {
 		r->pass_names[r->npasses] = name;
 		r->pass_end[r->npasses] = r->s->raw.n;
@@ -247,17 +254,20 @@ static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_norm
 static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
 static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
 
-static int rotated_pass(run *r, const plane *p, double scale, double deg, const char *name, int smooth)
+/* ZBar over p rotated by deg; base says where p sits in the level. */
+static int rotated_pass(run *r, const plane *p, const xform *base, double deg, const char *name, int smooth)
 {
 	plane rot = {NULL, 0, 0, 0};
-	xform t;
+	xform t = *base;
 	double a = deg * M_PI / 180.0;
+	/* a small region is turned at twice its resolution so fine bars stay sharp */
+	double zoom = (double)p->w * p->h < 900.0 * 900.0 ? 2.0 : 1.0;
 	int rc;
 
-	if (plane_rotate(&rot, p, deg) < 0)
+	if (plane_rotate(&rot, p, deg, zoom) < 0)
 		return DS_ENOMEM;
-	t.scale = scale;
 	t.rotated = 1;
+	t.zoom = zoom;
 	t.cos_a = cos(a);
 	t.sin_a = sin(a);
 	t.cx = rot.w / 2.0;
@@ -273,13 +283,13 @@ static long dmtx_budget(const ds_scanner *s)
 {
 	if (s->opts.dmtx_budget_ms > 0)
 		return s->opts.dmtx_budget_ms;
-	return s->opts.effort == DS_EFFORT_FAST ? 60 : s->opts.effort == DS_EFFORT_NORMAL ? 250 : 1500;
+	return s->opts.effort == DS_EFFORT_FAST ? 40 : s->opts.effort == DS_EFFORT_NORMAL ? 150 : 1500;
 }
 
 static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
 {
-	int regions = r->s->opts.effort == DS_EFFORT_THOROUGH ? 16 : 6;
-	int rc = dm_scan(p, t, dmtx_budget(r->s), regions, &r->s->raw);
+	int thorough = r->s->opts.effort == DS_EFFORT_THOROUGH;
+	int rc = dm_scan(p, t, dmtx_budget(r->s), thorough ? 400 : 40, thorough ? 16 : 6, &r->s->raw);
 
 	if (rc == DS_ENOMEM)
 		return rc;
@@ -296,46 +306,76 @@ static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
 			return 1;              \
 	} while (0)
 
-/*
- * All passes at one pyramid level; `top` is the last level that will run and
- * gets the extra rotations. Returns 1 when it may stop, 0 to go on.
- */
-static int level_passes(run *r, const plane *p, double scale, int top)
+/* The 1D passes over the region where the bars are (a crop of the level). */
+static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
 {
 	ds_effort effort = r->s->opts.effort;
-	xform t = {scale, 1, 0, 0, 0, 0, 0, 0};
-	double strength = 0, angle;
+	int off_axis = fmod(b->angle + 12, 90) > 24;
 
-	TRY(zbar_pass(r, p, &t, "zbar"));
-	TRY(dmtx_pass(r, p, &t, "dmtx"));
-	if (effort == DS_EFFORT_FAST && !top)
-		return 0;
-	angle = plane_orientation(p, &strength);
 	/* scan lines must cross the bars: turn the gradient direction horizontal */
-	if (strength > 0.25 && fmod(angle + 12, 90) > 24)
-		TRY(rotated_pass(r, p, scale, angle, "zbar/deskew", 0));
+	if (b->strength > 0.25 && off_axis)
+		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew", 0));
 	if (effort == DS_EFFORT_FAST)
 		return 0;
-	TRY(derived_pass(r, p, &t, "zbar/smooth", op_blur, 1));
-	TRY(derived_pass(r, p, &t, "zbar/normalize", op_norm, 0));
-	TRY(derived_pass(r, p, &t, "zbar/binarize", op_bin, p->w > 1200 ? 24 : 12));
-	TRY(derived_pass(r, p, &t, "zbar/invert", op_inv, 0));
-	if (effort == DS_EFFORT_THOROUGH || top) {
+	TRY(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
+	TRY(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
+	TRY(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
+	TRY(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
+	if (b->strength > 0.25 && off_axis)
+		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew-smooth", 1));
+	if (effort == DS_EFFORT_THOROUGH || (top && (b->strength <= 0.25 || !off_axis))) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
 		for (k = 0; k < nk; k++)
-			TRY(rotated_pass(r, p, scale, angles[k], names[k], 0));
-		if (effort == DS_EFFORT_THOROUGH) {
-			plane inv = {NULL, 0, 0, 0};
-			int rc;
-			TRY(rotated_pass(r, p, scale, strength > 0.25 ? angle : 30, "zbar/deskew-smooth", 1));
-			if (plane_invert(&inv, p) < 0)
-				return DS_ENOMEM;
-			rc = dmtx_pass(r, &inv, &t, "dmtx/invert");
-			plane_free(&inv);
-			TRY(rc);
-		}
+			TRY(rotated_pass(r, roi, rt, angles[k], names[k], 0));
+	}
+	return 0;
+}
+
+/*
+ * All passes at one pyramid level; `top` is the last level that will run.
+ * Returns 1 when it may stop, 0 to go on.
+ */
+static int level_passes(run *r, const plane *p, double scale, int first, int top)
+{
+	ds_effort effort = r->s->opts.effort;
+	xform t, rt;
+	bars b;
+	plane roi = {NULL, 0, 0, 0};
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.scale = scale;
+	TRY(zbar_pass(r, p, &t, "zbar"));
+	/* DataMatrix modules are large: the smallest level is enough unless thorough */
+	if (first || effort == DS_EFFORT_THOROUGH)
+		TRY(dmtx_pass(r, p, &t, "dmtx"));
+	if (effort == DS_EFFORT_FAST && !top)
+		return 0;
+	plane_bars(p, &b);
+	if (b.tiles < 3 && effort != DS_EFFORT_THOROUGH)
+		return 0; /* nothing bar-like at this level */
+	if (b.tiles == 0) {
+		b.x1 = p->w;
+		b.y1 = p->h;
+	}
+	rt = t;
+	rt.tx = b.x0;
+	rt.ty = b.y0;
+	if (plane_crop(&roi, p, b.x0, b.y0, b.x1, b.y1) < 0)
+		return DS_ENOMEM;
+	rc = bar_passes(r, &roi, &rt, &b, top);
+	plane_free(&roi);
+	if (rc != 0)
+		return rc;
+	if (effort == DS_EFFORT_THOROUGH) {
+		plane inv = {NULL, 0, 0, 0};
+		if (plane_invert(&inv, p) < 0)
+			return DS_ENOMEM;
+		rc = dmtx_pass(r, &inv, &t, "dmtx/invert");
+		plane_free(&inv);
+		TRY(rc);
 	}
 	return 0;
 }
@@ -367,6 +407,7 @@ static int finish(run *r, ds_scan_result *out)
 	}
 	out->count = m;
 	out->passes = r->npasses;
+	out->has_trace = r->have_trace;
 	return DS_OK;
 }
 
@@ -377,22 +418,23 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	int nlevels = 1, i, rc = 0;
 	double t0 = now_ms();
 	run r;
-	int target = s->opts.effort == DS_EFFORT_FAST ? 1100 : 1400;
+	int smallest = s->opts.effort == DS_EFFORT_FAST ? 900 : 640;
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.s = s;
+	r.t_last = t0;
 	raw_clear(&s->raw);
 	levels[0].px = img->gray;
 	levels[0].w = img->width;
 	levels[0].h = img->height;
 	levels[0].owned = 0;
 	scales[0] = img->scale;
-	/* halve until the longer side is near the first level's target */
+	/* halve while the longer side stays at least `smallest` */
 	while (nlevels < 6) {
 		const plane *l = &levels[nlevels - 1];
 		int longer = l->w > l->h ? l->w : l->h;
-		if (longer / 2 < target * 2 / 3)
+		if (longer / 2 < smallest)
 			break;
 		if (plane_half(&levels[nlevels], l) < 0) {
 			rc = DS_ENOMEM;
@@ -407,7 +449,7 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int last = nlevels > 2 && s->opts.effort != DS_EFFORT_THOROUGH && !s->only_full ? 1 : 0;
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
-			rc = level_passes(&r, &levels[i], scales[i], i == last);
+			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
 	}
 	if (rc >= 0)
 		rc = finish(&r, out);
@@ -435,19 +477,26 @@ int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, d
 	if (rc < 0)
 		return rc;
 	rc = ds_scanner_decode(s, &img, out, err);
-	if (rc == DS_OK && out->count == 0 && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL) {
-		/* nothing at reduced size: one more look at full resolution */
+	if (rc == DS_OK && !out->has_trace && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL) {
+		/* no trace code at reduced size: one more look at full resolution */
 		ds_image full;
+		ds_scan_result more;
 		ds_image_free(&img);
 		lo.min_side = 0;
 		rc = ds_image_load(&full, path, &lo, err);
 		if (rc < 0)
 			return rc;
-		ds_scan_result_free(out);
 		s->only_full = 1;
-		rc = ds_scanner_decode(s, &full, out, err);
+		rc = ds_scanner_decode(s, &full, &more, err);
 		s->only_full = 0;
 		ds_image_free(&full);
+		/* keep what the reduced pass found unless full size found more */
+		if (rc == DS_OK && (more.has_trace || more.count > out->count)) {
+			ds_scan_result_free(out);
+			*out = more;
+		} else {
+			ds_scan_result_free(&more);
+		}
 	} else {
 		ds_image_free(&img);
 	}

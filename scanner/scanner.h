@@ -70,6 +70,7 @@ typedef struct ds_scan_result {
 	size_t count;
 	double elapsed_ms;
 	int passes;             /* how many passes ran */
+	int has_trace;          /* 1 when one of the symbols is a valid trace code */
 } ds_scan_result;
 
 void ds_scan_result_free(ds_scan_result *res); /* NULL-safe; leaves it empty */
@@ -78,6 +79,7 @@ typedef struct ds_scan_opts {
 	ds_effort effort;
 	int dmtx_budget_ms;     /* per-image DataMatrix time budget; 0 = default by effort */
 	uint64_t max_pixels;    /* 0 = DS_DEFAULT_MAX_PIXELS */
+	int trace_passes;       /* 1: print each pass and its time to stderr (DRUGSCAN_DEBUG=passes) */
 } ds_scan_opts;
 
 typedef struct ds_scanner ds_scanner;
