@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <webp/decode.h>
+#include <zlib.h>
 
 #include "internal.h"
 
@@ -60,13 +61,39 @@ int ds_image_from_gray(ds_image *out, const uint8_t *gray, int width, int height
 
 /* ---- PNG through libpng's simplified API (handles every bit depth and colour type) ---- */
 
+/* libpng's simplified API tolerates bad CRCs; a corrupt file must be an error. */
+static int png_chunks_ok(const uint8_t *d, size_t len, char type[5])
+{
+	size_t off = 8;
+
+	while (off + 12 <= len) {
+		uint32_t n = (uint32_t)d[off] << 24 | (uint32_t)d[off + 1] << 16 | (uint32_t)d[off + 2] << 8 | d[off + 3];
+		uint32_t crc;
+		if (n > len - off - 12)
+			return 1; /* truncated: libpng reports it */
+		crc = (uint32_t)d[off + 8 + n] << 24 | (uint32_t)d[off + 9 + n] << 16 | (uint32_t)d[off + 10 + n] << 8 |
+		      d[off + 11 + n];
+		memcpy(type, d + off + 4, 4);
+		type[4] = '\0';
+		if (crc32(crc32(0L, Z_NULL, 0), d + off + 4, n + 4) != crc)
+			return 0;
+		if (!memcmp(type, "IEND", 4))
+			return 1;
+		off += 12 + n;
+	}
+	return 1;
+}
+
 static int load_png(ds_image *out, const uint8_t *data, size_t len, const char *name,
                     const ds_load_opts *opts, ds_error *err)
 {
 	png_image png;
+	char chunk[5];
 	png_color white = {255, 255, 255};
 	int rc;
 
+	if (!png_chunks_ok(data, len, chunk))
+		return ds_error_set(err, DS_EINVAL, "'%s': corrupt PNG: bad CRC in the %s chunk", name, chunk);
 	memset(&png, 0, sizeof(png));
 	png.version = PNG_IMAGE_VERSION;
 	if (!png_image_begin_read_from_memory(&png, data, len))
@@ -111,8 +138,16 @@ static int load_webp(ds_image *out, const uint8_t *data, size_t len, const char 
 		WebPFree(ybuf);
 		return DS_ENOMEM;
 	}
-	for (y = 0; y < h; y++)
-		memcpy(out->gray + (size_t)y * (size_t)w, ybuf + (size_t)y * (size_t)ystride, (size_t)w);
+	/* the Y plane is limited-range BT.601 (16..235): stretch it back to 0..255 */
+	for (y = 0; y < h; y++) {
+		const uint8_t *src = ybuf + (size_t)y * (size_t)ystride;
+		uint8_t *dst = out->gray + (size_t)y * (size_t)w;
+		int x;
+		for (x = 0; x < w; x++) {
+			int g = (src[x] - 16) * 255 / 219;
+			dst[x] = (uint8_t)(g < 0 ? 0 : g > 255 ? 255 : g);
+		}
+	}
 	WebPFree(ybuf); /* u and v live in the same allocation */
 	return DS_OK;
 }
