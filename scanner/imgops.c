@@ -236,7 +236,7 @@ void plane_bars(const plane *in, bars *out)
 		return;
 	for (ty = 0; ty < rows; ty++) {
 		for (tx = 0; tx < cols; tx++) {
-			double jxx = 0, jyy = 0, jxy = 0, energy, coh, ang;
+			double jxx = 0, jyy = 0, jxy = 0, energy, coh, ang, sgx = 0, sgy = 0, sabs = 0;
 			int x, y, x0 = tx * TILE, y0 = ty * TILE;
 			angles[ty * cols + tx] = -1;
 			for (y = y0 + 1; y < y0 + TILE && y < in->h - 1; y += 2) {
@@ -247,10 +247,17 @@ void plane_bars(const plane *in, bars *out)
 					jxx += gx * gx;
 					jyy += gy * gy;
 					jxy += gx * gy;
+					sgx += gx;
+					sgy += gy;
+					sabs += fabs(gx) + fabs(gy);
 				}
 			}
 			energy = jxx + jyy;
 			if (energy < 200.0 * TILE * TILE / 4)
+				continue;
+			/* bars alternate dark-light: their gradients cancel out. A single
+			 * edge (a box side, a colour band) points one way all along. */
+			if (sqrt(sgx * sgx + sgy * sgy) > 0.4 * sabs)
 				continue;
 			coh = sqrt((jxx - jyy) * (jxx - jyy) + 4 * jxy * jxy) / energy;
 			if (coh < 0.75)

@@ -131,6 +131,7 @@ typedef struct cand {
 typedef struct run {
 	ds_scanner *s;
 	double t_last;
+	int evidence;      /* bar-like tiles at the smallest level */
 	const char *pass_names[64]; /* pass name of each raw entry range */
 	size_t pass_end[64];
 	int npasses;
@@ -353,7 +354,18 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		TRY(dmtx_pass(r, p, &t, "dmtx"));
 	if (effort == DS_EFFORT_FAST && !top)
 		return 0;
+	if (top && r->s->raw.n == 0 && (long)p->w * p->h <= 2000000L && effort != DS_EFFORT_FAST) {
+		/* nothing at all yet: a QR code in noise, low contrast or inverted */
+		TRY(derived_pass(r, p, &t, "zbar/smooth-all", op_blur, 1));
+		TRY(derived_pass(r, p, &t, "zbar/binarize-all", op_bin, p->w > 1200 ? 24 : 12));
+		TRY(derived_pass(r, p, &t, "zbar/invert-all", op_inv, 0));
+	}
 	plane_bars(p, &b);
+	if (r->s->opts.trace_passes)
+		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, angle %.0f, strength %.2f\n", p->w, p->h, b.tiles,
+		        b.angle, b.strength);
+	if (first && b.tiles > r->evidence)
+		r->evidence = b.tiles;
 	if (b.tiles < 3 && effort != DS_EFFORT_THOROUGH)
 		return 0; /* nothing bar-like at this level */
 	if (b.tiles == 0) {
@@ -380,6 +392,64 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	return 0;
 }
 
+/* A payload no real symbol carries: empty, or control bytes other than the
+ * separators GS1 and ISO/IEC 15434 use (a DataMatrix found in noise). */
+static int implausible(const raw_symbol *sym)
+{
+	size_t i;
+
+	if (sym->len == 0)
+		return 1;
+	for (i = 0; i < sym->len; i++) {
+		uint8_t c = sym->data[i];
+		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != 0x1D && c != 0x1E && c != 0x04) || c == 0x7F)
+			return 1;
+	}
+	return 0;
+}
+
+static double overlap(const double a[4][2], const double b[4][2])
+{
+	double ax0 = 1e18, ay0 = 1e18, ax1 = -1e18, ay1 = -1e18, bx0 = 1e18, by0 = 1e18, bx1 = -1e18, by1 = -1e18;
+	double iw, ih, inter, ua, ub;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		ax0 = fmin(ax0, a[k][0]); ay0 = fmin(ay0, a[k][1]); ax1 = fmax(ax1, a[k][0]); ay1 = fmax(ay1, a[k][1]);
+		bx0 = fmin(bx0, b[k][0]); by0 = fmin(by0, b[k][1]); bx1 = fmax(bx1, b[k][0]); by1 = fmax(by1, b[k][1]);
+	}
+	iw = fmin(ax1, bx1) - fmax(ax0, bx0);
+	ih = fmin(ay1, by1) - fmax(ay0, by0);
+	if (iw <= 0 || ih <= 0)
+		return 0;
+	inter = iw * ih;
+	ua = (ax1 - ax0) * (ay1 - ay0);
+	ub = (bx1 - bx0) * (by1 - by0);
+	return inter / fmin(ua > 0 ? ua : 1, ub > 0 ? ub : 1);
+}
+
+/*
+ * Two different 1D reads of the same kind in the same place: one of them is
+ * a misread. Keep the one more passes and scan lines agree on.
+ */
+static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
+{
+	const raw_symbol *a = &r->s->raw.v[cands[k].first];
+	size_t j;
+
+	if (a->two_d)
+		return 0;
+	for (j = 0; j < n; j++) {
+		const raw_symbol *b = &r->s->raw.v[cands[j].first];
+		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
+		if (j == k || b->two_d || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
+			continue;
+		if (overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
+			return 1;
+	}
+	return 0;
+}
+
 /* Turn accepted candidates into the result, in reading order of discovery. */
 static int finish(run *r, ds_scan_result *out)
 {
@@ -393,7 +463,7 @@ static int finish(run *r, ds_scan_result *out)
 	for (k = 0; k < n; k++) {
 		raw_symbol *sym = &raw->v[cands[k].first];
 		ds_symbol *o;
-		if (!accepted(&cands[k], sym))
+		if (!accepted(&cands[k], sym) || implausible(sym) || loses_conflict(r, cands, n, k))
 			continue;
 		o = &out->symbols[m++];
 		o->data = sym->data; /* ownership moves to the result */
@@ -408,6 +478,7 @@ static int finish(run *r, ds_scan_result *out)
 	out->count = m;
 	out->passes = r->npasses;
 	out->has_trace = r->have_trace;
+	out->evidence = r->evidence;
 	return DS_OK;
 }
 
@@ -477,8 +548,10 @@ int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, d
 	if (rc < 0)
 		return rc;
 	rc = ds_scanner_decode(s, &img, out, err);
-	if (rc == DS_OK && !out->has_trace && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL) {
-		/* no trace code at reduced size: one more look at full resolution */
+	if (rc == DS_OK && !out->has_trace && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL &&
+	    (out->count > 0 || out->evidence >= 8)) {
+		/* no trace code at reduced size, but something code-like: one more
+		 * look at full resolution (a photo of plain text is not worth it) */
 		ds_image full;
 		ds_scan_result more;
 		ds_image_free(&img);

@@ -71,6 +71,7 @@ typedef struct ds_scan_result {
 	double elapsed_ms;
 	int passes;             /* how many passes ran */
 	int has_trace;          /* 1 when one of the symbols is a valid trace code */
+	int evidence;           /* how bar-like the image looked (tiles of parallel bars) */
 } ds_scan_result;
 
 void ds_scan_result_free(ds_scan_result *res); /* NULL-safe; leaves it empty */
