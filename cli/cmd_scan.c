@@ -24,6 +24,7 @@ static const ds_optspec scan_opts[] = {
 	{"jobs", 'j', "N", NULL, "decode N images at once (default: number of cores)"},
 	{"effort", 'e', "LEVEL", "fast|normal|thorough", "how hard to look (default normal: stop at the first trace code)"},
 	{"max-pixels", 0, "N", NULL, "refuse images larger than N pixels (default 100000000)"},
+	{"files-from", 0, "FILE", NULL, "also read image paths from FILE, one per line ('-' for stdin)"},
 	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
 	{"camera", 0, NULL, NULL, "decode live from a V4L2 camera (the device may follow, default /dev/video0)"},
 	{"frames", 0, "PATH", NULL, "run the live loop over recorded frames: a .y4m file or a folder of images"},
@@ -425,7 +426,28 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
 		goto done;
 	}
-	if (v.nrest == 0) {
+	if (ds_opts_get(&v, &scan_spec, "files-from")) {
+		const char *from = ds_opts_get(&v, &scan_spec, "files-from");
+		FILE *f = strcmp(from, "-") ? fopen(from, "r") : cli->in;
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		if (!f) {
+			fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, from, strerror(errno));
+			rc = DS_EXIT_ERROR;
+			goto done;
+		}
+		while ((n = getline(&line, &cap, f)) > 0) {
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = '\0';
+			if (n > 0 && list_add(&files, line) < 0)
+				break;
+		}
+		free(line);
+		if (f != cli->in)
+			fclose(f);
+	}
+	if (v.nrest == 0 && files.n == 0) {
 		rc = ds_cli_usage_error(cli, "scan", "no image given: pass IMAGE or DIR...");
 		goto done;
 	}
