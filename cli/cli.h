@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "ds_common.h"
+#include "catalog.h"
 #include "scanner.h"
 #include "trace.h"
 
@@ -91,6 +92,32 @@ ds_lines *ds_lines_open(FILE *in, FILE *flush_before_block);
 int ds_lines_next(ds_lines *r, ds_line *out);
 void ds_lines_free(ds_lines *r);
 
+/* ---- the verdict on one code: trace + catalog labels (judge.c) ---- */
+
+#define DS_MAX_LABELS 32
+
+typedef struct ds_verdict {
+	const ds_code *code;
+	const ds_drug *drug;           /* NULL when the code maps to no drug */
+	ds_label labels[DS_MAX_LABELS];
+	size_t nlabels;
+} ds_verdict;
+
+typedef struct ds_judge {
+	ds_catalog *cat;               /* NULL when the catalog could not be opened */
+	ds_lookup_opts lookup;
+	ds_trace_opts trace;
+	ds_drug drug;                  /* storage for the verdict's drug */
+} ds_judge;
+
+/* Open the catalog of data_dir (building the demo on first run). On failure
+ * the judge still works without drug labels; the error is in err. */
+int ds_judge_open(ds_judge *j, const char *data_dir, const char *insurance, ds_lang lang, int exact, ds_error *err);
+void ds_judge_close(ds_judge *j);
+void ds_judge_code(ds_judge *j, const ds_code *code, ds_verdict *v);
+int ds_verdict_has_alert(const ds_verdict *v);
+int ds_insurance_parse(ds_insurance *out, const char *name);
+
 /* ---- rendering a code (render.c) ---- */
 
 typedef enum ds_format { DS_FMT_TEXT = 0, DS_FMT_JSON, DS_FMT_CSV } ds_format;
@@ -101,19 +128,18 @@ typedef struct ds_renderer ds_renderer;
 
 ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang);
 /* Render one checked payload. input/len is what was received. Returns 0 or DS_EIO. */
-int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_code *code,
-                    const ds_label *labels, size_t nlabels);
+int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_verdict *v);
 /* Finish the output (text: the closing note). */
 int ds_renderer_finish(ds_renderer *r);
 void ds_renderer_free(ds_renderer *r);
 
 /* Text for people (render_text.c). tmp is scratch space. */
-int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len,
-                   const ds_code *code, const ds_label *labels, size_t nlabels);
+int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v);
 
 /* The code object of DESIGN.md as jansson JSON (no "input", no "position"). */
 struct json_t;
-struct json_t *ds_code_json(const ds_code *code, const ds_label *labels, size_t nlabels, ds_lang lang);
+struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
+struct json_t *ds_drug_json(const ds_drug *d);
 
 /* CSV writing shared by the renderers (libcsv quoting, formula-safe). */
 int ds_csv_cell(FILE *f, const char *s, size_t len, int last);
@@ -124,6 +150,7 @@ const char *ds_note_text(ds_lang lang);
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv);
+int ds_cmd_catalog(ds_cli *cli, int argc, char **argv);
 /* scan --camera / --frames (scan_live.c) */
 int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_format fmt,
                  const ds_scan_opts *sopts);

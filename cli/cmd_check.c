@@ -14,6 +14,8 @@ static const ds_optspec check_opts[] = {
 	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
 	{"symbology", 0, "NAME", NULL, "payloads were read from this symbology, e.g. code128, gs1-datamatrix, ean13"},
 	{"expiring-days", 0, "N", NULL, "label codes expiring within N days (default 90)"},
+	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
+	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
 	{"help", 'h', NULL, NULL, "show this help"},
 	{NULL, 0, NULL, NULL, NULL},
 };
@@ -40,7 +42,8 @@ typedef struct check_run {
 	ds_cli *cli;
 	ds_renderer *render;
 	ds_code code;
-	ds_trace_opts topts;
+	ds_judge judge;
+	ds_verdict verdict;
 	const char *symbology;
 	int bad_input, alert, not_valid, io_error;
 } check_run;
@@ -64,20 +67,16 @@ static void report_bad_input(check_run *run, const char *where)
 
 static int check_one(check_run *run, const char *data, size_t len, const char *where)
 {
-	ds_label labels[16];
-	size_t n, i;
-
-	if (ds_trace_parse(&run->code, data, len, run->symbology, NULL, &run->topts) < 0) {
+	if (ds_trace_parse(&run->code, data, len, run->symbology, NULL, &run->judge.trace) < 0) {
 		fprintf(run->cli->err, "%s: %s: out of memory\n", run->cli->prog, where);
 		run->io_error = 1;
 		return -1;
 	}
 	report_bad_input(run, where);
-	n = ds_trace_labels(labels, 16, &run->code, &run->topts, run->cli->lang);
-	for (i = 0; i < n; i++)
-		run->alert |= labels[i].level == DS_LEVEL_ALERT;
+	ds_judge_code(&run->judge, &run->code, &run->verdict);
+	run->alert |= ds_verdict_has_alert(&run->verdict);
 	run->not_valid |= !run->code.valid;
-	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->code, labels, n) < 0) {
+	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->verdict) < 0) {
 		fprintf(run->cli->err, "%s: cannot write output: %s\n", run->cli->prog, strerror(errno));
 		run->io_error = 1;
 		return -1;
@@ -142,26 +141,34 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	run.cli = cli;
 	run.symbology = ds_opts_get(&v, &check_spec, "symbology");
-	ds_trace_opts_default(&run.topts);
+	if (ds_judge_open(&run.judge, ds_opts_get(&v, &check_spec, "data-dir"), ds_opts_get(&v, &check_spec, "insurance"),
+	                  cli->lang, 0, &err) < 0) {
+		/* the codes are still checked; their drug labels are missing, and the exit status says so */
+		fprintf(cli->err, "%s: %s; codes are checked without the catalog\n", cli->prog, err.message);
+		run.io_error = 1;
+	}
 	days = ds_opts_get(&v, &check_spec, "expiring-days");
 	if (days) {
 		char *end;
 		long d = strtol(days, &end, 10);
 		if (*end || d < 0 || d > 3650) {
 			rc = ds_cli_usage_error(cli, "check", "--expiring-days needs a number of days (0-3650)");
+			ds_judge_close(&run.judge);
 			goto done;
 		}
-		run.topts.expiring_days = (int)d;
+		run.judge.trace.expiring_days = (int)d;
 	}
 	ds_format_parse(&fmt, ds_opts_get(&v, &check_spec, "format"));
 	use_stdin = (v.nrest == 1 && !strcmp(v.rest[0], "-")) || (v.nrest == 0 && !isatty(fileno(cli->in)));
 	if (v.nrest == 0 && !use_stdin) {
 		rc = ds_cli_usage_error(cli, "check", "no code given: pass CODE... or '-' to read lines from stdin");
+		ds_judge_close(&run.judge);
 		goto done;
 	}
 	run.render = ds_renderer_new(cli->out, fmt, cli->lang);
 	if (!run.render) {
 		rc = DS_EXIT_ERROR;
+		ds_judge_close(&run.judge);
 		goto done;
 	}
 	if (use_stdin) {
@@ -180,6 +187,7 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	}
 	ds_renderer_free(run.render);
 	ds_code_free(&run.code);
+	ds_judge_close(&run.judge);
 	rc = run.io_error || run.bad_input ? DS_EXIT_ERROR
 	     : run.alert                   ? DS_EXIT_ALERT
 	     : run.not_valid               ? DS_EXIT_NO_CODE

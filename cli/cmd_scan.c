@@ -26,6 +26,8 @@ static const ds_optspec scan_opts[] = {
 	{"max-pixels", 0, "N", NULL, "refuse images larger than N pixels (default 100000000)"},
 	{"files-from", 0, "FILE", NULL, "also read image paths from FILE, one per line ('-' for stdin)"},
 	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
+	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
+	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
 	{"camera", 0, NULL, NULL, "decode live from a V4L2 camera (the device may follow, default /dev/video0)"},
 	{"frames", 0, "PATH", NULL, "run the live loop over recorded frames: a .y4m file or a folder of images"},
 	{"window", 0, "SECONDS", NULL, "live: report a code again only after it was out of view this long (default 2)"},
@@ -54,6 +56,8 @@ typedef struct scan_job {
 	ds_cli *cli;
 	ds_format fmt;
 	ds_scan_opts sopts;
+	const char *data_dir, *insurance;
+	int no_catalog;
 	char **files;
 	size_t nfiles;
 	/* the ordered window */
@@ -156,8 +160,9 @@ static void add_position(json_t *o, const ds_symbol *sym)
 }
 
 static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_scan_result *res,
-                        const char *error, ds_code *code, const ds_trace_opts *topts)
+                        const char *error, ds_code *code, ds_judge *judge)
 {
+	ds_verdict verdict;
 	ds_lang lang = job->cli->lang;
 	json_t *line = NULL, *codes = NULL;
 	FILE *mem = NULL;
@@ -192,20 +197,20 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 	}
 	for (i = 0; !error && i < res->count; i++) {
 		const ds_symbol *sym = &res->symbols[i];
-		ds_label labels[16];
+		const ds_label *labels = verdict.labels;
 		size_t nl, k;
-		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, topts);
-		nl = ds_trace_labels(labels, 16, code, topts, lang);
-		for (k = 0; k < nl; k++)
-			if (labels[k].level == DS_LEVEL_ALERT)
-				flags |= F_ALERT;
+		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, &judge->trace);
+		ds_judge_code(judge, code, &verdict);
+		nl = verdict.nlabels;
+		if (ds_verdict_has_alert(&verdict))
+			flags |= F_ALERT;
 		if (job->fmt == DS_FMT_JSON) {
-			json_t *o = ds_code_json(code, labels, nl, lang);
+			json_t *o = ds_code_json(&verdict, lang);
 			add_position(o, sym);
 			json_array_append_new(codes, o);
 		} else if (job->fmt == DS_FMT_TEXT) {
 			ds_buf tmp = DS_BUF_INIT;
-			ds_render_text(mem, lang, &tmp, sym->data, sym->len, code, labels, nl);
+			ds_render_text(mem, lang, &tmp, sym->data, sym->len, &verdict);
 			ds_buf_free(&tmp);
 		} else {
 			char q[16];
@@ -259,11 +264,14 @@ static void *worker(void *arg)
 	scan_job *job = arg;
 	ds_scanner *scanner = ds_scanner_new(&job->sopts);
 	ds_code code;
-	ds_trace_opts topts;
+	ds_judge judge;
+	ds_error jerr;
 
 	ds_code_init(&code);
-	ds_trace_opts_default(&topts);
-	topts.exact = 1; /* decoder bytes, not typing */
+	/* one catalog connection per thread; decoder bytes are parsed exactly */
+	if (ds_judge_open(&judge, job->no_catalog ? "/nonexistent/" : job->data_dir, job->insurance, job->cli->lang, 1,
+	                  &jerr) < 0)
+		judge.cat = NULL;
 	for (;;) {
 		size_t i, slot;
 		ds_scan_result res;
@@ -287,7 +295,7 @@ static void *worker(void *arg)
 			rc = ds_error_set(&err, DS_ENOMEM, "out of memory");
 		else
 			rc = ds_scanner_scan_file(scanner, job->files[i], &res, &err);
-		flags = render_image(job, &out, job->files[i], &res, rc < 0 ? err.message : NULL, &code, &topts);
+		flags = render_image(job, &out, job->files[i], &res, rc < 0 ? err.message : NULL, &code, &judge);
 		ds_scan_result_free(&res);
 
 		slot = i % job->window;
@@ -301,6 +309,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&job->lock);
 	}
 	ds_code_free(&code);
+	ds_judge_close(&judge);
 	ds_scanner_free(scanner);
 	return NULL;
 }
@@ -422,6 +431,17 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	}
 	job.sopts.max_pixels = (uint64_t)maxpx;
 	job.sopts.trace_passes = getenv("DRUGSCAN_DEBUG") && strstr(getenv("DRUGSCAN_DEBUG"), "passes");
+	job.data_dir = ds_opts_get(&v, &scan_spec, "data-dir");
+	job.insurance = ds_opts_get(&v, &scan_spec, "insurance");
+	{
+		/* open (and on first run build) the catalog once, before the workers do */
+		ds_judge probe;
+		if (ds_judge_open(&probe, job.data_dir, job.insurance, cli->lang, 1, &err) < 0) {
+			fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
+			job.no_catalog = 1;
+		}
+		ds_judge_close(&probe);
+	}
 	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
 		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
 		goto done;
@@ -469,7 +489,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	}
 	if ((size_t)jobs > files.n)
 		jobs = (long)files.n;
-	flags = run_batch(&job, (int)jobs);
+	flags = run_batch(&job, (int)jobs) | (job.no_catalog ? F_ERROR : 0);
 	rc = flags & F_ERROR ? DS_EXIT_ERROR : flags & F_ALERT ? DS_EXIT_ALERT : flags & F_NO_CODE ? DS_EXIT_NO_CODE : DS_EXIT_OK;
 done:
 	for (i = 0; (size_t)i < files.n; i++)

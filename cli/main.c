@@ -11,6 +11,7 @@
 static const ds_command commands[] = {
 	{"check", ds_cmd_check, "parse and explain trace codes given as arguments or stdin lines"},
 	{"scan", ds_cmd_scan, "decode trace codes from photos, folders, a camera or recorded frames"},
+	{"catalog", ds_cmd_catalog, "import, update and inspect the local 医保目录 catalog"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

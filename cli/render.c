@@ -106,9 +106,42 @@ static json_t *str_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
-/* The code object of DESIGN.md, without "input" and "position". */
-json_t *ds_code_json(const ds_code *c, const ds_label *labels, size_t nlabels, ds_lang lang)
+json_t *ds_drug_json(const ds_drug *d)
 {
+	json_t *o = json_object(), *lists = json_array();
+	size_t i;
+
+	json_object_set_new(o, "nhsa_code", json_string(d->nhsa_code));
+	json_object_set_new(o, "generic_name", json_string(d->generic_name));
+	json_object_set_new(o, "brand_name", str_or_null(d->brand_name));
+	json_object_set_new(o, "dosage_form", str_or_null(d->dosage_form));
+	json_object_set_new(o, "spec", str_or_null(d->spec));
+	json_object_set_new(o, "pack", str_or_null(d->pack));
+	json_object_set_new(o, "manufacturer", str_or_null(d->manufacturer));
+	json_object_set_new(o, "approval_no", str_or_null(d->approval_no));
+	json_object_set_new(o, "standard_code", str_or_null(d->standard_code));
+	json_object_set_new(o, "nrdl_no", str_or_null(d->nrdl_no));
+	json_object_set_new(o, "category", str_or_null(d->category));
+	json_object_set_new(o, "negotiated", json_boolean(d->negotiated));
+	json_object_set_new(o, "agreement_end", str_or_null(d->agreement_end));
+	json_object_set_new(o, "payment_standard", str_or_null(d->payment_standard));
+	json_object_set_new(o, "restriction", str_or_null(d->restriction));
+	json_object_set_new(o, "remarks", str_or_null(d->remarks));
+	for (i = 0; i < d->nlists; i++)
+		json_array_append_new(lists, json_string(d->lists[i]));
+	json_object_set_new(o, "lists", lists);
+	json_object_set_new(o, "matched_by", json_string(d->matched_by));
+	json_object_set_new(o, "package_level", json_integer(d->package_level));
+	json_object_set_new(o, "units", d->units ? json_integer(d->units) : json_null());
+	return o;
+}
+
+/* The code object of DESIGN.md, without "input" and "position". */
+json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
+{
+	const ds_code *c = v->code;
+	const ds_label *labels = v->labels;
+	size_t nlabels = v->nlabels;
 	json_t *o = json_object(), *fields = json_object(), *arr;
 	size_t i;
 
@@ -128,7 +161,7 @@ json_t *ds_code_json(const ds_code *c, const ds_label *labels, size_t nlabels, d
 			                                     c->elements[i].value));
 		json_object_set_new(o, "elements", arr);
 	}
-	json_object_set_new(o, "drug", json_null());
+	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
 	arr = json_array();
 	for (i = 0; i < nlabels; i++)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", labels[i].id, "severity",
@@ -138,10 +171,9 @@ json_t *ds_code_json(const ds_code *c, const ds_label *labels, size_t nlabels, d
 	return o;
 }
 
-static int render_json(ds_renderer *r, const void *input, size_t len, const ds_code *c,
-                       const ds_label *labels, size_t nlabels)
+static int render_json(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
-	json_t *o = json_object(), *code = ds_code_json(c, labels, nlabels, r->lang);
+	json_t *o = json_object(), *code = ds_code_json(v, r->lang);
 	int rc;
 
 	json_object_set_new(o, "format_version", json_integer(1));
@@ -160,7 +192,7 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_c
 
 static const char *csv_columns[] = {
 	"input", "kind", "valid", "text", "symbology", "aim", "product_code", "serial", "check",
-	"gtin", "batch", "expiry", "other_fields", "issues", "labels",
+	"gtin", "batch", "expiry", "other_fields", "issues", "labels", "nhsa_code", "generic_name", "category",
 };
 #define CSV_NCOLS (sizeof(csv_columns) / sizeof(csv_columns[0]))
 #define CSV_FIRST_FIELD 6
@@ -209,9 +241,11 @@ static void put_visible(ds_buf *b, const char *s, size_t n)
 	}
 }
 
-static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_code *c,
-                      const ds_label *labels, size_t nlabels)
+static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
+	const ds_code *c = v->code;
+	const ds_label *labels = v->labels;
+	size_t nlabels = v->nlabels;
 	ds_buf cell = DS_BUF_INIT;
 	size_t i, k;
 	int rc = DS_OK;
@@ -229,8 +263,8 @@ static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_co
 	rc |= csv_cell(r->out, c->symbology, 0);
 	rc |= csv_cell(r->out, c->aim, 0);
 	for (k = 0; k < CSV_NFIELDS; k++) {
-		const char *v = ds_code_field(c, csv_columns[CSV_FIRST_FIELD + k]);
-		rc |= csv_cell(r->out, v ? v : "", 0);
+		const char *val = ds_code_field(c, csv_columns[CSV_FIRST_FIELD + k]);
+		rc |= csv_cell(r->out, val ? val : "", 0);
 	}
 	ds_buf_clear(&cell);
 	for (i = 0; i < c->nfields; i++) {
@@ -248,22 +282,24 @@ static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_co
 	ds_buf_clear(&cell);
 	for (i = 0; i < nlabels; i++)
 		ds_buf_printf(&cell, "%s%s", i ? ";" : "", labels[i].id);
-	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 1);
+	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 0);
+	rc |= csv_cell(r->out, v->drug ? v->drug->nhsa_code : "", 0);
+	rc |= csv_cell(r->out, v->drug ? v->drug->generic_name : "", 0);
+	rc |= csv_cell(r->out, v->drug ? v->drug->category : "", 1);
 	ds_buf_free(&cell);
 	return rc ? DS_EIO : DS_OK;
 }
 
-int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_code *code,
-                    const ds_label *labels, size_t nlabels)
+int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
 	int rc;
 
 	r->count++;
 	switch (r->fmt) {
-	case DS_FMT_JSON: rc = render_json(r, input, len, code, labels, nlabels); break;
-	case DS_FMT_CSV: rc = render_csv(r, input, len, code, labels, nlabels); break;
+	case DS_FMT_JSON: rc = render_json(r, input, len, v); break;
+	case DS_FMT_CSV: rc = render_csv(r, input, len, v); break;
 	case DS_FMT_TEXT:
-	default: rc = ds_render_text(r->out, r->lang, &r->tmp, input, len, code, labels, nlabels); break;
+	default: rc = ds_render_text(r->out, r->lang, &r->tmp, input, len, v); break;
 	}
 	return ferror(r->out) ? DS_EIO : rc;
 }

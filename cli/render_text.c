@@ -74,9 +74,28 @@ static int derived_from_issue(const char *label_id)
 	       !strcmp(label_id, "code.gs1_check_failed") || !strcmp(label_id, "code.bad_date");
 }
 
-int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len,
-                   const ds_code *c, const ds_label *labels, size_t nlabels)
+static void drug_lines(FILE *out, const ds_drug *d, ds_lang lang)
 {
+	int zh = lang == DS_LANG_ZH;
+
+	fprintf(out, "    %s%s%s%s", d->generic_name, d->brand_name[0] ? (zh ? "（" : " (") : "", d->brand_name,
+	        d->brand_name[0] ? (zh ? "）" : ")") : "");
+	if (d->dosage_form[0])
+		fprintf(out, " · %s", d->dosage_form);
+	if (d->spec[0])
+		fprintf(out, " · %s", d->spec);
+	if (d->pack[0])
+		fprintf(out, " · %s", d->pack);
+	fputc('\n', out);
+	fprintf(out, "    %s%s%s%s%s\n", d->manufacturer, d->approval_no[0] ? " · " : "", d->approval_no,
+	        zh ? " · 医保代码 " : " · NHSA code ", d->nhsa_code);
+}
+
+int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v)
+{
+	const ds_code *c = v->code;
+	const ds_label *labels = v->labels;
+	size_t nlabels = v->nlabels;
 	int zh = lang == DS_LANG_ZH;
 	char msg[256];
 	size_t i, shown = 0;
@@ -107,6 +126,8 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 		}
 		fputc('\n', out);
 	}
+	if (v->drug)
+		drug_lines(out, v->drug, lang);
 	for (i = 0; i < c->nissues; i++) {
 		const ds_issue *is = &c->issues[i];
 		const char *mark = is->severity == DS_SEV_INFO ? "\xc2\xb7" : "!";

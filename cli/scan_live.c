@@ -43,7 +43,8 @@ typedef struct live {
 	ds_format fmt;
 	ds_scanner *scanner;
 	ds_code code;
-	ds_trace_opts topts;
+	ds_judge judge;
+	ds_verdict verdict;
 	double window;
 	int quiet;
 	seen *seen;
@@ -269,13 +270,10 @@ static int fresh_sighting(live *l, const char *payload, double t)
 
 static void report(live *l, const ds_symbol *sym, double t)
 {
-	ds_label labels[16];
-	size_t n;
-
-	ds_trace_parse(&l->code, sym->data, sym->len, sym->symbology, sym->aim, &l->topts);
-	n = ds_trace_labels(labels, 16, &l->code, &l->topts, l->cli->lang);
+	ds_trace_parse(&l->code, sym->data, sym->len, sym->symbology, sym->aim, &l->judge.trace);
+	ds_judge_code(&l->judge, &l->code, &l->verdict);
 	if (l->fmt == DS_FMT_JSON) {
-		json_t *o = json_object(), *code = ds_code_json(&l->code, labels, n, l->cli->lang);
+		json_t *o = json_object(), *code = ds_code_json(&l->verdict, l->cli->lang);
 		json_object_set_new(o, "format_version", json_integer(1));
 		json_object_set_new(o, "frame", json_integer((json_int_t)l->frames));
 		json_object_set_new(o, "time_s", json_real((double)(long)(t * 1000 + 0.5) / 1000));
@@ -286,7 +284,7 @@ static void report(live *l, const ds_symbol *sym, double t)
 		json_decref(o);
 	} else {
 		ds_buf tmp = DS_BUF_INIT;
-		ds_render_text(l->cli->out, l->cli->lang, &tmp, sym->data, sym->len, &l->code, labels, n);
+		ds_render_text(l->cli->out, l->cli->lang, &tmp, sym->data, sym->len, &l->verdict);
 		ds_buf_free(&tmp);
 	}
 	fflush(l->cli->out);
@@ -343,8 +341,9 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		so.effort = DS_EFFORT_FAST; /* a live frame must keep up with the next one */
 	l.scanner = ds_scanner_new(&so);
 	ds_code_init(&l.code);
-	ds_trace_opts_default(&l.topts);
-	l.topts.exact = 1;
+	if (ds_judge_open(&l.judge, ds_opts_get(v, spec, "data-dir"), ds_opts_get(v, spec, "insurance"), cli->lang, 1,
+	                  &err) < 0)
+		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, &old);
@@ -376,6 +375,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		free(l.seen[i].payload);
 	free(l.seen);
 	ds_code_free(&l.code);
+	ds_judge_close(&l.judge);
 	ds_scanner_free(l.scanner);
 	close_source(&src);
 	if (!l.scanner)

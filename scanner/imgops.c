@@ -284,7 +284,7 @@ void plane_bars(const plane *in, bars *out)
 	out->y0 = in->h;
 	for (ty = 0; ty < rows; ty++) {
 		for (tx = 0; tx < cols; tx++) {
-			double a = angles[ty * cols + tx], d;
+			double a = (double)angles[ty * cols + tx], d;
 			if (a < 0)
 				continue;
 			d = fabs(a - out->angle);

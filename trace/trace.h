@@ -139,7 +139,7 @@ const char *ds_issue_message(const ds_issue *issue, ds_lang lang, char *buf, siz
 typedef struct ds_label {
 	const char *id;    /* static string */
 	ds_level level;
-	char text[256];    /* in the requested language */
+	char text[1024];   /* in the requested language */
 } ds_label;
 
 size_t ds_trace_labels(ds_label *out, size_t max, const ds_code *code, const ds_trace_opts *opts,
