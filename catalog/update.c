@@ -118,7 +118,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
  * a conditional GET; returns 304 in *status when nothing changed.
  */
 static int get(const char *url, const ds_update_opts *o, const char *etag, const char *modified, fetch *f,
-               long *status, ds_error *err)
+               long *status, char **final_url, ds_error *err)
 {
 	char *current = strdup(url);
 	int hops, rc = DS_OK;
@@ -201,6 +201,10 @@ static int get(const char *url, const ds_update_opts *o, const char *etag, const
 		curl_easy_cleanup(c);
 		if (rc < 0 || !location) {
 			free(location);
+			if (rc == DS_OK && final_url) {
+				*final_url = current; /* relative names resolve against where we ended up */
+				current = NULL;
+			}
 			break;
 		}
 		if (hops >= MAX_REDIRECTS) {
@@ -362,6 +366,7 @@ int ds_catalog_update(const char *db_path, const ds_update_opts *opts, ds_update
 	fetch mf;
 	manifest_file *files = calloc(MAX_FILES, sizeof(manifest_file));
 	char etag[256], modified[128], version[64];
+	char *base = NULL;
 	size_t n = 0, i;
 	long status = 0;
 	int rc;
@@ -378,7 +383,7 @@ int ds_catalog_update(const char *db_path, const ds_update_opts *opts, ds_update
 	mf.cap = 16 * 1024 * 1024;
 	mf.label = "manifest";
 	read_meta(db_path, etag, sizeof(etag), modified, sizeof(modified), opts->url);
-	rc = get(opts->url, opts, etag, modified, &mf, &status, err);
+	rc = get(opts->url, opts, etag, modified, &mf, &status, &base, err);
 	if (rc == DS_OK && status == 304) {
 		res->not_modified = 1;
 		goto done;
@@ -397,11 +402,11 @@ int ds_catalog_update(const char *db_path, const ds_update_opts *opts, ds_update
 		ff.cap = files[i].size; /* never accept more than the manifest announced */
 		ff.label = files[i].name;
 		ff.progress = opts->progress;
-		if (resolve(opts->url, files[i].name, &url) < 0) {
+		if (resolve(base, files[i].name, &url) < 0) {
 			rc = ds_error_set(err, DS_EINVAL, "manifest: cannot resolve '%s'", files[i].name);
 			break;
 		}
-		rc = get(url, opts, NULL, NULL, &ff, &status, err);
+		rc = get(url, opts, NULL, NULL, &ff, &status, NULL, err);
 		curl_free(url);
 		if (rc == DS_OK && (long long)ff.body.len != files[i].size)
 			rc = ds_error_set(err, DS_EIO, "'%s': got %zu bytes, the manifest says %lld (truncated?)", files[i].name,
@@ -421,6 +426,7 @@ done:
 	for (i = 0; i < MAX_FILES; i++)
 		ds_buf_free(&files[i].data);
 	free(files);
+	free(base);
 	ds_buf_free(&mf.body);
 	return rc;
 }

@@ -12,12 +12,15 @@ import pty
 import shlex
 import subprocess
 import sys
+import tempfile
 import unittest
 
 BIN = None
 WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 G = "06901234567892"
-ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01")
+# a private data dir: the first run builds the demo catalog there
+HOME = tempfile.mkdtemp(prefix="drugscan-check-")
+ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME)
 
 
 def run(args, stdin=b"", env=None, **kw):
@@ -84,10 +87,10 @@ class CheckArguments(unittest.TestCase):
     def test_expiring_days_option(self):
         code = "(01)%s(17)260700(21)S1" % G  # 2026-07-31, 60 days after 2026-06-01
         rc, out, _ = run(["check", "-f", "json", code])
-        self.assertEqual([l["id"] for l in jsonl(out)[0]["labels"]], ["trace.expiring"])
+        trace = lambda o: [l["id"] for l in o["labels"] if l["id"].startswith("trace.")]
+        self.assertEqual(trace(jsonl(out)[0]), ["trace.expiring"])
         rc, out, _ = run(["check", "-f", "json", "--expiring-days", "30", code])
-        self.assertEqual(jsonl(out)[0]["labels"], [])
-        self.assertEqual(rc, 0)
+        self.assertEqual(trace(jsonl(out)[0]), [])
 
     def test_fullwidth_from_chinese_input_method(self):
         rc, out, _ = run(["check", "-f", "json", "８１２３４５６７８９０１２３４５６７８９"])
@@ -247,4 +250,8 @@ class Usage(unittest.TestCase):
 
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=1)
+    try:
+        unittest.main(verbosity=1)
+    finally:
+        import shutil
+        shutil.rmtree(HOME, ignore_errors=True)

@@ -18,7 +18,8 @@ import unittest
 BIN = None
 FIX = None
 WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
-ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01")
+HOME = tempfile.mkdtemp(prefix="drugscan-scan-")
+ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME)
 
 
 def run(args, stdin=b"", cwd=None):
@@ -91,8 +92,28 @@ class ScanFixtures(unittest.TestCase):
             self.assertTrue(c["valid"])
             self.assertEqual(len(c["fields"]["gtin"]), 14)
 
-    def test_exit_code_4_when_an_image_has_no_code(self):
-        self.assertEqual(self.rc, 4)
+    def test_exit_codes(self):
+        # rot0's trace code belongs to a drug with every batch recalled (demo catalog): an alert
+        self.assertEqual(self.rc, 3)
+        nocode = [p for p in self.images if "nocode" in p]
+        rc, out, _ = run(["scan", "-f", "jsonl"] + nocode)
+        self.assertEqual(rc, 4)
+        rc, out, _ = run(["scan", "-f", "jsonl"] + [p for p in self.images if "jpeg50" in p])
+        self.assertEqual(rc, 0)
+        rc, out, _ = run(["scan", "-f", "jsonl"] + [p for p in self.images if "rot0" in p])
+        self.assertEqual(rc, 3)
+        labels = [l for c in jsonl(out)[0]["codes"] for l in c["labels"]]
+        self.assertIn(("recall.batch", "alert"), [(l["id"], l["severity"]) for l in labels])
+
+    def test_catalog_labels_on_photos(self):
+        by_file = {os.path.basename(o["file"]): o for o in self.objs}
+        c = [c for c in by_file["rot90-gs1dm.jpg"]["codes"] if c["kind"] == "gs1"][0]
+        self.assertEqual(c["drug"]["matched_by"], "gtin")
+        ids = [l["id"] for l in c["labels"]]
+        self.assertIn("nrdl.new_2025", ids)
+        self.assertIn("policy.outpatient_inpatient_level", ids)
+        c = [c for c in by_file["rot270-code128.jpg"]["codes"] if c["kind"] == "nmpa20"][0]
+        self.assertEqual([l["id"] for l in c["labels"]], ["nrdl.not_covered"])
 
     def test_output_order_is_input_order_with_any_jobs(self):
         imgs = self.images * 2
@@ -168,7 +189,7 @@ class ScanInputs(unittest.TestCase):
         self.assertIn("over the 0 MP limit", jsonl(out)[0]["error"])
 
     def test_text_and_csv(self):
-        img = [p for p in scan_images() if "rot0" in p][0]
+        img = [p for p in scan_images() if "jpeg50" in p][0]
         rc, out, _ = run(["scan", img])
         self.assertEqual(rc, 0)
         self.assertIn("== " + img, out)
@@ -270,4 +291,7 @@ class LiveFrames(unittest.TestCase):
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
     FIX = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=1)
+    try:
+        unittest.main(verbosity=1)
+    finally:
+        shutil.rmtree(HOME, ignore_errors=True)
