@@ -152,11 +152,14 @@ static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTim
                        raw_list *out)
 {
 	int w = rg->x1 - rg->x0, h = rg->y1 - rg->y0, y, found = 0;
-	uint8_t *crop = malloc((size_t)w * (size_t)h);
+	uint8_t *crop;
 	DmtxImage *img;
 	DmtxDecode *dec;
 	DmtxRegion *reg;
 
+	if (w < 16 || h < 16)
+		return 0;
+	crop = malloc((size_t)w * (size_t)h);
 	if (!crop)
 		return DS_ENOMEM;
 	for (y = 0; y < h; y++)
@@ -205,6 +208,9 @@ int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int 
 
 	if (max_regions > 32)
 		max_regions = 32;
+	/* libdmtx asserts (aborts) on a scan grid of one pixel: nothing that small is a symbol */
+	if (p->w < 16 || p->h < 16)
+		return 0;
 	n = find_regions(p, regions, max_regions);
 	if (n == 0 && (long)p->w * p->h <= 640L * 640L) {
 		/* a small crop with no clear candidate: search all of it */

@@ -7,6 +7,9 @@
 #include "trace.h"
 
 #define DS_GS 0x1D
+/* Rewrites may grow the text a little (a Digital Link GTIN-8 padded to 14
+ * digits adds 6 per element): room for that beyond the input's length. */
+#define DS_SCRATCH_SLACK (6 * DS_TRACE_MAX_ELEMENTS + 64)
 
 /*
  * The working text during a parse. s[0..n) is the current normalised text;
@@ -19,6 +22,7 @@ typedef struct tctx {
 	size_t in_len;
 	char *s;
 	size_t n;
+	size_t cap;      /* bytes s and s2 can hold (without the terminator) */
 	uint32_t *ms, *me;
 	/* second buffer for rewriting steps */
 	char *s2;

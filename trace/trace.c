@@ -398,7 +398,7 @@ static void classify(tctx *t)
 static int ensure_storage(ds_code *c, size_t len)
 {
 	size_t arena = len * 6 + 4096;
-	size_t scratch = (len + 1) * (2 * sizeof(char) + 4 * sizeof(uint32_t)) + 16;
+	size_t scratch = (len + 1 + DS_SCRATCH_SLACK) * (2 * sizeof(char) + 4 * sizeof(uint32_t)) + 16;
 
 	if (c->arena_cap_ < arena) {
 		char *p = realloc(c->arena_, arena);
@@ -473,11 +473,12 @@ int ds_trace_parse(ds_code *out, const void *data, size_t len, const char *symbo
 	}
 	if (ensure_storage(out, len) < 0)
 		return DS_ENOMEM;
-	cap = len + 1;
+	cap = len + 1 + DS_SCRATCH_SLACK;
 	memset(&t, 0, sizeof(t));
 	t.c = out;
 	t.opts = opts;
 	t.in_len = len;
+	t.cap = cap - 1;
 	t.s = out->scratch_;
 	t.s2 = t.s + cap;
 	maps = (uint32_t *)(void *)((char *)out->scratch_ + ((2 * cap + 7) & ~(size_t)7));

@@ -69,7 +69,7 @@ static void put_decoded(tctx *t, size_t from, size_t n, size_t *k)
 {
 	size_t i = from, end = from + n;
 
-	while (i < end) {
+	while (i < end && *k < t->cap) {
 		int hi, lo;
 		if (t->s[i] == '%' && !(i + 2 < end && hexval(t->s[i + 1]) >= 0 && hexval(t->s[i + 2]) >= 0))
 			tc_issue(t, "url.bad_percent", DS_SEV_ERROR, i, end - i < 3 ? end - i : 3, "");
@@ -163,11 +163,14 @@ static size_t dl_collect(const tctx *t, size_t path, size_t path_end, size_t q, 
 /* Rebuild the working text as AI+value runs and validate them as GS1. */
 static void dl_validate(tctx *t, const dl_pair *p, size_t np)
 {
-	size_t k = 0, i, starts[DS_TRACE_MAX_ELEMENTS][3];
+	size_t k = 0, i, used = 0, starts[DS_TRACE_MAX_ELEMENTS][3];
 	const ai_def *defs[DS_TRACE_MAX_ELEMENTS];
 
 	for (i = 0; i < np && i < DS_TRACE_MAX_ELEMENTS; i++) {
 		size_t j, alen = strlen(p[i].ai), vstart;
+		if (k + alen + p[i].vn + 14 > t->cap)
+			break; /* cannot happen within DS_SCRATCH_SLACK; never write past it */
+		used = i + 1;
 		defs[i] = gs1_ai_find(p[i].ai);
 		starts[i][0] = k;
 		for (j = 0; j < alen; j++) {
@@ -192,7 +195,7 @@ static void dl_validate(tctx *t, const dl_pair *p, size_t np)
 		starts[i][2] = k - vstart;
 	}
 	tn_swap(t, k);
-	for (i = 0; i < np && i < DS_TRACE_MAX_ELEMENTS; i++) {
+	for (i = 0; i < used; i++) {
 		if (!defs[i]) {
 			tc_issue(t, "gs1.unknown_ai", DS_SEV_ERROR, starts[i][0], strlen(p[i].ai), p[i].ai);
 			continue;
