@@ -131,8 +131,11 @@ static int walk(file_list *l, const char *dir, ds_cli *cli)
 	for (i = 0; i < names.n; i++) {
 		char path[4096];
 		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, names.v[i]);
-		if (rc == DS_OK && stat(path, &st) == 0) {
+		size_t dl = strlen(dir);
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, names.v[i]);
+		/* a symlinked folder is not followed (no loops); a symlinked file is read */
+		if (rc == DS_OK && lstat(path, &st) == 0 &&
+		    (!S_ISLNK(st.st_mode) || (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)))) {
 			if (S_ISDIR(st.st_mode))
 				rc = walk(l, path, cli) == DS_ENOMEM ? DS_ENOMEM : rc;
 			else if (S_ISREG(st.st_mode) && is_image_name(names.v[i]))
@@ -183,16 +186,24 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 		if (!mem)
 			return -1;
 		if (job->fmt == DS_FMT_TEXT) {
-			if (error)
+			if (error && strstr(error, file))
+				fprintf(mem, "%s\n", error); /* the message already names the file */
+			else if (error)
 				fprintf(mem, "%s: %s\n", file, error);
 			else if (!res->count)
 				fprintf(mem, "%s: %s\n", file, lang == DS_LANG_ZH ? "未找到条码" : "no code found");
 			else
 				fprintf(mem, "== %s\n", file);
 		} else if (error || !res->count) {
+			char ms[32];
+			int k;
+			snprintf(ms, sizeof(ms), "%.1f", res->elapsed_ms);
 			ds_csv_cell(mem, file, strlen(file), 0);
 			ds_csv_cell(mem, error ? "error" : "no_code", error ? 5 : 7, 0);
-			ds_csv_cell(mem, error ? error : "", error ? strlen(error) : 0, 1);
+			ds_csv_cell(mem, error ? error : "", error ? strlen(error) : 0, 0);
+			for (k = 0; k < 6; k++) /* text .. position: empty, the row keeps every column */
+				ds_csv_cell(mem, "", 0, 0);
+			ds_csv_cell(mem, ms, strlen(ms), 1);
 		}
 	}
 	for (i = 0; !error && i < res->count; i++) {
@@ -208,6 +219,10 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			json_t *o = ds_code_json(&verdict, lang);
 			add_position(o, sym);
 			json_array_append_new(codes, o);
+		} else if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
+			/* the trace code is in the photo too: the product barcode is only a side note */
+			fprintf(mem, "  %s %.*s%s\n", lang == DS_LANG_ZH ? "· 另有商品条码" : "· also a product barcode",
+			        (int)code->text_len, code->text, lang == DS_LANG_ZH ? "（不是追溯码）" : " (not a trace code)");
 		} else if (job->fmt == DS_FMT_TEXT) {
 			ds_buf tmp = DS_BUF_INIT;
 			ds_render_text(mem, lang, &tmp, sym->data, sym->len, &verdict);
@@ -377,6 +392,8 @@ static int run_batch(scan_job *job, int jobs)
 	free(job->flags);
 	if (!started || job->oom)
 		all |= F_ERROR;
+	if (job->fmt == DS_FMT_TEXT)
+		fprintf(job->cli->out, "\n%s\n", ds_note_text(job->cli->lang));
 	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || write_error) {
 		fprintf(job->cli->err, "%s: cannot write output: %s\n", job->cli->prog, strerror(errno));
 		all |= F_ERROR;

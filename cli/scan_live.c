@@ -50,6 +50,8 @@ typedef struct live {
 	seen *seen;
 	size_t nseen, capseen;
 	unsigned long frames, reported;
+	int alert;
+	double t0;          /* camera: the clock when the loop started */
 } live;
 
 typedef struct source {
@@ -94,8 +96,21 @@ static int open_camera(source *src, const char *dev, ds_cli *cli)
 	if (!src->video || zbar_video_open(src->video, dev) != 0 ||
 	    zbar_video_init(src->video, zbar_fourcc('Y', '8', '0', '0')) != 0 || zbar_video_enable(src->video, 1) != 0) {
 		const char *why = src->video ? zbar_video_error_string(src->video, 0) : "out of memory";
+		/* ZBar's message spans lines: keep its last non-empty one, the reason */
+		char reason[256] = "unknown error";
+		if (why) {
+			const char *end = why + strlen(why), *line;
+			while (end > why && (end[-1] == '\n' || end[-1] == ' '))
+				end--;
+			line = end;
+			while (line > why && line[-1] != '\n')
+				line--;
+			while (*line == ' ' || *line == '\t')
+				line++;
+			snprintf(reason, sizeof(reason), "%.*s", (int)(end - line), line);
+		}
 		fprintf(cli->err, "%s: cannot start camera '%s': %s\n", cli->prog, dev,
-		        why && strstr(why, "busy") ? "it is busy (in use by another program)" : (why ? why : "unknown error"));
+		        strstr(reason, "busy") || strstr(reason, "Busy") ? "it is busy (in use by another program)" : reason);
 		return -1;
 	}
 	return 0;
@@ -272,6 +287,7 @@ static void report(live *l, const ds_symbol *sym, double t)
 {
 	ds_trace_parse(&l->code, sym->data, sym->len, sym->symbology, sym->aim, &l->judge.trace);
 	ds_judge_code(&l->judge, &l->code, &l->verdict);
+	l->alert |= ds_verdict_has_alert(&l->verdict);
 	if (l->fmt == DS_FMT_JSON) {
 		json_t *o = json_object(), *code = ds_code_json(&l->verdict, l->cli->lang);
 		json_object_set_new(o, "format_version", json_integer(1));
@@ -312,7 +328,13 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	memset(&l, 0, sizeof(l));
 	l.cli = cli;
 	l.fmt = fmt == DS_FMT_CSV ? DS_FMT_JSON : fmt;
-	l.window = win ? strtod(win, NULL) : 2.0;
+	l.window = 2.0;
+	if (win) {
+		char *end;
+		l.window = strtod(win, &end);
+		if (*end || end == win)
+			l.window = -1;
+	}
 	l.quiet = ds_opts_has(v, spec, "quiet");
 	if (l.window < 0 || l.window > 3600)
 		return ds_cli_usage_error(cli, "scan", "--window needs seconds from 0 to 3600");
@@ -320,7 +342,10 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		return ds_cli_usage_error(cli, "scan", "live mode takes one camera device, or --frames PATH");
 	if (frames) {
 		struct stat st;
-		double f = fps ? strtod(fps, NULL) : 10.0;
+		char *end = NULL;
+		double f = fps ? strtod(fps, &end) : 10.0;
+		if (fps && (*end || end == fps))
+			f = -1;
 		if (f <= 0 || f > 1000)
 			return ds_cli_usage_error(cli, "scan", "--fps needs a number from 0 to 1000");
 		if (stat(frames, &st) != 0) {
@@ -360,6 +385,11 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 			}
 			break;
 		}
+		if (src.kind == 0) {
+			if (!l.t0)
+				l.t0 = t;
+			t -= l.t0; /* seconds since the loop started, like a recording */
+		}
 		if (ds_scanner_decode(l.scanner, &img, &res, &err) == 0) {
 			for (i = 0; i < res.count; i++)
 				if (fresh_sighting(&l, (const char *)res.symbols[i].data, t))
@@ -380,5 +410,5 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	close_source(&src);
 	if (!l.scanner)
 		return DS_EXIT_ERROR;
-	return rc != DS_EXIT_OK ? rc : l.reported ? DS_EXIT_OK : DS_EXIT_NO_CODE;
+	return rc != DS_EXIT_OK ? rc : l.alert ? DS_EXIT_ALERT : l.reported ? DS_EXIT_OK : DS_EXIT_NO_CODE;
 }

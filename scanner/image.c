@@ -42,10 +42,15 @@ int img_check_limit(const char *name, uint64_t w, uint64_t h, const ds_load_opts
 
 	if (w == 0 || h == 0)
 		return ds_error_set(err, DS_EINVAL, "'%s': image has no pixels", name);
-	if (w > 100000 || h > 100000 || w * h > limit)
+	if (w > 100000 || h > 100000 || w * h > limit) {
+		if (limit < 1000000)
+			return ds_error_set(err, DS_ELIMIT, "'%s': image is %llux%llu (%llu pixels), over the %llu-pixel limit",
+			                    name, (unsigned long long)w, (unsigned long long)h, (unsigned long long)(w * h),
+			                    (unsigned long long)limit);
 		return ds_error_set(err, DS_ELIMIT, "'%s': image is %llux%llu (%.0f MP), over the %.0f MP limit", name,
 		                    (unsigned long long)w, (unsigned long long)h, (double)(w * h) / 1e6,
 		                    (double)limit / 1e6);
+	}
 	return DS_OK;
 }
 

@@ -5,8 +5,10 @@
  * passes run cheapest first: plain ZBar, DataMatrix over candidate regions,
  * a deskewed pass at the bars' estimated angle, smoothed (noise, JPEG
  * ringing), contrast-stretched and locally binarised (uneven light), and
- * inverted. `thorough` adds fixed rotations of 30/45/60 degrees and the full
- * resolution. `normal` stops as soon as a valid trace code is accepted.
+ * inverted, over the region where bars were found. The last level also tries
+ * fixed rotations (30 and 60 degrees; thorough adds 45, 15 and 75) and
+ * `thorough` the full resolution. `fast` and `normal` stop as soon as a valid
+ * trace code is accepted.
  *
  * A 1D read is accepted only when ZBar saw it on at least two scan lines or
  * two passes agree: one scan line is how misreads get through.

@@ -8,8 +8,8 @@
  *
  * The decode pipeline runs ZBar (Code128, QR, EAN/UPC, DataBar, ITF) and
  * libdmtx (DataMatrix) over a scale pyramid with rotated, smoothed,
- * contrast-normalised, binarised and inverted passes, stopping early at
- * DS_EFFORT_NORMAL once a trace code is found. One ds_scanner per thread.
+ * contrast-normalised, binarised and inverted passes, stopping early (fast
+ * and normal effort) once a trace code is found. One ds_scanner per thread.
  */
 #ifndef DS_SCANNER_H
 #define DS_SCANNER_H
@@ -61,7 +61,7 @@ typedef struct ds_symbol {
 	char symbology[24];     /* "code128", "gs1-128", "qr", "datamatrix", "gs1-datamatrix", "ean13", ... */
 	char aim[4];            /* "]C0", "]C1", "]Q1", "]d2", "]E0", ... */
 	double pos[4][2];       /* polygon in original-image coordinates */
-	const char *pass;       /* static name of the pass that found it, e.g. "zbar/scale2/rot30" */
+	const char *pass;       /* static name of the pass that found it, e.g. "zbar/deskew" */
 	int quality;            /* ZBar scan lines that agreed, or 1 for a 2D symbol */
 } ds_symbol;
 
@@ -78,7 +78,7 @@ void ds_scan_result_free(ds_scan_result *res); /* NULL-safe; leaves it empty */
 
 typedef struct ds_scan_opts {
 	ds_effort effort;
-	int dmtx_budget_ms;     /* per-image DataMatrix time budget; 0 = default by effort */
+	int dmtx_budget_ms;     /* DataMatrix time budget per pass; 0 = default by effort */
 	uint64_t max_pixels;    /* 0 = DS_DEFAULT_MAX_PIXELS */
 	int trace_passes;       /* 1: print each pass and its time to stderr (DRUGSCAN_DEBUG=passes) */
 } ds_scan_opts;

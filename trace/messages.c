@@ -57,7 +57,7 @@ static const msg messages[] = {
 	{"gs1.bracket", "括号格式错误，应为 (AI)数据", "malformed bracketed form: expected (AI)value"},
 	{"gs1.empty", "没有 GS1 数据", "no GS1 data"},
 	{"gs1.missing_required", "缺少必需的关联 AI（{}）", "an AI lacks its required companion ({})"},
-	{"gs1.exclusive", "AI (01) 与 (02) 不能同时出现", "AIs (01) and (02) cannot appear together"},
+	{"gs1.exclusive", "这两个 AI 不能同时出现：{}", "these AIs cannot appear together: {}"},
 	{"gs1.no_gtin", "没有 GTIN (01)：这不是药品包装上的追溯码", "no GTIN (01): not a trade-item trace code"},
 	{"gs1.no_serial", "没有序列号 (21)：只能识别品种或批次，不能识别这一盒", "no serial (21): identifies the product or batch, not this box"},
 	{"ma.short", "MA 码不完整：应为 MA.156.类别.机构代码.产品代码", "incomplete MA code: expected MA.156.<category>.<organisation>.<product>"},

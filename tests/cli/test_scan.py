@@ -186,7 +186,7 @@ class ScanInputs(unittest.TestCase):
         self.assertEqual(o["status"], "error")
         self.assertIn("20000x20000 (400 MP), over the 100 MP limit", o["error"])
         rc, out, _ = run(["scan", "-f", "jsonl", "--max-pixels", "1000", scan_images()[0]])
-        self.assertIn("over the 0 MP limit", jsonl(out)[0]["error"])
+        self.assertIn("over the 1000-pixel limit", jsonl(out)[0]["error"])
 
     def test_text_and_csv(self):
         img = [p for p in scan_images() if "jpeg50" in p][0]
@@ -242,9 +242,10 @@ class LiveFrames(unittest.TestCase):
         path = self.y4m([self.box] * 30)  # 3 s in view
         rc, out, err = run(["scan", "--frames", path, "-f", "jsonl"])
         objs = jsonl(out)
-        self.assertEqual(rc, 0)
+        self.assertEqual(rc, 3)  # the demo catalog has every batch of this drug recalled: an alert
         self.assertEqual(len(objs), 1)
         self.assertEqual(objs[0]["text"], "81000464033958964338")
+        self.assertIn("recall.batch", [l["id"] for l in objs[0]["labels"]])
         self.assertEqual(objs[0]["frame"], 0)
         self.assertIn("\a", err)  # the bell
         self.assertIn("30 frames, 1 codes reported", err)
