@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -164,12 +165,40 @@ int ds_catalog_open(ds_catalog **out, const char *path, int create, ds_error *er
 	return DS_OK;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void cat_read_begin(ds_catalog *cat)
+{
+	if (cat->in_read && (cat->reads >= 512 || now_s() - cat->read_since > 0.2))
+		cat_read_end(cat);
+	if (!cat->in_read && sqlite3_exec(cat->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+		cat->in_read = 1;
+		cat->reads = 0;
+		cat->read_since = now_s();
+	}
+	cat->reads++;
+}
+
+void cat_read_end(ds_catalog *cat)
+{
+	if (cat->in_read) {
+		sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL);
+		cat->in_read = 0;
+	}
+}
+
 void ds_catalog_close(ds_catalog *cat)
 {
 	int i;
 
 	if (!cat)
 		return;
+	cat_read_end(cat);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(cat->st[i]);
 	sqlite3_close(cat->db);

@@ -225,6 +225,7 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 	if (!code->valid && code->kind != DS_KIND_PRODUCT_BARCODE)
 		return DS_OK; /* a malformed code maps to nothing; code.invalid says why */
 	memset(drug, 0, sizeof(*drug));
+	cat_read_begin(cat);
 	rc = find_drug(cat, type, value, drug);
 	if (rc == 0 && !strcmp(type, "gtin") && value[0] == '0') {
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */

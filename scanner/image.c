@@ -70,6 +70,7 @@ int ds_image_from_gray(ds_image *out, const uint8_t *gray, int width, int height
 static int png_chunks_ok(const uint8_t *d, size_t len, char type[5])
 {
 	size_t off = 8;
+	int k;
 
 	while (off + 12 <= len) {
 		uint32_t n = (uint32_t)d[off] << 24 | (uint32_t)d[off + 1] << 16 | (uint32_t)d[off + 2] << 8 | d[off + 3];
@@ -80,6 +81,9 @@ static int png_chunks_ok(const uint8_t *d, size_t len, char type[5])
 		      d[off + 11 + n];
 		memcpy(type, d + off + 4, 4);
 		type[4] = '\0';
+		for (k = 0; k < 4; k++) /* a corrupt chunk name must not break the one-line message */
+			if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z')))
+				type[k] = '?';
 		if (crc32(crc32(0L, Z_NULL, 0), d + off + 4, n + 4) != crc)
 			return 0;
 		if (!memcmp(type, "IEND", 4))
