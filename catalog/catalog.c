@@ -117,13 +117,13 @@ int cat_set_meta(sqlite3 *db, const char *key, const char *value, ds_error *err)
 }
 
 static const char *const statements[ST_COUNT] = {
-	"SELECT d.nhsa_code, generic_name, brand_name, dosage_form, spec, pack, manufacturer, approval_no,"
-	" standard_code, nrdl_no, ifnull(category, ''), negotiated, agreement_end, payment_standard, restriction,"
-	" remarks, i.package_level, i.units FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
-	" WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1",
+	("SELECT d.nhsa_code, generic_name, brand_name, dosage_form, spec, pack, manufacturer, approval_no,"
+	 " standard_code, nrdl_no, ifnull(category, ''), negotiated, agreement_end, payment_standard, restriction,"
+	 " remarks, i.package_level, i.units FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
+	 " WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1"),
 	"SELECT list_id FROM list_members WHERE nhsa_code = ?1 ORDER BY list_id",
-	"SELECT insurance, label_id, ratio, text_zh, text_en FROM policies WHERE scope = ?1"
-	" AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance",
+	("SELECT insurance, label_id, ratio, text_zh, text_en FROM policies WHERE scope = ?1"
+	 " AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance"),
 	"SELECT batch, reason, date FROM recalls WHERE type = ?1 AND value = ?2",
 	"SELECT label_id, severity, name_zh, name_en FROM lists WHERE list_id = ?1",
 };
@@ -177,9 +177,20 @@ void cat_read_begin(ds_catalog *cat)
 	if (cat->in_read && (cat->reads >= 512 || now_s() - cat->read_since > 0.2))
 		cat_read_end(cat);
 	if (!cat->in_read && sqlite3_exec(cat->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+		sqlite3_stmt *st;
 		cat->in_read = 1;
 		cat->reads = 0;
 		cat->read_since = now_s();
+		/* another process imported or updated: forget what we cached */
+		if (sqlite3_prepare_v2(cat->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				long dv = (long)sqlite3_column_int64(st, 0);
+				if (dv != cat->data_version && cat->cache)
+					memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+				cat->data_version = dv;
+			}
+			sqlite3_finalize(st);
+		}
 	}
 	cat->reads++;
 }
@@ -199,6 +210,7 @@ void ds_catalog_close(ds_catalog *cat)
 	if (!cat)
 		return;
 	cat_read_end(cat);
+	free(cat->cache);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(cat->st[i]);
 	sqlite3_close(cat->db);

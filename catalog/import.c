@@ -579,18 +579,18 @@ static table detect(importer *im)
 
 static const char *const insert_sql[] = {
 	[T_META] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-	[T_DRUGS] = "INSERT OR REPLACE INTO drugs (nhsa_code, generic_name, brand_name, dosage_form, spec, manufacturer,"
+	[T_DRUGS] = ("INSERT OR REPLACE INTO drugs (nhsa_code, generic_name, brand_name, dosage_form, spec, manufacturer,"
 	            " approval_no, standard_code, nrdl_no, category, negotiated, agreement_end, payment_standard,"
 	            " restriction, remarks, pack) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	            " ?15, ?16)",
+	            " ?15, ?16)"),
 	[T_NHSA] = NULL, /* = drugs */
-	[T_LISTS] = "INSERT OR REPLACE INTO lists (list_id, name_zh, name_en, source, label_id, severity)"
-	            " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[T_IDENTIFIERS] = "INSERT OR REPLACE INTO identifiers (type, value, nhsa_code, package_level, units)"
-	                  " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[T_LISTS] = ("INSERT OR REPLACE INTO lists (list_id, name_zh, name_en, source, label_id, severity)"
+	            " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+	[T_IDENTIFIERS] = ("INSERT OR REPLACE INTO identifiers (type, value, nhsa_code, package_level, units)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5)"),
 	[T_MEMBERS] = "INSERT OR REPLACE INTO list_members (list_id, nhsa_code) VALUES (?1, ?2)",
-	[T_POLICIES] = "INSERT OR REPLACE INTO policies (scope, insurance, setting, label_id, ratio, text_zh, text_en)"
-	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[T_POLICIES] = ("INSERT OR REPLACE INTO policies (scope, insurance, setting, label_id, ratio, text_zh, text_en)"
+	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
 	[T_RECALLS] = "INSERT OR REPLACE INTO recalls (type, value, batch, reason, date) VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 

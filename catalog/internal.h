@@ -26,7 +26,18 @@ struct ds_catalog {
 	int in_read;
 	unsigned reads;
 	double read_since;
+	/* Drugs already looked up, by identifier; emptied whenever another
+	 * connection commits (PRAGMA data_version changes). */
+	struct drug_slot {
+		uint64_t hash;   /* 0 = empty */
+		char key[96];    /* "type:value" */
+		int found;
+		ds_drug drug;
+	} *cache;            /* owned, DRUG_CACHE slots, from calloc() */
+	long data_version;
 };
+
+#define DRUG_CACHE 2048
 
 void cat_read_begin(ds_catalog *cat);
 void cat_read_end(ds_catalog *cat);

@@ -123,6 +123,38 @@ static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_dr
 	return 1;
 }
 
+/* find_drug through the per-connection cache. */
+static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+{
+	char key[96];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, n;
+	struct drug_slot *slot;
+	int rc;
+
+	n = (size_t)snprintf(key, sizeof(key), "%s:%s", type, value);
+	for (i = 0; i < n && i < sizeof(key); i++)
+		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
+	h |= 1; /* never 0, which marks an empty slot */
+	if (!cat->cache)
+		cat->cache = calloc(DRUG_CACHE, sizeof(*cat->cache));
+	slot = cat->cache ? &cat->cache[h % DRUG_CACHE] : NULL;
+	if (slot && slot->hash == h && !strcmp(slot->key, key)) {
+		if (slot->found)
+			*d = slot->drug;
+		return slot->found;
+	}
+	rc = find_drug(cat, type, value, d);
+	if (slot && rc >= 0) {
+		slot->hash = h;
+		snprintf(slot->key, sizeof(slot->key), "%s", key);
+		slot->found = rc;
+		if (rc)
+			slot->drug = *d;
+	}
+	return rc;
+}
+
 /*
  * The labels of one policy scope (a list id, or "category:A"). With an
  * insurance type, its rows (and "*" rows) count; without, "*" rows count and
@@ -226,12 +258,12 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 		return DS_OK; /* a malformed code maps to nothing; code.invalid says why */
 	memset(drug, 0, sizeof(*drug));
 	cat_read_begin(cat);
-	rc = find_drug(cat, type, value, drug);
+	rc = cached_find(cat, type, value, drug);
 	if (rc == 0 && !strcmp(type, "gtin") && value[0] == '0') {
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */
 		memmove(value, value + 1, strlen(value));
 		type = "ean13";
-		rc = find_drug(cat, type, value, drug);
+		rc = cached_find(cat, type, value, drug);
 	}
 	if (rc < 0)
 		return ds_error_set(err, DS_ERR, "catalog lookup: %s", sqlite3_errmsg(cat->db));

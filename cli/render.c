@@ -19,7 +19,55 @@ struct ds_renderer {
 	unsigned long count;
 	ds_buf tmp;
 	ds_buf json;
+	/* JSON of values that repeat from code to code (labels, drugs, the note),
+	 * serialised by jansson once and reused: a stream of 100,000 codes is
+	 * mostly the same few hundred of them */
+	ds_buf note;
+	struct frag {
+		uint64_t hash;
+		char *json; /* owned, NUL-terminated */
+	} frags[1024];
 };
+
+static json_t *label_json(const ds_label *l);
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Append the cached serialisation of v (made by make when missing) to out. */
+static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(const void *), const void *arg)
+{
+	struct frag *f = &r->frags[hash % 1024];
+
+	if (!f->json || f->hash != hash) {
+		json_t *j = make(arg);
+		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (!s)
+			return DS_ENOMEM;
+		free(f->json);
+		f->json = s;
+		f->hash = hash;
+	}
+	return ds_buf_puts(out, f->json);
+}
+
+static json_t *make_label(const void *l)
+{
+	return label_json(l);
+}
+
+static json_t *make_drug(const void *d)
+{
+	return ds_drug_json(d);
+}
 
 int ds_format_parse(ds_format *out, const char *name)
 {
@@ -58,8 +106,15 @@ void ds_renderer_free(ds_renderer *r)
 {
 	if (!r)
 		return;
+	{
+	size_t i;
+
 	ds_buf_free(&r->tmp);
 	ds_buf_free(&r->json);
+	ds_buf_free(&r->note);
+	for (i = 0; i < 1024; i++)
+		free(r->frags[i].json);
+	}
 	free(r);
 }
 
@@ -138,8 +193,13 @@ json_t *ds_drug_json(const ds_drug *d)
 	return o;
 }
 
-/* The code object of DESIGN.md, without "input" and "position". */
-json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
+static json_t *label_json(const ds_label *l)
+{
+	return json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
+}
+
+/* The code object up to "elements"; with_tail adds drug, labels and note. */
+static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 {
 	const ds_code *c = v->code;
 	const ds_label *labels = v->labels;
@@ -163,14 +223,21 @@ json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
 			                                     c->elements[i].value));
 		json_object_set_new(o, "elements", arr);
 	}
+	if (!with_tail)
+		return o;
 	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
 	arr = json_array();
 	for (i = 0; i < nlabels; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", labels[i].id, "severity",
-		                                     ds_level_name(labels[i].level), "text", labels[i].text));
+		json_array_append_new(arr, label_json(&labels[i]));
 	json_object_set_new(o, "labels", arr);
 	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
 	return o;
+}
+
+/* The code object of DESIGN.md, without "input" and "position". */
+json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
+{
+	return code_json(v, lang, 1);
 }
 
 static int to_buf(const char *data, size_t size, void *ctx)
@@ -180,7 +247,8 @@ static int to_buf(const char *data, size_t size, void *ctx)
 
 static int render_json(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
-	json_t *o = json_object(), *code = ds_code_json(v, r->lang);
+	json_t *o = json_object(), *code = code_json(v, r->lang, 0);
+	size_t i;
 	int rc;
 
 	json_object_set_new(o, "format_version", json_integer(1));
@@ -188,11 +256,43 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_v
 	json_object_set_new(o, "input", json_stringn(r->tmp.ptr ? r->tmp.ptr : "", r->tmp.len));
 	json_object_update(o, code);
 	json_decref(code);
-	/* serialise into one buffer, then one write: much cheaper than jansson's many small fwrites */
+	/* the head through "elements" by jansson, then the cached tail; one write */
 	ds_buf_clear(&r->json);
 	rc = json_dump_callback(o, to_buf, &r->json, JSON_COMPACT);
 	json_decref(o);
-	if (rc < 0 || ds_buf_putc(&r->json, '\n') < 0 || fwrite(r->json.ptr, 1, r->json.len, r->out) != r->json.len)
+	if (rc < 0 || !r->json.len)
+		return DS_ENOMEM;
+	r->json.len--; /* the closing brace */
+	ds_buf_puts(&r->json, ",\"drug\":");
+	if (v->drug) {
+		const ds_drug *d = v->drug;
+		uint64_t h = fnv(0xcbf29ce484222325ULL, d->nhsa_code, strlen(d->nhsa_code));
+		h = fnv(h, d->matched_by, strlen(d->matched_by));
+		h = fnv(h, &d->package_level, sizeof(d->package_level));
+		h = fnv(h, &d->units, sizeof(d->units));
+		h = fnv(h, "drug", 4);
+		rc = put_frag(r, &r->json, h, make_drug, d);
+	} else {
+		rc = ds_buf_puts(&r->json, "null");
+	}
+	ds_buf_puts(&r->json, ",\"labels\":[");
+	for (i = 0; i < v->nlabels && rc == DS_OK; i++) {
+		const ds_label *l = &v->labels[i];
+		uint64_t h = fnv(0xcbf29ce484222325ULL, l->id, strlen(l->id));
+		h = fnv(h, &l->level, sizeof(l->level));
+		h = fnv(h, l->text, strlen(l->text));
+		if (i)
+			ds_buf_putc(&r->json, ',');
+		rc = put_frag(r, &r->json, h, make_label, l);
+	}
+	if (!r->note.len) {
+		json_t *n = json_string(ds_note_text(r->lang));
+		json_dump_callback(n, to_buf, &r->note, JSON_ENCODE_ANY);
+		json_decref(n);
+	}
+	ds_buf_puts(&r->json, "],\"note\":");
+	ds_buf_put(&r->json, r->note.ptr, r->note.len);
+	if (rc < 0 || ds_buf_puts(&r->json, "}\n") < 0 || fwrite(r->json.ptr, 1, r->json.len, r->out) != r->json.len)
 		return DS_EIO;
 	return DS_OK;
 }
