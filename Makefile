@@ -43,12 +43,15 @@ test: test-plain test-asan
 fuzz:
 	@scripts/install-deps --fuzz
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_trace
-	@echo "run: build-fuzz/fuzz/fuzz_trace fuzz/corpus/trace -max_total_time=60"
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_trace fuzz_image fuzz_csv
+	@echo "run: build-fuzz/fuzz/fuzz_trace fuzz/corpus/trace -max_total_time=60 (also fuzz_image, fuzz_csv)"
 
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=$(CURDIR)/tests/valgrind.supp
 valgrind: build
-	DRUGSCAN_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-		python3 tests/cli/test_check.py $(BUILD)/drugscan
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_check.py $(BUILD)/drugscan
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_catalog.py $(BUILD)/drugscan fixtures
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_scan.py $(BUILD)/drugscan fixtures
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

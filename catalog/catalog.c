@@ -320,6 +320,12 @@ static void meta(sqlite3 *db, const char *key, char *out, size_t size)
 	sqlite3_finalize(st);
 }
 
+int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size)
+{
+	meta(cat->db, key, out, size);
+	return DS_OK;
+}
+
 int ds_catalog_get_info(ds_catalog *cat, ds_catalog_info *info, ds_error *err)
 {
 	char synthetic[8];

@@ -126,6 +126,9 @@ typedef struct ds_catalog_info {
 
 int ds_catalog_get_info(ds_catalog *cat, ds_catalog_info *info, ds_error *err);
 
+/* One value of the catalog's metadata ("" when absent). */
+int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size);
+
 /* Call fn for each list: id, names, source, label id and member count. */
 typedef int (*ds_list_fn)(void *ctx, const char *id, const char *name_zh, const char *name_en,
                           const char *source, const char *label_id, long members);

@@ -554,6 +554,11 @@ static table detect(importer *im)
 	table t;
 	size_t k, h;
 
+	/* an NHSA export names its code column in one of a few ways */
+	for (h = 0; h < im->nheader; h++)
+		for (k = 0; k < 4 && nhsa_cols[N_CODE].names[k]; k++)
+			if (!strcmp(im->header[h], nhsa_cols[N_CODE].names[k]))
+				return T_NHSA;
 	for (t = T_META; t <= T_RECALLS; t++) {
 		int ok = 1;
 		for (k = 0; k < 3 && tables[t].required[k]; k++) {

@@ -43,7 +43,7 @@ static const char *intern(const char *id)
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(known[i], id))
 			return known[i];
-	return NULL; /* an id this build does not know is shown under its list's generic id */
+	return NULL; /* a label id this build does not know is not shown (labels are a closed set) */
 }
 
 static ds_level level_of(const char *severity)
@@ -56,7 +56,10 @@ static int product_key(const ds_code *c, const char **type, char *value, size_t 
 {
 	const char *v;
 
-	if ((v = ds_code_field(c, "product_code")) && strlen(v) == 7 && c->kind != DS_KIND_MA) {
+	const char *embedded = ds_code_field(c, "embedded_kind");
+
+	if ((v = ds_code_field(c, "product_code")) && strlen(v) == 7 && c->kind != DS_KIND_MA &&
+	    !(embedded && !strcmp(embedded, "ma"))) {
 		*type = "trace_prefix";
 		snprintf(value, size, "%s", v);
 		return 1;
@@ -71,7 +74,7 @@ static int product_key(const ds_code *c, const char **type, char *value, size_t 
 		snprintf(value, size, "%s", v);
 		return 1;
 	}
-	if (c->kind == DS_KIND_MA || ((v = ds_code_field(c, "embedded_kind")) && !strcmp(v, "ma"))) {
+	if (c->kind == DS_KIND_MA || (embedded && !strcmp(embedded, "ma"))) {
 		if ((v = ds_code_field(c, "di"))) {
 			*type = "ma_di";
 			snprintf(value, size, "%s", v);
@@ -263,6 +266,12 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */
 		memmove(value, value + 1, strlen(value));
 		type = "ean13";
+		rc = cached_find(cat, type, value, drug);
+	} else if (rc == 0 && !strcmp(type, "ean13") && strlen(value) == 13) {
+		/* and the other way: an EAN-13 the catalog knows only as its GTIN-14 */
+		memmove(value + 1, value, 14);
+		value[0] = '0';
+		type = "gtin";
 		rc = cached_find(cat, type, value, drug);
 	}
 	if (rc < 0)

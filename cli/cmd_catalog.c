@@ -14,7 +14,7 @@ static const ds_optspec catalog_opts[] = {
 	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
 	{"replace", 0, NULL, NULL, "import: drop the catalog's data first (in the same transaction)"},
 	{"skip-bad", 0, NULL, NULL, "import: report bad rows and import the rest"},
-	{"url", 0, "URL", NULL, "update: the manifest (https://, or http:// to this machine); default: the last one"},
+	{"url", 0, "URL", NULL, "update: the manifest (https://, or http:// to this machine); default: the last URL used"},
 	{"timeout", 0, "SECONDS", NULL, "update: give up after this long (default 60)"},
 	{"format", 'f', "FMT", "text|json", "info and lists: output format"},
 	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
@@ -60,6 +60,12 @@ static int do_import(ds_cli *cli, const ds_optvals *v)
 	rc = db_path(&path, ds_opts_get(v, &catalog_spec, "data-dir"), &err);
 	if (rc == DS_OK)
 		rc = ds_catalog_open(&cat, path.ptr, 1, &err);
+	if (rc == DS_OK && !io.replace) {
+		ds_catalog_info info;
+		if (ds_catalog_get_info(cat, &info, NULL) == DS_OK && info.synthetic)
+			fprintf(cli->err, "%s: note: the catalog holds the synthetic demo data, and this import adds to it;"
+			                  " use --replace to import instead of it\n", cli->prog);
+	}
 	if (rc == DS_OK)
 		rc = ds_catalog_import(cat, (const char *const *)(v->rest + 1), (size_t)v->nrest - 1, &io, &report, &err);
 	if (report.errors.ptr)
@@ -85,6 +91,7 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	ds_update_result res;
 	ds_error err;
 	const char *timeout = ds_opts_get(v, &catalog_spec, "timeout");
+	char last[512] = "";
 	int rc;
 
 	memset(&uo, 0, sizeof(uo));
@@ -94,8 +101,16 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	if (uo.timeout_s <= 0 || uo.timeout_s > 86400)
 		return ds_cli_usage_error(cli, "catalog", "--timeout needs seconds from 1 to 86400");
 	rc = db_path(&path, ds_opts_get(v, &catalog_spec, "data-dir"), &err);
+	if (rc == DS_OK && access(path.ptr, F_OK) == 0) {
+		/* the file we would replace must be ours: a foreign or corrupt file is never overwritten */
+		ds_catalog *cat = NULL;
+		rc = ds_catalog_open(&cat, path.ptr, 0, &err);
+		if (rc == DS_OK && !uo.url && ds_catalog_meta(cat, "update_url", last, sizeof(last)) == DS_OK && last[0])
+			uo.url = last;
+		ds_catalog_close(cat);
+	}
 	if (rc == DS_OK && !uo.url)
-		rc = ds_error_set(&err, DS_EINVAL, "no update URL: pass --url (there is no default source)");
+		rc = ds_error_set(&err, DS_EINVAL, "no update URL: pass --url (no earlier update to repeat)");
 	if (rc == DS_OK)
 		rc = ds_catalog_update(path.ptr, &uo, &res, &err);
 	if (rc < 0)
@@ -135,9 +150,11 @@ static int do_info(ds_cli *cli, const ds_optvals *v)
 		return DS_EXIT_OK;
 	}
 	if (info.synthetic)
-		fprintf(cli->out, "%s\n", zh ? "*** 演示数据（合成）：药品代码、企业、批准文号、标识码、名单、政策和召回均为虚构，不可用于实际判断 ***"
-		                              : "*** SYNTHETIC DEMO DATA: codes, makers, approval numbers, identifiers, lists, "
-		                                "policies and recalls are made up; do not rely on them ***");
+		fprintf(cli->out, "%s\n", zh ? "*** 演示数据（合成）：除通用名外，药品代码、商品名、规格、企业、批准文号、标识码、甲乙类、谈判、"
+		                                "价格、限定支付、名单、政策和召回均为虚构，不可用于实际判断 ***"
+		                              : "*** SYNTHETIC DEMO DATA: apart from generic names, everything (codes, brands, specs, "
+		                                "makers, approval numbers, identifiers, classes, prices, restrictions, lists, policies, "
+		                                "recalls) is made up; do not rely on it ***");
 	fprintf(cli->out, "%-12s %s\n%-12s %s\n%-12s %s\n", zh ? "来源" : "source", info.source, zh ? "版本" : "version",
 	        info.version, zh ? "导入时间" : "imported", info.imported_at);
 	fprintf(cli->out, "%-12s %ld (%s %ld, %s %ld)\n", zh ? "药品" : "drugs", info.drugs, zh ? "目录内" : "listed",

@@ -361,6 +361,26 @@ class Update(unittest.TestCase):
         self.assertIn("up to date", out)
         self.assertEqual(sha(self.db), before)
 
+    def test_update_again_without_url_and_never_over_a_foreign_file(self):
+        rc, out, err = run(["catalog", "update"], self.home)
+        self.assertEqual(rc, 1)
+        self.assertIn("no update URL", err)
+        rc, out, err = run(["catalog", "update", "--url", self.url("ok/manifest.json")], self.home)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = run(["catalog", "update"], self.home)  # the last URL, answered with 304
+        self.assertEqual(rc, 0, err)
+        self.assertIn("up to date", out)
+        os.unlink(self.db)
+        con = sqlite3.connect(self.db)
+        con.execute("CREATE TABLE mine (x)")
+        con.commit()
+        con.close()
+        before = sha(self.db)
+        rc, out, err = run(["catalog", "update", "--url", self.url("ok/manifest.json")], self.home)
+        self.assertEqual(rc, 1)
+        self.assertIn("another program's database", err)
+        self.assertEqual(sha(self.db), before)
+
     def test_redirect_within_this_machine(self):
         rc, out, err = run(["catalog", "update", "--url", self.url("redirect-ok/manifest.json")], self.home)
         self.assertEqual(rc, 0, err)
