@@ -201,7 +201,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			ds_csv_cell(mem, file, strlen(file), 0);
 			ds_csv_cell(mem, error ? "error" : "no_code", error ? 5 : 7, 0);
 			ds_csv_cell(mem, error ? error : "", error ? strlen(error) : 0, 0);
-			for (k = 0; k < 6; k++) /* text .. position: empty, the row keeps every column */
+			for (k = 0; k < 8; k++) /* text .. generic_name: empty, the row keeps every column */
 				ds_csv_cell(mem, "", 0, 0);
 			ds_csv_cell(mem, ms, strlen(ms), 1);
 		}
@@ -251,6 +251,9 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			for (k = 0; k < 4; k++)
 				ds_buf_printf(&cell, "%s%.0f %.0f", k ? ";" : "", sym->pos[k][0], sym->pos[k][1]);
 			ds_csv_cell(mem, cell.ptr, cell.len, 0);
+			ds_csv_cell(mem, verdict.drug ? verdict.drug->nhsa_code : "", verdict.drug ? strlen(verdict.drug->nhsa_code) : 0, 0);
+			ds_csv_cell(mem, verdict.drug ? verdict.drug->generic_name : "",
+			            verdict.drug ? strlen(verdict.drug->generic_name) : 0, 0);
 			snprintf(q, sizeof(q), "%.1f", res->elapsed_ms);
 			ds_csv_cell(mem, q, strlen(q), 1);
 			ds_buf_free(&cell);
@@ -332,7 +335,7 @@ static void *worker(void *arg)
 static int csv_header(FILE *f)
 {
 	static const char *cols[] = {"file", "status", "error", "text", "kind", "valid", "symbology", "labels",
-	                             "position", "elapsed_ms"};
+	                             "position", "nhsa_code", "generic_name", "elapsed_ms"};
 	size_t i;
 
 	for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)

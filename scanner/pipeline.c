@@ -313,7 +313,10 @@ static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
 static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
 {
 	ds_effort effort = r->s->opts.effort;
-	int off_axis = fmod(b->angle + 12, 90) > 24;
+	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
+	 * a long code with short bars needs turning straight from about 3 degrees */
+	double dev = fmod(b->angle, 90.0);
+	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
 
 	/* scan lines must cross the bars: turn the gradient direction horizontal */
 	if (b->strength > 0.25 && off_axis)

@@ -198,6 +198,12 @@ class ScanInputs(unittest.TestCase):
         rows = list(csv.DictReader(io.StringIO(out)))
         self.assertEqual({r["kind"] for r in rows}, {"nmpa20", "product-barcode"})
         self.assertEqual({r["file"] for r in rows}, {img})
+        self.assertTrue([r for r in rows if r["kind"] == "nmpa20"][0]["nhsa_code"].startswith("XDEMO"))
+        nocode = [p for p in scan_images() if "nocode" in p][0]
+        rc, out, _ = run(["scan", "-f", "csv", nocode])
+        table = list(csv.reader(io.StringIO(out)))
+        self.assertEqual(len(table[1]), len(table[0]))  # a photo without a code still fills every column
+        self.assertEqual(table[1][1], "no_code")
 
     def test_usage(self):
         rc, out, err = run(["scan"])
