@@ -151,6 +151,8 @@ const char *ds_note_text(ds_lang lang);
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv);
 int ds_cmd_catalog(ds_cli *cli, int argc, char **argv);
+int ds_cmd_counter(ds_cli *cli, int argc, char **argv);
+int ds_cmd_ledger(ds_cli *cli, int argc, char **argv);
 /* scan --camera / --frames (scan_live.c) */
 int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_format fmt,
                  const ds_scan_opts *sopts);

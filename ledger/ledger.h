@@ -1,12 +1,128 @@
 /*
- * ledger.h - the counter ledger: scan events, repeat detection, export and sync outbox.
+ * ledger.h - the pharmacy counter's ledger: an append-only table of scan
+ * events in ledger.db (SQLite, WAL, kept apart from catalog.db), the state
+ * each code is in, the rules that raise duplicate and already-sold alerts
+ * (回流药), and an outbox that uploads events exactly once.
  *
- * Not implemented yet: issue #5 fills this module in. The header exists so
- * the layout of DESIGN.md holds from the first commit.
+ * Every request is committed (synchronous=FULL) before ds_ledger_apply
+ * returns, so an answer that was printed is never lost; several counter
+ * processes share one ledger through SQLite's locking.
  */
 #ifndef DS_LEDGER_H
 #define DS_LEDGER_H
 
+#include <stddef.h>
+
+#include "ds_common.h"
 #include "trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ds_action {
+	DS_ACT_RECEIVE = 0, /* 入库 */
+	DS_ACT_SELL,        /* 销售 (拆零 with split) */
+	DS_ACT_RETURN,      /* 退货 */
+	DS_ACT_DESTROY,     /* 销毁 */
+	DS_ACT_STOCKTAKE,   /* 盘点 */
+	DS_ACT_UNDO,        /* 撤销 the last action on a code */
+	DS_ACT_SCAN         /* a look, nothing moves */
+} ds_action;
+
+typedef enum ds_state {
+	DS_ST_UNKNOWN = 0, /* never seen here */
+	DS_ST_IN_STOCK,
+	DS_ST_SOLD,
+	DS_ST_RETURNED,    /* returned by the customer: back on the shelf */
+	DS_ST_DESTROYED
+} ds_state;
+
+const char *ds_action_name(ds_action a);
+int ds_action_parse(ds_action *out, const char *name);
+const char *ds_state_name(ds_state s);
+
+typedef struct ds_ledger ds_ledger;
+
+/* Open (or create) ledger.db. A file that is not a drugscan ledger, or is
+ * corrupt, is refused with a clear error and never overwritten. */
+int ds_ledger_open(ds_ledger **out, const char *path, ds_error *err);
+void ds_ledger_close(ds_ledger *l); /* NULL-safe */
+
+typedef struct ds_ledger_req {
+	ds_action action;
+	const char *code;        /* the key: 20 digits, or GTIN+serial, or MA DI+serial */
+	const char *product_key; /* trace prefix / GTIN / MA DI */
+	const char *serial;
+	const char *nhsa_code;   /* from the catalog, may be NULL */
+	const char *batch;       /* may be NULL */
+	const char *expiry;      /* YYYY-MM-DD, may be NULL */
+	int split;               /* 拆零 */
+	int qty;                 /* units sold or returned in a 拆零 sale; 0 = 1 */
+	int units;               /* units in the pack (catalog or --units); 0 unknown */
+	int strict;              /* selling a code never received is refused */
+	const char *station;
+	const char *operator_;
+	const char *note;
+	long long now_ms;        /* 0 = the clock */
+} ds_ledger_req;
+
+#define DS_LEDGER_MAX_LABELS 4
+
+typedef struct ds_ledger_result {
+	char event_id[40];       /* the event's uuid */
+	int outcome;             /* 0 ok, 1 warn, 2 alert */
+	int refused;             /* the action did not happen (the attempt is still recorded) */
+	ds_state before, after;
+	int units_left;          /* -1 unknown */
+	ds_label labels[DS_LEDGER_MAX_LABELS];
+	size_t nlabels;
+} ds_ledger_result;
+
+/* Apply one counter action atomically and durably. */
+int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *req, ds_lang lang, ds_ledger_result *res, ds_error *err);
+
+/* One recorded event. Strings are valid during the callback only. */
+typedef struct ds_event {
+	long long seq;
+	const char *uuid, *code, *product_key, *serial, *nhsa_code, *batch, *expiry;
+	const char *action, *station, *operator_, *note, *state_before, *state_after, *undoes;
+	int split, qty, outcome, refused, units_left;
+	long long time_ms;
+} ds_event;
+
+typedef int (*ds_event_fn)(void *ctx, const ds_event *ev);
+
+/* Events of one code, oldest first. */
+int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err);
+/* Events since since_ms (0 = all), oldest first; only_effective skips refused attempts. */
+int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err);
+
+/* Current stock per product: codes in stock or returned. */
+typedef int (*ds_stock_fn)(void *ctx, const char *product_key, const char *nhsa_code, long boxes, long open_units);
+int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err);
+
+/* ---- the upload outbox (sync.c) ---- */
+
+typedef struct ds_sync_opts {
+	const char *url;       /* the receiver; https://, or http:// to a loopback address */
+	int batch;             /* events per POST; default 100 */
+	long timeout_s;        /* per request; default 30 */
+	int max_attempts;      /* retries per batch before giving up this run; default 8 */
+	long max_backoff_ms;   /* default 30000 */
+} ds_sync_opts;
+
+typedef struct ds_sync_result {
+	long sent, acked, remaining;
+	int attempts;
+} ds_sync_result;
+
+int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *opts, ds_sync_result *res, ds_error *err);
+/* Queue depth and the time of the oldest unacknowledged event (0 when empty). */
+int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,373 @@
+/*
+ * cmd_counter.c - drugscan counter ACTION: the pharmacy counter. Each code
+ * (an argument, or a line from a USB handheld scanner on stdin) is parsed,
+ * looked up in the catalog, applied to the ledger and committed before its
+ * answer is printed and the bell rings.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ledger.h"
+
+static const ds_optspec counter_opts[] = {
+	{"station", 's', "ID", NULL, "this counter's id (default: the host name)"},
+	{"operator", 'o', "NAME", NULL, "who is at the counter"},
+	{"split", 0, NULL, NULL, "sell: a 拆零 sale of --qty units of the pack"},
+	{"qty", 0, "N", NULL, "units in a 拆零 sale or return (default 1)"},
+	{"units", 0, "N", NULL, "units in the pack when the catalog does not say"},
+	{"strict", 0, NULL, NULL, "sell: refuse codes never received here"},
+	{"note", 0, "TEXT", NULL, "a note stored with each event"},
+	{"format", 'f', "FMT", "text|jsonl|json", "output format (default text)"},
+	{"quiet", 'q', NULL, NULL, "no bell"},
+	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
+	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
+	{"data-dir", 0, "DIR", NULL, "where catalog.db and ledger.db live"},
+	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
+	{"help", 'h', NULL, NULL, "show this help"},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const ds_cmdspec counter_spec = {
+	"counter receive|sell|return|destroy|stocktake|undo|scan [OPTIONS] CODE... | -",
+	"Record what happens to each box at the counter: 入库 (receive), 销售 (sell, or a\n"
+	"拆零 sale with --split), 退货 (return), 销毁 (destroy), 盘点 (stocktake), 撤销 (undo the\n"
+	"last action on a code, within 10 days at the same station) or just a look (scan).\n"
+	"A code already sold raises ledger.already_sold (an alert: possible 回流药); a code\n"
+	"received twice, ledger.duplicate_receive; repeated looks escalate from a warning to\n"
+	"an alert. Every answer is committed to ledger.db before it is printed, and the bell\n"
+	"rings once for ok, twice for a warning, three times for an alert.\n"
+	"With '-' (or a pipe) it reads one code per line, as a USB handheld scanner types them.",
+	counter_opts,
+	"exit status: 0 all ok, 1 ledger or I/O error, 2 usage error, 3 an alert was raised,\n"
+	"4 some input was not a valid trace code.\n",
+};
+
+static volatile sig_atomic_t interrupted; /* SIGINT: print the summary and stop */
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+typedef struct counter {
+	ds_cli *cli;
+	ds_action action;
+	ds_ledger *ledger;
+	ds_judge judge;
+	ds_code code;
+	ds_verdict verdict;
+	ds_format fmt;
+	const char *station, *operator_, *note;
+	int split, qty, units, strict, quiet, tty;
+	unsigned long n, ok, warn, alert, bad;
+	int io_error;
+} counter;
+
+/* The ledger key of a code: the unit's identity, whatever carrier brought it. */
+static int ledger_key(const ds_code *c, char *key, size_t size, const char **product, const char **serial)
+{
+	const char *kind = ds_code_field(c, "embedded_kind");
+	const char *pc = ds_code_field(c, "product_code"), *sn = ds_code_field(c, "serial");
+	const char *ck = ds_code_field(c, "check"), *gtin = ds_code_field(c, "gtin"), *di = ds_code_field(c, "di");
+
+	*product = *serial = NULL;
+	if (!c->valid)
+		return -1;
+	if ((c->kind == DS_KIND_NMPA20 || (kind && !strcmp(kind, "nmpa20"))) && pc && sn && ck) {
+		snprintf(key, size, "%s%s%s", pc, sn, ck);
+		*product = pc;
+		*serial = sn;
+		return 0;
+	}
+	if (gtin && sn) {
+		snprintf(key, size, "01%s21%s", gtin, sn);
+		*product = gtin;
+		*serial = sn;
+		return 0;
+	}
+	if (di && sn) {
+		snprintf(key, size, "%s.S%s", di, sn);
+		*product = di;
+		*serial = sn;
+		return 0;
+	}
+	return -1; /* no serial: it names a product or a batch, not this box */
+}
+
+static void bell(counter *k, int outcome)
+{
+	if (k->quiet)
+		return;
+	fputs(outcome == 2 ? "\a\a\a" : outcome == 1 ? "\a\a" : "\a", k->cli->err);
+	fflush(k->cli->err);
+}
+
+static void merge_labels(ds_verdict *v, const ds_ledger_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nlabels && v->nlabels < DS_MAX_LABELS; i++)
+		v->labels[v->nlabels++] = r->labels[i];
+}
+
+static const char *state_text(ds_state s, ds_lang lang)
+{
+	static const char *zh[] = {"未登记", "在库", "已售出", "已退回", "已销毁"};
+	return lang == DS_LANG_ZH ? zh[s] : ds_state_name(s);
+}
+
+static void print_text(counter *k, const char *input, const ds_ledger_result *r)
+{
+	FILE *out = k->cli->out;
+	int zh = k->cli->lang == DS_LANG_ZH;
+	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
+	size_t i;
+
+	fprintf(out, "%s %s %s", r->outcome == 2 ? "\xe2\x9c\x97" : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
+	        zh ? verbs_zh[k->action] : ds_action_name(k->action), input);
+	if (k->verdict.drug)
+		fprintf(out, "  %s", k->verdict.drug->generic_name);
+	fprintf(out, "  %s %s %s%s", state_text(r->before, k->cli->lang), "\xe2\x86\x92", state_text(r->after, k->cli->lang),
+	        r->refused ? (zh ? "（未执行）" : " (refused)") : "");
+	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
+		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
+	fputc('\n', out);
+	for (i = 0; i < k->verdict.nlabels; i++) {
+		const ds_label *l = &k->verdict.labels[i];
+		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
+			continue; /* the counter shows what needs attention; info labels are in JSON */
+		fprintf(out, "  %s %s\n", l->level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]") : (zh ? "[注意]" : "[warn]"),
+		        l->text);
+	}
+}
+
+static void print_json(counter *k, const char *input, const ds_ledger_result *r)
+{
+	json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
+
+	json_object_set_new(o, "format_version", json_integer(1));
+	json_object_set_new(o, "input", json_string(input));
+	json_object_update(o, code);
+	json_decref(code);
+	json_object_set_new(o, "ledger",
+	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "action", ds_action_name(k->action),
+	                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
+	                              "event_id", r->event_id, "outcome",
+	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
+	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null()));
+	json_dumpf(o, k->cli->out, JSON_COMPACT);
+	fputc('\n', k->cli->out);
+	json_decref(o);
+}
+
+static void bad_input(counter *k, const char *input, const char *why)
+{
+	k->bad++;
+	if (k->fmt == DS_FMT_JSON) {
+		json_t *o = json_pack("{s:i, s:s, s:s, s:n}", "format_version", 1, "input", input, "error", why, "ledger");
+		json_dumpf(o, k->cli->out, JSON_COMPACT);
+		fputc('\n', k->cli->out);
+		json_decref(o);
+	} else {
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s  %s\n", input, why);
+	}
+	bell(k, 2);
+}
+
+static void one(counter *k, const char *data, size_t len)
+{
+	ds_ledger_req q;
+	ds_ledger_result r;
+	ds_error err;
+	char key[256], msg[256];
+	const char *product, *serial;
+	int zh = k->cli->lang == DS_LANG_ZH;
+	ds_buf in = DS_BUF_INIT;
+
+	ds_buf_put(&in, data, len > 200 ? 200 : len);
+	if (ds_utf8_check((const unsigned char *)in.ptr, in.len) != in.len)
+		ds_buf_clear(&in), ds_buf_puts(&in, "(binary)");
+	k->n++;
+	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->judge.trace);
+	ds_judge_code(&k->judge, &k->code, &k->verdict);
+	if (ledger_key(&k->code, key, sizeof(key), &product, &serial) < 0) {
+		const ds_issue *first = NULL;
+		size_t i;
+		for (i = 0; i < k->code.nissues && !first; i++)
+			if (k->code.issues[i].severity == DS_SEV_ERROR)
+				first = &k->code.issues[i];
+		if (first)
+			ds_issue_message(first, k->cli->lang, msg, sizeof(msg));
+		else
+			snprintf(msg, sizeof(msg), "%s", zh ? "没有序列号：不是单盒的追溯码" : "no serial: not the code of one box");
+		bad_input(k, in.ptr, msg);
+		ds_buf_free(&in);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.action = k->action;
+	q.code = key;
+	q.product_key = product;
+	q.serial = serial;
+	q.nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
+	q.batch = ds_code_field(&k->code, "batch");
+	q.expiry = ds_code_field(&k->code, "expiry");
+	q.split = k->split;
+	q.qty = k->qty;
+	q.units = k->units > 0 ? k->units : k->verdict.drug ? k->verdict.drug->units : 0;
+	q.strict = k->strict;
+	q.station = k->station;
+	q.operator_ = k->operator_;
+	q.note = k->note;
+	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
+		fprintf(k->cli->err, "%s: %s: %s (nothing recorded)\n", k->cli->prog, in.ptr, err.message);
+		k->io_error = 1;
+		ds_buf_free(&in);
+		return;
+	}
+	merge_labels(&k->verdict, &r);
+	if (ds_verdict_has_alert(&k->verdict) && r.outcome < 2)
+		r.outcome = 2; /* a recall or an expired box is an alert at the counter too */
+	if (k->fmt == DS_FMT_JSON)
+		print_json(k, in.ptr, &r);
+	else
+		print_text(k, in.ptr, &r);
+	fflush(k->cli->out);
+	bell(k, r.outcome);
+	if (r.outcome == 2)
+		k->alert++;
+	else if (r.outcome == 1)
+		k->warn++;
+	else
+		k->ok++;
+	if (k->tty)
+		fprintf(k->cli->err, zh ? "\r[%lu 次：%lu 正常 · %lu 注意 · %lu 警报]  " : "\r[%lu scans: %lu ok · %lu warn · %lu alert]  ",
+		        k->n, k->ok, k->warn, k->alert);
+	ds_buf_free(&in);
+}
+
+static void summary(counter *k)
+{
+	int zh = k->cli->lang == DS_LANG_ZH;
+
+	fprintf(k->cli->err, zh ? "%s%s：本次 %lu 个码，%lu 正常，%lu 注意，%lu 警报，%lu 无法识别\n"
+	                        : "%s%s: %lu codes this session, %lu ok, %lu warn, %lu alert, %lu not a trace code\n",
+	        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad);
+}
+
+static long count_opt(const char *s, long lo, long hi, int *bad)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*end || end == s || v < lo || v > hi)
+		*bad = 1;
+	return v;
+}
+
+int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
+{
+	ds_optvals v;
+	ds_error err;
+	counter k;
+	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
+	char host[64] = "counter";
+	struct sigaction sa, old;
+	int rc, i, badopt = 0, use_stdin;
+
+	if (ds_opts_parse(&v, &counter_spec, argc, argv, &err) < 0) {
+		free(v.rest);
+		return ds_cli_usage_error(cli, "counter", err.message);
+	}
+	rc = ds_cli_common(cli, &counter_spec, &v);
+	if (rc >= 0)
+		goto out;
+	memset(&k, 0, sizeof(k));
+	k.cli = cli;
+	if (v.nrest < 1 || ds_action_parse(&k.action, v.rest[0]) < 0) {
+		rc = ds_cli_usage_error(cli, "counter", v.nrest ? "unknown action: receive, sell, return, destroy, stocktake, undo or scan"
+		                                                : "missing action: receive, sell, return, destroy, stocktake, undo or scan");
+		goto out;
+	}
+	k.split = ds_opts_has(&v, &counter_spec, "split");
+	k.qty = (int)count_opt(ds_opts_get(&v, &counter_spec, "qty"), 1, 100000, &badopt);
+	k.units = (int)count_opt(ds_opts_get(&v, &counter_spec, "units"), 1, 100000, &badopt);
+	if (badopt) {
+		rc = ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
+		goto out;
+	}
+	k.strict = ds_opts_has(&v, &counter_spec, "strict");
+	k.quiet = ds_opts_has(&v, &counter_spec, "quiet");
+	k.note = ds_opts_get(&v, &counter_spec, "note");
+	k.operator_ = ds_opts_get(&v, &counter_spec, "operator");
+	gethostname(host, sizeof(host) - 1);
+	k.station = ds_opts_get(&v, &counter_spec, "station") ? ds_opts_get(&v, &counter_spec, "station") : host;
+	ds_format_parse(&k.fmt, ds_opts_get(&v, &counter_spec, "format"));
+	k.tty = isatty(fileno(cli->err)) && k.fmt == DS_FMT_TEXT;
+	use_stdin = (v.nrest == 2 && !strcmp(v.rest[1], "-")) || (v.nrest == 1 && !isatty(fileno(cli->in)));
+	if (v.nrest == 1 && !use_stdin) {
+		rc = ds_cli_usage_error(cli, "counter", "no code given: pass CODE... or '-' for a handheld scanner");
+		goto out;
+	}
+	if (ds_opts_get(&v, &counter_spec, "ledger")) {
+		ds_buf_puts(&path, ds_opts_get(&v, &counter_spec, "ledger"));
+	} else if (ds_data_dir(&dir, ds_opts_get(&v, &counter_spec, "data-dir"), &err) == DS_OK) {
+		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
+	} else {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+		rc = DS_EXIT_ERROR;
+		goto out;
+	}
+	if (ds_ledger_open(&k.ledger, path.ptr, &err) < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+		rc = DS_EXIT_ERROR;
+		goto out;
+	}
+	if (ds_judge_open(&k.judge, ds_opts_get(&v, &counter_spec, "data-dir"), ds_opts_get(&v, &counter_spec, "insurance"),
+	                  cli->lang, 0, &err) < 0)
+		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
+	ds_code_init(&k.code);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read returns and the summary prints */
+	sigaction(SIGINT, &sa, &old);
+	interrupted = 0;
+	if (use_stdin) {
+		ds_lines *lines = ds_lines_open(cli->in, cli->out);
+		ds_line line;
+		while (lines && !interrupted && ds_lines_next(lines, &line) > 0) {
+			size_t a = 0, b = line.len;
+			while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
+				a++;
+			if (a == b && line.full_len <= DS_TRACE_MAX_INPUT)
+				continue; /* an empty line: a double Enter from the scanner */
+			if (line.full_len > DS_TRACE_MAX_INPUT)
+				bad_input(&k, "(too long)", cli->lang == DS_LANG_ZH ? "输入过长" : "input too long");
+			else
+				one(&k, line.data, line.len);
+		}
+		ds_lines_free(lines);
+	} else {
+		for (i = 1; i < v.nrest && !interrupted; i++)
+			one(&k, v.rest[i], strlen(v.rest[i]));
+	}
+	sigaction(SIGINT, &old, NULL);
+	summary(&k);
+	ds_code_free(&k.code);
+	ds_judge_close(&k.judge);
+	ds_ledger_close(k.ledger);
+	rc = k.io_error ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
+out:
+	ds_buf_free(&path);
+	ds_buf_free(&dir);
+	free(v.rest);
+	return rc;
+}

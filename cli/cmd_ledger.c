@@ -1,0 +1,275 @@
+/*
+ * cmd_ledger.c - drugscan ledger history|stock|export|sync: read the counter's
+ * ledger, export what an NHSA sales upload needs, and empty the outbox.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "ledger.h"
+
+static const ds_optspec ledger_opts[] = {
+	{"format", 'f', "FMT", "text|jsonl|json|csv|receipt", "output format (export: jsonl, csv or receipt)"},
+	{"since", 0, "WHEN", NULL, "export: events from this date (YYYY-MM-DD) or time in ms since 1970"},
+	{"url", 0, "URL", NULL, "sync: the receiver (https://, or http:// to this machine)"},
+	{"batch", 0, "N", NULL, "sync: events per request (default 100)"},
+	{"status", 0, NULL, NULL, "sync: show the queue depth and the oldest waiting event, send nothing"},
+	{"data-dir", 0, "DIR", NULL, "where ledger.db lives"},
+	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
+	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
+	{"help", 'h', NULL, NULL, "show this help"},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const ds_cmdspec ledger_spec = {
+	"ledger history CODE | ledger stock | ledger export [--since WHEN] [--format jsonl|csv|receipt] |"
+	" ledger sync --url URL [--status]",
+	"Read the counter's ledger. `history` lists every event of one code; `stock` the\n"
+	"boxes in stock per product; `export` the sales and returns with the fields an NHSA\n"
+	"sales upload needs (drug_trac_codg, trdn_flag, med_list_codg, manu_lotnum, expy_end,\n"
+	"sel_retn_time, sel_retn_cnt), or receipt lines that show the trace codes; `sync`\n"
+	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md).",
+	ledger_opts,
+	"exit status: 0 done, 1 error (sync: events are still queued), 2 usage error.\n",
+};
+
+static void iso(long long ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+typedef struct out_ctx {
+	ds_cli *cli;
+	ds_format fmt;
+	int receipt, csv_header;
+	ds_catalog *cat;
+} out_ctx;
+
+static json_t *event_json(const ds_event *e)
+{
+	char when[32];
+
+	iso(e->time_ms, when, sizeof(when));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s}",
+	                 "event_id", e->uuid, "code", e->code, "action", e->action, "state_before", e->state_before,
+	                 "state_after", e->state_after, "outcome", e->outcome == 2 ? "alert" : e->outcome == 1 ? "warn" : "ok",
+	                 "product_key", e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused,
+	                 "split", e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when,
+	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note);
+}
+
+static int print_event(void *ctx, const ds_event *e)
+{
+	out_ctx *o = ctx;
+	char when[32];
+
+	if (o->fmt == DS_FMT_JSON) {
+		json_t *j = event_json(e);
+		json_dumpf(j, o->cli->out, JSON_COMPACT);
+		fputc('\n', o->cli->out);
+		json_decref(j);
+		return 0;
+	}
+	iso(e->time_ms, when, sizeof(when));
+	fprintf(o->cli->out, "%s  %-9s %-9s -> %-9s %s%s%s  [%s%s%s]%s%s\n", when, e->action, e->state_before, e->state_after,
+	        e->refused ? "REFUSED " : "", e->outcome == 2 ? "ALERT " : e->outcome == 1 ? "warn " : "", e->uuid,
+	        e->station, e->operator_[0] ? " / " : "", e->operator_, e->split ? " 拆零" : "",
+	        e->undoes[0] ? " (undo)" : "");
+	return 0;
+}
+
+/* The NHSA sales-upload fields, one row per effective sale or return. */
+static int export_event(void *ctx, const ds_event *e)
+{
+	out_ctx *o = ctx;
+	char when[32], qty[16];
+	int sale = !strcmp(e->action, "sell"), ret = !strcmp(e->action, "return");
+
+	if (!sale && !ret && strcmp(e->action, "undo"))
+		return 0;
+	iso(e->time_ms, when, sizeof(when));
+	snprintf(qty, sizeof(qty), "%d", ret ? -e->qty : e->qty);
+	if (o->receipt) {
+		if (sale)
+			fprintf(o->cli->out, "%s  %s%s  追溯码 %s%s\n", when, e->nhsa_code[0] ? e->nhsa_code : e->product_key,
+			        e->split ? " (拆零)" : "", e->code, e->split ? "" : "");
+		return 0;
+	}
+	if (o->fmt == DS_FMT_CSV) {
+		const char *cells[] = {e->uuid, e->action, e->code, e->split ? "1" : "0", e->nhsa_code, e->batch, e->expiry,
+		                       when, qty, e->station, e->operator_, e->undoes};
+		size_t i, n = sizeof(cells) / sizeof(cells[0]);
+		if (!o->csv_header) {
+			static const char *head[] = {"event_id", "action", "drug_trac_codg", "trdn_flag", "med_list_codg",
+			                             "manu_lotnum", "expy_end", "sel_retn_time", "sel_retn_cnt", "station", "operator",
+			                             "undoes"};
+			for (i = 0; i < n; i++)
+				ds_csv_cell(o->cli->out, head[i], strlen(head[i]), i + 1 == n);
+			o->csv_header = 1;
+		}
+		for (i = 0; i < n; i++)
+			ds_csv_cell(o->cli->out, cells[i], strlen(cells[i]), i + 1 == n);
+		return 0;
+	}
+	{
+		json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "event_id", e->uuid,
+		                      "action", e->action, "drug_trac_codg", e->code, "trdn_flag", e->split, "med_list_codg",
+		                      e->nhsa_code, "manu_lotnum", e->batch, "expy_end", e->expiry, "sel_retn_time", when,
+		                      "sel_retn_cnt", ret ? -e->qty : e->qty, "station", e->station, "operator", e->operator_,
+		                      "undoes", e->undoes);
+		json_dumpf(j, o->cli->out, JSON_COMPACT);
+		fputc('\n', o->cli->out);
+		json_decref(j);
+	}
+	return 0;
+}
+
+static int print_stock(void *ctx, const char *product, const char *nhsa, long boxes, long open_units)
+{
+	out_ctx *o = ctx;
+
+	if (o->fmt == DS_FMT_JSON) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa, "boxes",
+		                      (json_int_t)boxes, "opened", (json_int_t)open_units);
+		json_dumpf(j, o->cli->out, JSON_COMPACT);
+		fputc('\n', o->cli->out);
+		json_decref(j);
+	} else {
+		fprintf(o->cli->out, "%-16s %-26s %6ld%s\n", product, nhsa, boxes,
+		        open_units ? (o->cli->lang == DS_LANG_ZH ? "（含拆零中）" : " (some opened)") : "");
+	}
+	return 0;
+}
+
+static long long parse_since(const char *s)
+{
+	struct tm tm;
+	char *end;
+	long long v;
+
+	if (!s)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+		tm.tm_year = atoi(s) - 1900;
+		tm.tm_mon = atoi(s + 5) - 1;
+		tm.tm_mday = atoi(s + 8);
+		tm.tm_isdst = -1;
+		return (long long)mktime(&tm) * 1000;
+	}
+	v = strtoll(s, &end, 10);
+	return *end ? -1 : v;
+}
+
+int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
+{
+	ds_optvals v;
+	ds_error err;
+	ds_ledger *l = NULL;
+	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
+	out_ctx o;
+	const char *sub, *fmt;
+	int rc;
+
+	if (ds_opts_parse(&v, &ledger_spec, argc, argv, &err) < 0) {
+		free(v.rest);
+		return ds_cli_usage_error(cli, "ledger", err.message);
+	}
+	rc = ds_cli_common(cli, &ledger_spec, &v);
+	if (rc >= 0)
+		goto out;
+	sub = v.nrest ? v.rest[0] : "";
+	memset(&o, 0, sizeof(o));
+	o.cli = cli;
+	fmt = ds_opts_get(&v, &ledger_spec, "format");
+	o.receipt = fmt && !strcmp(fmt, "receipt");
+	o.fmt = fmt && (!strcmp(fmt, "jsonl") || !strcmp(fmt, "json")) ? DS_FMT_JSON
+	        : fmt && !strcmp(fmt, "csv")                             ? DS_FMT_CSV
+	                                                                 : DS_FMT_TEXT;
+	if (strcmp(sub, "history") && strcmp(sub, "stock") && strcmp(sub, "export") && strcmp(sub, "sync")) {
+		rc = ds_cli_usage_error(cli, "ledger", "use history CODE, stock, export or sync");
+		goto out;
+	}
+	if (!strcmp(sub, "history") && v.nrest != 2) {
+		rc = ds_cli_usage_error(cli, "ledger", "history needs one CODE");
+		goto out;
+	}
+	if (ds_opts_get(&v, &ledger_spec, "ledger"))
+		ds_buf_puts(&path, ds_opts_get(&v, &ledger_spec, "ledger"));
+	else if (ds_data_dir(&dir, ds_opts_get(&v, &ledger_spec, "data-dir"), &err) == DS_OK)
+		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
+	if (!path.ptr || ds_ledger_open(&l, path.ptr, &err) < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+		rc = DS_EXIT_ERROR;
+		goto out;
+	}
+	rc = DS_EXIT_OK;
+	if (!strcmp(sub, "history")) {
+		/* the code as typed: normalise it the way the counter keyed it */
+		ds_code code;
+		ds_trace_opts to;
+		char key[256];
+		const char *pc, *sn, *ck, *gtin;
+		ds_code_init(&code);
+		ds_trace_opts_default(&to);
+		ds_trace_parse(&code, v.rest[1], strlen(v.rest[1]), NULL, NULL, &to);
+		pc = ds_code_field(&code, "product_code"), sn = ds_code_field(&code, "serial");
+		ck = ds_code_field(&code, "check"), gtin = ds_code_field(&code, "gtin");
+		if (pc && sn && ck)
+			snprintf(key, sizeof(key), "%s%s%s", pc, sn, ck);
+		else if (gtin && sn)
+			snprintf(key, sizeof(key), "01%s21%s", gtin, sn);
+		else if (ds_code_field(&code, "di") && sn)
+			snprintf(key, sizeof(key), "%s.S%s", ds_code_field(&code, "di"), sn);
+		else
+			snprintf(key, sizeof(key), "%.*s", (int)code.text_len, code.text);
+		ds_code_free(&code);
+		ds_ledger_history(l, key, print_event, &o, &err);
+	} else if (!strcmp(sub, "stock")) {
+		ds_ledger_stock(l, print_stock, &o, &err);
+	} else if (!strcmp(sub, "export")) {
+		long long since = parse_since(ds_opts_get(&v, &ledger_spec, "since"));
+		if (since < 0) {
+			rc = ds_cli_usage_error(cli, "ledger", "--since needs YYYY-MM-DD or milliseconds since 1970");
+		} else {
+			if (o.fmt == DS_FMT_TEXT && !o.receipt)
+				o.fmt = DS_FMT_JSON;
+			ds_ledger_events(l, since, 1, export_event, &o, &err);
+		}
+	} else if (ds_opts_has(&v, &ledger_spec, "status")) {
+		long depth;
+		long long oldest;
+		char when[32] = "-";
+		ds_ledger_outbox(l, &depth, &oldest, &err);
+		if (oldest)
+			iso(oldest, when, sizeof(when));
+		fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+	} else {
+		ds_sync_opts so;
+		ds_sync_result sr;
+		memset(&so, 0, sizeof(so));
+		so.url = ds_opts_get(&v, &ledger_spec, "url");
+		so.batch = ds_opts_get(&v, &ledger_spec, "batch") ? atoi(ds_opts_get(&v, &ledger_spec, "batch")) : 100;
+		if (!so.url) {
+			rc = ds_cli_usage_error(cli, "ledger", "sync needs --url");
+		} else if (ds_ledger_sync(l, &so, &sr, &err) < 0) {
+			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err.message,
+			        sr.remaining, sr.remaining == 1 ? "" : "s");
+			rc = DS_EXIT_ERROR;
+		} else {
+			fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);
+		}
+	}
+	ds_ledger_close(l);
+out:
+	ds_buf_free(&path);
+	ds_buf_free(&dir);
+	free(v.rest);
+	return rc;
+}

@@ -1,0 +1,639 @@
+/*
+ * ledger.c - ledger.db: schema, the counter rules, history, stock, events.
+ *
+ * events is append-only (triggers refuse UPDATE and DELETE); codes holds the
+ * state derived from it; outbox lists the events not yet acknowledged by the
+ * upload receiver. Each request runs in one BEGIN IMMEDIATE transaction, so
+ * two counters on one machine never interleave a read and a write.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static const char *const action_names[] = {"receive", "sell", "return", "destroy", "stocktake", "undo", "scan"};
+static const char *const state_names[] = {"unknown", "in_stock", "sold", "returned", "destroyed"};
+
+const char *ds_action_name(ds_action a)
+{
+	return (unsigned)a < 7 ? action_names[a] : "?";
+}
+
+int ds_action_parse(ds_action *out, const char *name)
+{
+	int i;
+
+	for (i = 0; i < 7; i++)
+		if (!strcmp(action_names[i], name)) {
+			*out = (ds_action)i;
+			return DS_OK;
+		}
+	return DS_EINVAL;
+}
+
+const char *ds_state_name(ds_state s)
+{
+	return (unsigned)s < 5 ? state_names[s] : "unknown";
+}
+
+static ds_state state_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s && i < 5; i++)
+		if (!strcmp(state_names[i], s))
+			return (ds_state)i;
+	return DS_ST_UNKNOWN;
+}
+
+static const char schema_v1[] =
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"INSERT INTO settings VALUES ('seen_warn_after', '1'), ('seen_alert_after', '3'), ('undo_days', '10');"
+	"CREATE TABLE events ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, code TEXT NOT NULL,"
+	" product_key TEXT NOT NULL DEFAULT '', serial TEXT NOT NULL DEFAULT '', nhsa_code TEXT NOT NULL DEFAULT '',"
+	" batch TEXT NOT NULL DEFAULT '', expiry TEXT NOT NULL DEFAULT '', action TEXT NOT NULL,"
+	" split INTEGER NOT NULL DEFAULT 0, qty INTEGER NOT NULL DEFAULT 1, station TEXT NOT NULL,"
+	" operator TEXT NOT NULL DEFAULT '', time_ms INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '',"
+	" state_before TEXT NOT NULL, state_after TEXT NOT NULL, units_before INTEGER, units_after INTEGER,"
+	" undoes TEXT NOT NULL DEFAULT '', outcome INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX events_code ON events (code, seq);"
+	"CREATE INDEX events_time ON events (time_ms);"
+	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events BEGIN"
+	" SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_append_only_d BEFORE DELETE ON events BEGIN"
+	" SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TABLE codes (code TEXT PRIMARY KEY, state TEXT NOT NULL, units INTEGER, units_left INTEGER,"
+	" scans INTEGER NOT NULL DEFAULT 0, product_key TEXT NOT NULL DEFAULT '', nhsa_code TEXT NOT NULL DEFAULT '',"
+	" last_seq INTEGER) WITHOUT ROWID;"
+	"CREATE INDEX codes_state ON codes (state, product_key);"
+	"CREATE TABLE outbox (seq INTEGER PRIMARY KEY, acked_ms INTEGER);"
+	"CREATE INDEX outbox_pending ON outbox (acked_ms, seq);";
+
+int led_exec(ds_ledger *l, const char *sql, ds_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		ds_error_set(err, DS_ERR, "ledger database: %s", msg ? msg : sqlite3_errmsg(l->db));
+		sqlite3_free(msg);
+		return DS_ERR;
+	}
+	return DS_OK;
+}
+
+static long pragma(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = (long)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return v;
+}
+
+static int migrate(ds_ledger *l, const char *path, ds_error *err)
+{
+	long version, appid, tables;
+	char sql[96];
+
+	version = pragma(l->db, "PRAGMA user_version");
+	appid = pragma(l->db, "PRAGMA application_id");
+	tables = pragma(l->db, "SELECT count(*) FROM sqlite_master");
+	if (version < 0 || tables < 0)
+		return ds_error_set(err, DS_EINVAL, "ledger '%s': not a drugscan ledger (not an SQLite database); left untouched",
+		                    path);
+	if (tables > 0 && appid != DS_LEDGER_APP_ID)
+		return ds_error_set(err, DS_EINVAL, "ledger '%s': not a drugscan ledger (another program's database); left untouched",
+		                    path);
+	if (version > 1)
+		return ds_error_set(err, DS_EINVAL, "ledger '%s': schema %ld is newer than this drugscan", path, version);
+	if (version == 1)
+		return DS_OK;
+	if (led_exec(l, "BEGIN IMMEDIATE", err) < 0)
+		return DS_ERR;
+	/* another counter may have created it while we waited for the lock */
+	if (pragma(l->db, "PRAGMA user_version") == 1)
+		return led_exec(l, "COMMIT", err);
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = 1;", DS_LEDGER_APP_ID);
+	if (led_exec(l, schema_v1, err) < 0 || led_exec(l, sql, err) < 0) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return DS_ERR;
+	}
+	return led_exec(l, "COMMIT", err);
+}
+
+int ds_ledger_open(ds_ledger **out, const char *path, ds_error *err)
+{
+	ds_ledger *l = calloc(1, sizeof(*l));
+	int rc;
+
+	*out = NULL;
+	if (!l)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		ds_error_set(err, DS_EIO, "cannot open ledger '%s': %s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory");
+		ds_ledger_close(l);
+		return DS_EIO;
+	}
+	/* a busy ledger is waited for, never reported to the person at the counter */
+	sqlite3_busy_timeout(l->db, 30000);
+	rc = migrate(l, path, err);
+	if (rc == DS_OK && pragma(l->db, "PRAGMA quick_check") < 0)
+		rc = ds_error_set(err, DS_EINVAL, "ledger '%s' is damaged; left untouched", path);
+	if (rc == DS_OK)
+		rc = led_exec(l, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err);
+	if (rc < 0) {
+		ds_ledger_close(l);
+		return rc;
+	}
+	l->warn_after = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'seen_warn_after'");
+	l->alert_after = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'seen_alert_after'");
+	l->undo_days = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'undo_days'");
+	*out = l;
+	return DS_OK;
+}
+
+void ds_ledger_close(ds_ledger *l)
+{
+	if (!l)
+		return;
+	sqlite3_close(l->db);
+	free(l);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void led_uuid(char out[40])
+{
+	unsigned char b[16];
+	size_t i, k = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		/* no entropy source: time and pid still make it unique on this machine */
+		long long t = now_ms() ^ ((long long)getpid() << 40);
+		for (i = 0; i < 16; i++)
+			b[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)(i * 37);
+	}
+	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		out[k++] = hex[b[i] >> 4];
+		out[k++] = hex[b[i] & 15];
+	}
+	out[k] = '\0';
+}
+
+/* ---- the rules ---- */
+
+typedef struct current {
+	ds_state state;
+	int units, units_left, scans, events;
+	long long last_seq;
+} current;
+
+static int load_current(ds_ledger *l, const char *code, current *c)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->units_left = -1;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT state, ifnull(units, 0), ifnull(units_left, -1), scans, last_seq,"
+	                       " (SELECT count(*) FROM events WHERE code = ?1 AND refused = 0)"
+	                       " FROM codes WHERE code = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		c->state = state_parse((const char *)sqlite3_column_text(st, 0));
+		c->units = sqlite3_column_int(st, 1);
+		c->units_left = sqlite3_column_int(st, 2);
+		c->scans = sqlite3_column_int(st, 3);
+		c->last_seq = sqlite3_column_int64(st, 4);
+		c->events = sqlite3_column_int(st, 5);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void label(ds_ledger_result *r, const char *id, ds_level level, const char *text)
+{
+	if (r->nlabels < DS_LEDGER_MAX_LABELS) {
+		r->labels[r->nlabels].id = id;
+		r->labels[r->nlabels].level = level;
+		snprintf(r->labels[r->nlabels].text, sizeof(r->labels[0].text), "%s", text);
+		r->nlabels++;
+	}
+	if ((int)level > r->outcome)
+		r->outcome = (int)level;
+}
+
+#define ZH(zh, en) (lang == DS_LANG_ZH ? (zh) : (en))
+
+/* What the action does to the code; fills res (labels, after, refused). */
+static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_lang lang, ds_ledger_result *res,
+                   int *units_after)
+{
+	int qty = q->qty > 0 ? q->qty : 1;
+	int units = q->units > 0 ? q->units : c->units;
+	int sellable = c->state == DS_ST_IN_STOCK || c->state == DS_ST_RETURNED;
+
+	res->after = c->state;
+	*units_after = c->units_left;
+	switch (q->action) {
+	case DS_ACT_RECEIVE:
+		if (c->state == DS_ST_SOLD) {
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT,
+			      ZH("这个追溯码已经售出，又被入库：可能是回流药，请隔离并核查", "this code was already sold and is being received again: possible resold drug (回流药), quarantine it"));
+			res->refused = 1;
+		} else if (sellable) {
+			label(res, "ledger.duplicate_receive", DS_LEVEL_WARN, ZH("重复入库：这个追溯码已在库", "received twice: this code is already in stock"));
+			res->refused = 1;
+		} else if (c->state == DS_ST_DESTROYED) {
+			label(res, "ledger.destroyed", DS_LEVEL_ALERT, ZH("这个追溯码已登记销毁，却再次出现", "this code was recorded as destroyed and has turned up again"));
+			res->refused = 1;
+		} else {
+			res->after = DS_ST_IN_STOCK;
+			*units_after = units > 0 ? units : -1;
+		}
+		break;
+	case DS_ACT_SELL:
+		if (c->state == DS_ST_SOLD || (c->state == DS_ST_DESTROYED)) {
+			label(res, c->state == DS_ST_SOLD ? "ledger.already_sold" : "ledger.destroyed", DS_LEVEL_ALERT,
+			      c->state == DS_ST_SOLD ? ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
+			                                  "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it")
+			                             : ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
+			res->refused = 1;
+			break;
+		}
+		if (c->state == DS_ST_UNKNOWN) {
+			if (q->strict) {
+				label(res, "ledger.not_in_stock", DS_LEVEL_ALERT, ZH("未入库的追溯码，严格模式下拒绝销售", "never received here: refused in strict mode"));
+				res->refused = 1;
+				break;
+			}
+			label(res, "ledger.not_in_stock", DS_LEVEL_WARN, ZH("这个追溯码没有入库记录（库存未记录）", "no receipt recorded for this code (stock not recorded)"));
+		}
+		if (q->split) {
+			int left = c->units_left >= 0 && c->state != DS_ST_UNKNOWN ? c->units_left : units;
+			if (left <= 0) {
+				label(res, "ledger.units_unknown", DS_LEVEL_WARN,
+				      ZH("拆零销售需要包装数量：目录中没有，请用 --units 指定", "a split sale needs the pack's units: not in the catalog, give --units"));
+				res->refused = 1;
+				break;
+			}
+			if (qty > left) {
+				char t[256];
+				snprintf(t, sizeof(t), ZH("拆零数量超过剩余：本盒只剩 %d", "split quantity exceeds what is left: %d remain"), left);
+				label(res, "ledger.already_sold", DS_LEVEL_ALERT, t);
+				res->refused = 1;
+				break;
+			}
+			*units_after = left - qty;
+			res->after = *units_after == 0 ? DS_ST_SOLD : DS_ST_IN_STOCK;
+		} else {
+			res->after = DS_ST_SOLD;
+			*units_after = 0;
+		}
+		break;
+	case DS_ACT_RETURN: {
+		int partly = c->state == DS_ST_IN_STOCK && c->units > 0 && c->units_left >= 0 && c->units_left < c->units;
+		if (c->state != DS_ST_SOLD && !partly) {
+			label(res, "ledger.not_sold", DS_LEVEL_WARN, ZH("只能退回已售出的药品：这个追溯码没有销售记录", "only a sold code can be returned: no sale recorded for this code"));
+			res->refused = 1;
+			break;
+		}
+		res->after = DS_ST_RETURNED;
+		if (q->split && c->units > 0)
+			*units_after = (c->units_left > 0 ? c->units_left : 0) + qty > c->units ? c->units
+			                                                                        : (c->units_left > 0 ? c->units_left : 0) + qty;
+		else
+			*units_after = c->units > 0 ? c->units : -1;
+		break;
+	}
+	case DS_ACT_DESTROY:
+		if (c->state == DS_ST_SOLD) {
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("已售出的追溯码不能登记销毁", "a sold code cannot be destroyed"));
+			res->refused = 1;
+		} else if (c->state == DS_ST_DESTROYED) {
+			label(res, "ledger.destroyed", DS_LEVEL_WARN, ZH("已经登记过销毁", "already recorded as destroyed"));
+			res->refused = 1;
+		} else {
+			res->after = DS_ST_DESTROYED;
+		}
+		break;
+	case DS_ACT_STOCKTAKE:
+		if (c->state == DS_ST_SOLD) {
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("盘点发现已售出的追溯码在货架上：可能是回流药", "a sold code is on the shelf: possible resold drug (回流药)"));
+		} else if (c->state == DS_ST_DESTROYED) {
+			label(res, "ledger.destroyed", DS_LEVEL_ALERT, ZH("盘点发现已销毁的追溯码", "a destroyed code is on the shelf"));
+		} else if (c->state == DS_ST_UNKNOWN) {
+			label(res, "ledger.not_in_stock", DS_LEVEL_WARN, ZH("盘点发现没有入库记录的追溯码，已记为在库", "on the shelf but never received: now recorded as in stock"));
+			res->after = DS_ST_IN_STOCK;
+			*units_after = units > 0 ? units : -1;
+		}
+		break;
+	case DS_ACT_SCAN:
+		if (c->state == DS_ST_SOLD) {
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("已售出：这个追溯码在本店卖过", "already sold here"));
+		} else if (c->events >= l->alert_after) {
+			label(res, "ledger.seen_before", DS_LEVEL_ALERT, ZH("这个追溯码已被反复扫描，请核查", "this code has been scanned again and again: check it"));
+		} else if (c->events >= l->warn_after) {
+			label(res, "ledger.seen_before", DS_LEVEL_WARN, ZH("本店扫描过这个追溯码", "scanned here before"));
+		}
+		break;
+	case DS_ACT_UNDO:
+		break; /* undo() decides */
+	}
+}
+
+static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action, const char *uuid, long long t,
+                        ds_state before, ds_state after, int units_before, int units_after, const char *undoes,
+                        int outcome, int refused, long long *seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
+	                       " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
+	                       " undoes, outcome, refused) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+	                       " ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, q->serial ? q->serial : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, q->batch ? q->batch : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, q->expiry ? q->expiry : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, q->split);
+	sqlite3_bind_int(st, 10, q->qty > 0 ? q->qty : 1);
+	sqlite3_bind_text(st, 11, q->station ? q->station : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, q->operator_ ? q->operator_ : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, t);
+	sqlite3_bind_text(st, 14, q->note ? q->note : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, ds_state_name(before), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, ds_state_name(after), -1, SQLITE_STATIC);
+	if (units_before >= 0)
+		sqlite3_bind_int(st, 17, units_before);
+	if (units_after >= 0)
+		sqlite3_bind_int(st, 18, units_after);
+	sqlite3_bind_text(st, 19, undoes ? undoes : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 20, outcome);
+	sqlite3_bind_int(st, 21, refused);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	*seq = sqlite3_last_insert_rowid(l->db);
+	return 0;
+}
+
+static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int units, int units_left, int scan,
+                      long long seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "INSERT INTO codes (code, state, units, units_left, scans, product_key, nhsa_code, last_seq)"
+	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (code) DO UPDATE SET"
+	                       " state = excluded.state, units = ifnull(excluded.units, units),"
+	                       " units_left = excluded.units_left, scans = scans + excluded.scans,"
+	                       " product_key = excluded.product_key, nhsa_code = excluded.nhsa_code,"
+	                       " last_seq = excluded.last_seq",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ds_state_name(s), -1, SQLITE_STATIC);
+	if (units > 0)
+		sqlite3_bind_int(st, 3, units);
+	if (units_left >= 0)
+		sqlite3_bind_int(st, 4, units_left);
+	sqlite3_bind_int(st, 5, scan);
+	sqlite3_bind_text(st, 6, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Undo: the last effective action on this code, at this station, within undo_days. */
+static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long long t, ds_lang lang,
+                ds_ledger_result *res, char *undoes, size_t size, int *units_after)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	res->after = c->state;
+	*units_after = c->units_left;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1) FROM events e"
+	                       " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
+	                       " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
+	                       " ORDER BY seq DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *station = (const char *)sqlite3_column_text(st, 1);
+		long long when = sqlite3_column_int64(st, 2);
+		found = 1;
+		if (strcmp(station, q->station ? q->station : "")) {
+			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("只能在原收银台撤销", "only the station that did it can undo it"));
+			res->refused = 1;
+		} else if (t - when > (long long)l->undo_days * 86400000LL) {
+			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("超过 10 天，不能撤销", "more than 10 days ago: it cannot be undone"));
+			res->refused = 1;
+		} else {
+			snprintf(undoes, size, "%s", (const char *)sqlite3_column_text(st, 0));
+			res->after = state_parse((const char *)sqlite3_column_text(st, 3));
+			*units_after = sqlite3_column_int(st, 4);
+		}
+	}
+	sqlite3_finalize(st);
+	if (!found) {
+		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("没有可以撤销的操作", "nothing to undo for this code"));
+		res->refused = 1;
+	}
+	return 0;
+}
+
+int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
+{
+	current c;
+	char undoes[40] = "";
+	long long t = q->now_ms ? q->now_ms : now_ms(), seq = 0;
+	int units_after = -1, units;
+
+	memset(res, 0, sizeof(*res));
+	if (!q->code || !*q->code)
+		return ds_error_set(err, DS_EINVAL, "no code");
+	led_uuid(res->event_id);
+	if (led_exec(l, "BEGIN IMMEDIATE", err) < 0)
+		return DS_ERR;
+	if (load_current(l, q->code, &c) < 0)
+		goto fail;
+	res->before = c.state;
+	if (q->action == DS_ACT_UNDO) {
+		if (undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after) < 0)
+			goto fail;
+	} else {
+		decide(l, q, &c, lang, res, &units_after);
+	}
+	units = q->units > 0 ? q->units : c.units;
+	if (insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
+	                 res->refused ? c.units_left : units_after, undoes, res->outcome, res->refused, &seq) < 0 ||
+	    save_state(l, q, res->after, units, res->refused ? c.units_left : units_after,
+	               q->action == DS_ACT_SCAN, seq) < 0)
+		goto fail;
+	{
+		char sql[96];
+		snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
+		if (led_exec(l, sql, err) < 0)
+			goto fail;
+	}
+	if (led_exec(l, "COMMIT", err) < 0)
+		goto fail;
+	res->units_left = res->refused ? c.units_left : units_after;
+	return DS_OK;
+fail:
+	if (!err || !err->code)
+		ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
+	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	return DS_ERR;
+}
+
+/* ---- reading ---- */
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	return v ? (const char *)v : "";
+}
+
+static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx, ds_error *err)
+{
+	int rc = DS_OK;
+
+	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
+		ds_event ev;
+		ev.seq = sqlite3_column_int64(st, 0);
+		ev.uuid = col(st, 1);
+		ev.code = col(st, 2);
+		ev.product_key = col(st, 3);
+		ev.serial = col(st, 4);
+		ev.nhsa_code = col(st, 5);
+		ev.batch = col(st, 6);
+		ev.expiry = col(st, 7);
+		ev.action = col(st, 8);
+		ev.split = sqlite3_column_int(st, 9);
+		ev.qty = sqlite3_column_int(st, 10);
+		ev.station = col(st, 11);
+		ev.operator_ = col(st, 12);
+		ev.time_ms = sqlite3_column_int64(st, 13);
+		ev.note = col(st, 14);
+		ev.state_before = col(st, 15);
+		ev.state_after = col(st, 16);
+		ev.units_left = sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 17);
+		ev.undoes = col(st, 18);
+		ev.outcome = sqlite3_column_int(st, 19);
+		ev.refused = sqlite3_column_int(st, 20);
+		rc = fn(ctx, &ev);
+	}
+	sqlite3_finalize(st);
+	(void)l;
+	(void)err;
+	return rc;
+}
+
+#define EVENT_COLS                                                                                         \
+	"seq, uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split, qty, station, operator," \
+	" time_ms, note, state_before, state_after, units_after, undoes, outcome, refused"
+
+int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLS " FROM events WHERE code = ?1 ORDER BY seq", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+	return each_event(l, st, fn, ctx, err);
+}
+
+int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT " EVENT_COLS " FROM events WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
+	                       " ORDER BY seq",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
+	sqlite3_bind_int64(st, 1, since_ms);
+	sqlite3_bind_int(st, 2, only_effective);
+	return each_event(l, st, fn, ctx, err);
+}
+
+int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = DS_OK;
+
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT product_key, nhsa_code, count(*),"
+	                       " sum(CASE WHEN units > 0 AND units_left >= 0 AND units_left < units THEN 1 ELSE 0 END)"
+	                       " FROM codes WHERE state IN ('in_stock', 'returned') GROUP BY product_key, nhsa_code"
+	                       " ORDER BY product_key",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
+	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW)
+		rc = fn(ctx, col(st, 0), col(st, 1), (long)sqlite3_column_int64(st, 2), (long)sqlite3_column_int64(st, 3));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err)
+{
+	sqlite3_stmt *st;
+
+	*depth = 0;
+	*oldest_ms = 0;
+	if (sqlite3_prepare_v2(l->db,
+	                       "SELECT count(*), ifnull(min(e.time_ms), 0) FROM outbox o JOIN events e ON e.seq = o.seq"
+	                       " WHERE o.acked_ms IS NULL",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*depth = (long)sqlite3_column_int64(st, 0);
+		*oldest_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return DS_OK;
+}
