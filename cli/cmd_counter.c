@@ -65,6 +65,7 @@ typedef struct counter {
 	ds_format fmt;
 	const char *station, *operator_, *note;
 	int split, qty, units, strict, quiet, tty;
+	long long now_ms; /* $DRUGSCAN_NOW_MS: a fixed clock for tests of the 10-day undo window */
 	unsigned long n, ok, warn, alert, bad;
 	int io_error;
 } counter;
@@ -225,6 +226,7 @@ static void one(counter *k, const char *data, size_t len)
 	q.station = k->station;
 	q.operator_ = k->operator_;
 	q.note = k->note;
+	q.now_ms = k->now_ms;
 	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
 		fprintf(k->cli->err, "%s: %s: %s (nothing recorded)\n", k->cli->prog, in.ptr, err.message);
 		k->io_error = 1;
@@ -308,6 +310,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	k.strict = ds_opts_has(&v, &counter_spec, "strict");
 	k.quiet = ds_opts_has(&v, &counter_spec, "quiet");
 	k.note = ds_opts_get(&v, &counter_spec, "note");
+	k.now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
 	k.operator_ = ds_opts_get(&v, &counter_spec, "operator");
 	gethostname(host, sizeof(host) - 1);
 	k.station = ds_opts_get(&v, &counter_spec, "station") ? ds_opts_get(&v, &counter_spec, "station") : host;

@@ -94,7 +94,8 @@ static int export_event(void *ctx, const ds_event *e)
 	if (!sale && !ret && strcmp(e->action, "undo"))
 		return 0;
 	iso(e->time_ms, when, sizeof(when));
-	snprintf(qty, sizeof(qty), "%d", ret ? -e->qty : e->qty);
+	/* a return, or an undo (which cancels the event in undoes), takes the quantity back */
+	snprintf(qty, sizeof(qty), "%d", ret || e->undoes[0] ? -e->qty : e->qty);
 	if (o->receipt) {
 		if (sale)
 			fprintf(o->cli->out, "%s  %s%s  追溯码 %s%s\n", when, e->nhsa_code[0] ? e->nhsa_code : e->product_key,
@@ -121,7 +122,7 @@ static int export_event(void *ctx, const ds_event *e)
 		json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "event_id", e->uuid,
 		                      "action", e->action, "drug_trac_codg", e->code, "trdn_flag", e->split, "med_list_codg",
 		                      e->nhsa_code, "manu_lotnum", e->batch, "expy_end", e->expiry, "sel_retn_time", when,
-		                      "sel_retn_cnt", ret ? -e->qty : e->qty, "station", e->station, "operator", e->operator_,
+		                      "sel_retn_cnt", ret || e->undoes[0] ? -e->qty : e->qty, "station", e->station, "operator", e->operator_,
 		                      "undoes", e->undoes);
 		json_dumpf(j, o->cli->out, JSON_COMPACT);
 		fputc('\n', o->cli->out);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -40,23 +41,35 @@ void ds_lines_free(ds_lines *r)
 	free(r);
 }
 
+/*
+ * read(2), not fread: fread keeps reading until its whole buffer is full,
+ * so a scanner's line would wait for 64 KB more before it is answered. A
+ * stream without a descriptor (fmemopen in the tests) falls back to fread.
+ */
 static int fill(ds_lines *r)
 {
-	size_t n;
+	ssize_t n;
+	int fd = fileno(r->in);
 
 	if (r->eof)
 		return 0;
 	if (r->flush)
 		fflush(r->flush);
-	n = fread(r->buf, 1, CHUNK, r->in);
-	if (n == 0) {
-		if (ferror(r->in))
+	if (fd < 0) {
+		n = (ssize_t)fread(r->buf, 1, CHUNK, r->in);
+		if (n == 0 && ferror(r->in))
 			return -1;
+	} else {
+		n = read(fd, r->buf, CHUNK);
+		if (n < 0)
+			return -1; /* EINTR included: Ctrl-C at the counter ends the session */
+	}
+	if (n == 0) {
 		r->eof = 1;
 		return 0;
 	}
 	r->pos = 0;
-	r->end = n;
+	r->end = (size_t)n;
 	return 1;
 }
 

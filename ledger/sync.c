@@ -76,7 +76,7 @@ static int add_event(void *ctx, const ds_event *ev)
 	              "uuid", ev->uuid, "code", ev->code, "product_key", ev->product_key, "serial", ev->serial,
 	              "nhsa_code", ev->nhsa_code, "batch", ev->batch, "expiry", ev->expiry, "action", ev->action, "split",
 	              ev->split, "qty", ev->qty, "station", ev->station, "operator", ev->operator_, "time", when,
-	              (json_int_t)ev->time_ms, "note", ev->note, "state_before", ev->state_before, "state_after",
+	              "time_ms", (json_int_t)ev->time_ms, "note", ev->note, "state_before", ev->state_before, "state_after",
 	              ev->state_after, "undoes", ev->undoes, "outcome", ev->outcome, "refused", ev->refused));
 	snprintf(b->uuids[b->n], 40, "%s", ev->uuid);
 	b->seqs[b->n] = ev->seq;

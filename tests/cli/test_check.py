@@ -193,6 +193,19 @@ class CheckStdin(unittest.TestCase):
         rc, out, err = run(["check", "-"], b"")
         self.assertEqual((rc, out, err), (0, "", ""))
 
+    def test_each_line_is_answered_before_the_next_arrives(self):
+        # a handheld scanner sends one line and waits for the answer: no buffering until EOF
+        p = subprocess.Popen(WRAP + [BIN, "check", "-f", "json", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=ENV)
+        try:
+            for c in ("81234567890123456789", "6901234567892"):
+                p.stdin.write((c + "\r\n").encode())
+                p.stdin.flush()
+                self.assertEqual(json.loads(p.stdout.readline())["input"], c)
+        finally:
+            p.stdin.close()
+            p.wait(timeout=60)
+
     def test_tty_without_arguments_is_a_usage_error(self):
         master, slave = pty.openpty()
         try:
