@@ -138,6 +138,28 @@ static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 	        r->refused ? (zh ? "（未执行）" : " (refused)") : "");
 	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
 		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
+	{
+		/* the catalog's info labels in one bracket: 甲类 · 双通道 · ... */
+		int first = 1;
+		for (i = 0; i < k->verdict.nlabels; i++) {
+			const ds_label *l = &k->verdict.labels[i];
+			const char *t = l->text, *cut;
+			if (l->level != DS_LEVEL_INFO || !strncmp(l->id, "ledger.", 7))
+				continue;
+			{
+				/* the short form: up to the first bracket, colon or comma */
+				static const char *stops[] = {"（", "：", "，", " (", ": ", ", "};
+				size_t n = strlen(t), j;
+				for (j = 0; j < 6; j++)
+					if ((cut = strstr(t, stops[j])) && (size_t)(cut - t) < n)
+						n = (size_t)(cut - t);
+				fprintf(out, "%s%.*s", first ? "  [" : " · ", (int)n, t);
+			}
+			first = 0;
+		}
+		if (!first)
+			fputc(']', out);
+	}
 	fputc('\n', out);
 	for (i = 0; i < k->verdict.nlabels; i++) {
 		const ds_label *l = &k->verdict.labels[i];

@@ -97,9 +97,24 @@ static int export_event(void *ctx, const ds_event *e)
 	/* a return, or an undo (which cancels the event in undoes), takes the quantity back */
 	snprintf(qty, sizeof(qty), "%d", ret || e->undoes[0] ? -e->qty : e->qty);
 	if (o->receipt) {
-		if (sale)
-			fprintf(o->cli->out, "%s  %s%s  追溯码 %s%s\n", when, e->nhsa_code[0] ? e->nhsa_code : e->product_key,
-			        e->split ? " (拆零)" : "", e->code, e->split ? "" : "");
+		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts) */
+		const char *name = e->nhsa_code[0] ? e->nhsa_code : e->product_key;
+		ds_drug d;
+		int found = 0;
+		if (o->cat && e->product_key[0]) {
+			ds_code c;
+			ds_trace_opts to = {0, 0, 0};
+			ds_lookup_opts lo = {DS_INS_ANY, o->cli->lang};
+			ds_label labels[8];
+			size_t nl = 0;
+			ds_code_init(&c);
+			ds_trace_parse(&c, e->code, strlen(e->code), NULL, NULL, &to);
+			if (ds_catalog_lookup(o->cat, &c, &lo, &d, &found, labels, &nl, 8, NULL) == DS_OK && found)
+				name = d.generic_name;
+			ds_code_free(&c);
+		}
+		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, name, e->split ? "（拆零）" : "",
+		        e->undoes[0] ? "撤销" : ret ? "退" : "×", e->qty, e->code);
 		return 0;
 	}
 	if (o->fmt == DS_FMT_CSV) {
@@ -241,16 +256,24 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		} else {
 			if (o.fmt == DS_FMT_TEXT && !o.receipt)
 				o.fmt = DS_FMT_JSON;
+			if (o.receipt && ds_catalog_open_default(&o.cat, ds_opts_get(&v, &ledger_spec, "data-dir"), &err) < 0)
+				o.cat = NULL; /* names fall back to the NHSA code */
 			ds_ledger_events(l, since, 1, export_event, &o, &err);
+			ds_catalog_close(o.cat);
 		}
 	} else if (ds_opts_has(&v, &ledger_spec, "status")) {
 		long depth;
 		long long oldest;
 		char when[32] = "-";
 		ds_ledger_outbox(l, &depth, &oldest, &err);
-		if (oldest)
+		if (oldest) {
+			long long age = (long long)time(NULL) - oldest / 1000;
 			iso(oldest, when, sizeof(when));
-		fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+			fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s",
+			        when, age / 3600, age / 60 % 60);
+		} else {
+			fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+		}
 	} else {
 		ds_sync_opts so;
 		ds_sync_result sr;
