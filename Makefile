@@ -52,6 +52,7 @@ valgrind: build
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_check.py $(BUILD)/drugscan
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_catalog.py $(BUILD)/drugscan fixtures
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_scan.py $(BUILD)/drugscan fixtures
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_counter.py $(BUILD)/drugscan tests/tools/receiver.py
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
