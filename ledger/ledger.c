@@ -537,33 +537,39 @@ static const char *col(sqlite3_stmt *st, int i)
 	return v ? (const char *)v : "";
 }
 
+/* One row of EVENT_COLS into ev; strings live until the next step. */
+void led_read_event(sqlite3_stmt *st, ds_event *ev)
+{
+	ev->seq = sqlite3_column_int64(st, 0);
+	ev->uuid = col(st, 1);
+	ev->code = col(st, 2);
+	ev->product_key = col(st, 3);
+	ev->serial = col(st, 4);
+	ev->nhsa_code = col(st, 5);
+	ev->batch = col(st, 6);
+	ev->expiry = col(st, 7);
+	ev->action = col(st, 8);
+	ev->split = sqlite3_column_int(st, 9);
+	ev->qty = sqlite3_column_int(st, 10);
+	ev->station = col(st, 11);
+	ev->operator_ = col(st, 12);
+	ev->time_ms = sqlite3_column_int64(st, 13);
+	ev->note = col(st, 14);
+	ev->state_before = col(st, 15);
+	ev->state_after = col(st, 16);
+	ev->units_left = sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 17);
+	ev->undoes = col(st, 18);
+	ev->outcome = sqlite3_column_int(st, 19);
+	ev->refused = sqlite3_column_int(st, 20);
+}
+
 static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx, ds_error *err)
 {
 	int rc = DS_OK;
 
 	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
 		ds_event ev;
-		ev.seq = sqlite3_column_int64(st, 0);
-		ev.uuid = col(st, 1);
-		ev.code = col(st, 2);
-		ev.product_key = col(st, 3);
-		ev.serial = col(st, 4);
-		ev.nhsa_code = col(st, 5);
-		ev.batch = col(st, 6);
-		ev.expiry = col(st, 7);
-		ev.action = col(st, 8);
-		ev.split = sqlite3_column_int(st, 9);
-		ev.qty = sqlite3_column_int(st, 10);
-		ev.station = col(st, 11);
-		ev.operator_ = col(st, 12);
-		ev.time_ms = sqlite3_column_int64(st, 13);
-		ev.note = col(st, 14);
-		ev.state_before = col(st, 15);
-		ev.state_after = col(st, 16);
-		ev.units_left = sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 17);
-		ev.undoes = col(st, 18);
-		ev.outcome = sqlite3_column_int(st, 19);
-		ev.refused = sqlite3_column_int(st, 20);
+		led_read_event(st, &ev);
 		rc = fn(ctx, &ev);
 	}
 	sqlite3_finalize(st);
@@ -572,15 +578,11 @@ static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx,
 	return rc;
 }
 
-#define EVENT_COLS                                                                                         \
-	"seq, uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split, qty, station, operator," \
-	" time_ms, note, state_before, state_after, units_after, undoes, outcome, refused"
-
 int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLS " FROM events WHERE code = ?1 ORDER BY seq", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLS " FROM events e WHERE code = ?1 ORDER BY seq", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
 	sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
@@ -592,7 +594,7 @@ int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_ev
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT " EVENT_COLS " FROM events WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
+	                       "SELECT " EVENT_COLS " FROM events e WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
 	                       " ORDER BY seq",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));

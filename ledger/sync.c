@@ -92,29 +92,14 @@ static int next_batch(ds_ledger *l, batch *b, ds_error *err)
 
 	b->n = 0;
 	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT e.seq, uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split, qty,"
-	                       " station, operator, time_ms, note, state_before, state_after, units_after, undoes, outcome,"
-	                       " refused FROM outbox o JOIN events e ON e.seq = o.seq WHERE o.acked_ms IS NULL"
-	                       " ORDER BY o.seq LIMIT ?1",
+	                       "SELECT " EVENT_COLS " FROM outbox o JOIN events e ON e.seq = o.seq"
+	                       " WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT ?1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)b->max);
 	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
 		ds_event ev;
-#define C(i) (sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "")
-		ev.seq = sqlite3_column_int64(st, 0);
-		ev.uuid = C(1), ev.code = C(2), ev.product_key = C(3), ev.serial = C(4), ev.nhsa_code = C(5);
-		ev.batch = C(6), ev.expiry = C(7), ev.action = C(8);
-		ev.split = sqlite3_column_int(st, 9);
-		ev.qty = sqlite3_column_int(st, 10);
-		ev.station = C(11), ev.operator_ = C(12);
-		ev.time_ms = sqlite3_column_int64(st, 13);
-		ev.note = C(14), ev.state_before = C(15), ev.state_after = C(16);
-		ev.units_left = sqlite3_column_int(st, 17);
-		ev.undoes = C(18);
-		ev.outcome = sqlite3_column_int(st, 19);
-		ev.refused = sqlite3_column_int(st, 20);
-#undef C
+		led_read_event(st, &ev);
 		rc = add_event(b, &ev) ? 1 : DS_OK;
 	}
 	sqlite3_finalize(st);

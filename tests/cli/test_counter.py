@@ -199,11 +199,13 @@ class Counter(unittest.TestCase):
         db = os.path.join(self.home, "ledger.db")
         with open(db, "wb") as f:
             f.write(b"not a database at all" * 50)
-        before = open(db, "rb").read()
+        with open(db, "rb") as f:
+            before = f.read()
         rc, out, err = self.counter("sell", code(30))
         self.assertEqual(rc, 1)
         self.assertIn("not a drugscan ledger", err)
-        self.assertEqual(open(db, "rb").read(), before)
+        with open(db, "rb") as f:
+            self.assertEqual(f.read(), before)
         os.unlink(db)
         con = sqlite3.connect(db)
         con.execute("CREATE TABLE invoices (n)")
@@ -252,6 +254,8 @@ class Reliability(unittest.TestCase):
             out = p.stdout.read().decode().splitlines()
             err = p.stderr.read().decode()
             p.wait()
+            p.stdout.close()
+            p.stderr.close()
             self.assertNotIn("busy", err.lower())
             self.assertNotIn("locked", err.lower())
             outs.append([json.loads(l) for l in out])
@@ -300,6 +304,9 @@ class Reliability(unittest.TestCase):
             else:
                 p.stdin.close()
                 p.wait()
+            p.stdout.close()
+            if not p.stdin.closed:
+                p.stdin.close()
         con = self.db()
         stored = dict(con.execute("SELECT uuid, code FROM events").fetchall())
         for uuid, c in answered.items():
@@ -341,6 +348,7 @@ class Reliability(unittest.TestCase):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             rx.terminate()  # the receiver goes away mid-run and comes back
             rx.wait()
+            rx.stdout.close()
             p = sync()
             self.assertEqual(p.returncode, 1)
             self.assertIn("still queued", p.stderr.decode())
@@ -355,6 +363,7 @@ class Reliability(unittest.TestCase):
         finally:
             rx.terminate()
             rx.wait()
+            rx.stdout.close()
         con = sqlite3.connect(rdb)
         self.assertEqual(con.execute("SELECT count(*) FROM events").fetchone()[0], 500)
         con.close()
