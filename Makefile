@@ -8,7 +8,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPTS ?=
 
-.PHONY: all deps build asan demo test test-plain test-asan fuzz valgrind clean
+.PHONY: all deps build asan demo test test-plain test-asan fuzz valgrind install clean
 
 all: build
 
@@ -53,6 +53,9 @@ valgrind: build
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_catalog.py $(BUILD)/drugscan fixtures
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_scan.py $(BUILD)/drugscan fixtures
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_counter.py $(BUILD)/drugscan tests/tools/receiver.py
+
+install: build
+	cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz
