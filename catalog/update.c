@@ -20,6 +20,7 @@
 
 #include "internal.h"
 
+
 #define MAX_REDIRECTS 5
 #define MAX_FILES 32
 
@@ -33,10 +34,6 @@ typedef struct fetch {
 	int progress;
 } fetch;
 
-static int loopback_host(const char *host)
-{
-	return !strncmp(host, "127.", 4) || !strcmp(host, "localhost") || !strcmp(host, "[::1]") || !strcmp(host, "::1");
-}
 
 /* Is this URL one we may fetch? */
 static int url_allowed(const char *url, ds_error *err)
@@ -55,7 +52,7 @@ static int url_allowed(const char *url, ds_error *err)
 	curl_url_get(u, CURLUPART_HOST, &host, 0);
 	if (scheme && !strcmp(scheme, "https"))
 		ok = 1;
-	else if (scheme && !strcmp(scheme, "http") && host && loopback_host(host))
+	else if (scheme && !strcmp(scheme, "http") && host && ds_host_is_loopback(host))
 		ok = 1;
 	if (!ok)
 		ds_error_set(err, DS_EINVAL, "refusing '%s': only https:// (or http:// to this machine) is allowed", url);

@@ -56,12 +56,12 @@ static json_t *event_json(const ds_event *e)
 	char when[32];
 
 	iso(e->time_ms, when, sizeof(when));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s}",
-	                 "event_id", e->uuid, "code", e->code, "action", e->action, "state_before", e->state_before,
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
+	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before", e->state_before,
 	                 "state_after", e->state_after, "outcome", e->outcome == 2 ? "alert" : e->outcome == 1 ? "warn" : "ok",
 	                 "product_key", e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused,
 	                 "split", e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when,
-	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note);
+	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
 }
 
 static int print_event(void *ctx, const ds_event *e)
@@ -90,12 +90,17 @@ static int export_event(void *ctx, const ds_event *e)
 	out_ctx *o = ctx;
 	char when[32], qty[16];
 	int sale = !strcmp(e->action, "sell"), ret = !strcmp(e->action, "return");
+	int undo = !strcmp(e->action, "undo");
+	int count;
 
-	if (!sale && !ret && strcmp(e->action, "undo"))
+	/* sales and returns count; an undo counts only when it takes one of them back */
+	if (undo && strcmp(e->undone_action, "sell") && strcmp(e->undone_action, "return"))
+		return 0;
+	if (!sale && !ret && !undo)
 		return 0;
 	iso(e->time_ms, when, sizeof(when));
-	/* a return, or an undo (which cancels the event in undoes), takes the quantity back */
-	snprintf(qty, sizeof(qty), "%d", ret || e->undoes[0] ? -e->qty : e->qty);
+	count = ret ? -e->qty : sale ? e->qty : !strcmp(e->undone_action, "sell") ? -e->qty : e->qty;
+	snprintf(qty, sizeof(qty), "%d", count);
 	if (o->receipt) {
 		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts) */
 		const char *name = e->nhsa_code[0] ? e->nhsa_code : e->product_key;
@@ -114,7 +119,7 @@ static int export_event(void *ctx, const ds_event *e)
 			ds_code_free(&c);
 		}
 		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, name, e->split ? "（拆零）" : "",
-		        e->undoes[0] ? "撤销" : ret ? "退" : "×", e->qty, e->code);
+		        undo ? "撤销" : ret ? "退" : "×", e->qty, e->code);
 		return 0;
 	}
 	if (o->fmt == DS_FMT_CSV) {
@@ -134,10 +139,11 @@ static int export_event(void *ctx, const ds_event *e)
 		return 0;
 	}
 	{
-		json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "event_id", e->uuid,
+		json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "format_version", 1,
+		                      "event_id", e->uuid,
 		                      "action", e->action, "drug_trac_codg", e->code, "trdn_flag", e->split, "med_list_codg",
 		                      e->nhsa_code, "manu_lotnum", e->batch, "expy_end", e->expiry, "sel_retn_time", when,
-		                      "sel_retn_cnt", ret || e->undoes[0] ? -e->qty : e->qty, "station", e->station, "operator", e->operator_,
+		                      "sel_retn_cnt", count, "station", e->station, "operator", e->operator_,
 		                      "undoes", e->undoes);
 		json_dumpf(j, o->cli->out, JSON_COMPACT);
 		fputc('\n', o->cli->out);
@@ -246,9 +252,11 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		else
 			snprintf(key, sizeof(key), "%.*s", (int)code.text_len, code.text);
 		ds_code_free(&code);
-		ds_ledger_history(l, key, print_event, &o, &err);
+		if (ds_ledger_history(l, key, print_event, &o, &err) < 0)
+			rc = DS_EXIT_ERROR;
 	} else if (!strcmp(sub, "stock")) {
-		ds_ledger_stock(l, print_stock, &o, &err);
+		if (ds_ledger_stock(l, print_stock, &o, &err) < 0)
+			rc = DS_EXIT_ERROR;
 	} else if (!strcmp(sub, "export")) {
 		long long since = parse_since(ds_opts_get(&v, &ledger_spec, "since"));
 		if (since < 0) {
@@ -258,7 +266,8 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 				o.fmt = DS_FMT_JSON;
 			if (o.receipt && ds_catalog_open_default(&o.cat, ds_opts_get(&v, &ledger_spec, "data-dir"), &err) < 0)
 				o.cat = NULL; /* names fall back to the NHSA code */
-			ds_ledger_events(l, since, 1, export_event, &o, &err);
+			if (ds_ledger_events(l, since, 1, export_event, &o, &err) < 0)
+				rc = DS_EXIT_ERROR;
 			ds_catalog_close(o.cat);
 		}
 	} else if (ds_opts_has(&v, &ledger_spec, "status")) {
@@ -290,6 +299,8 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 			fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);
 		}
 	}
+	if (rc == DS_EXIT_ERROR && err.message[0])
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 	ds_ledger_close(l);
 out:
 	ds_buf_free(&path);

@@ -12,7 +12,7 @@ static const ds_command commands[] = {
 	{"check", ds_cmd_check, "parse and explain trace codes given as arguments or stdin lines"},
 	{"scan", ds_cmd_scan, "decode trace codes from photos, folders, a camera or recorded frames"},
 	{"catalog", ds_cmd_catalog, "import, update and inspect the local 医保目录 catalog"},
-	{"counter", ds_cmd_counter, "the pharmacy counter: receive, sell, return, destroy, stocktake, undo"},
+	{"counter", ds_cmd_counter, "the pharmacy counter: receive, sell, return, destroy, stocktake, undo, scan"},
 	{"ledger", ds_cmd_ledger, "the counter's ledger: history, stock, export, upload sync"},
 };
 

@@ -312,11 +312,24 @@ static const char *csv_columns[] = {
  * (starting with = + - @, tab or CR) gets a leading apostrophe, the usual
  * guard; a GS1 serial may legally be "=HYPERLINK(...)". JSONL is unchanged.
  */
+/* "-1", "+3", "-0.5": a number, which no spreadsheet runs as a formula */
+static int plain_number(const char *s, size_t len)
+{
+	size_t i = 1;
+
+	if (len < 2 || (s[0] != '-' && s[0] != '+'))
+		return 0;
+	for (; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
 int ds_csv_cell(FILE *f, const char *s, size_t len, int last)
 {
 	int rc;
 
-	if (len > 0 && memchr("=+-@\t\r", s[0], 6)) {
+	if (len > 0 && memchr("=+-@\t\r", s[0], 6) && !plain_number(s, len)) {
 		char *guarded = malloc(len + 1);
 		if (!guarded)
 			return DS_ENOMEM;

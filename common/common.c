@@ -214,3 +214,22 @@ int ds_today_ymd(void)
 		return 20260101;
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
 }
+
+int ds_host_is_loopback(const char *h)
+{
+	int dots = 0;
+
+	if (!h)
+		return 0;
+	if (!strcmp(h, "localhost") || !strcmp(h, "[::1]") || !strcmp(h, "::1"))
+		return 1;
+	if (strncmp(h, "127.", 4))
+		return 0;
+	for (; *h; h++) {
+		if (*h == '.')
+			dots++;
+		else if (*h < '0' || *h > '9')
+			return 0;
+	}
+	return dots == 3;
+}

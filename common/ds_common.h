@@ -81,6 +81,10 @@ size_t ds_utf8_check(const unsigned char *s, size_t len);
 /* Days in a month of a Gregorian year (month 1..12), 0 for a bad month. */
 int ds_days_in_month(int year, int month);
 
+/* Is this URL host this machine? "localhost", [::1], or 127.x.x.x written as an
+ * address (not a name that merely starts with "127."). */
+int ds_host_is_loopback(const char *host);
+
 /* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
 int ds_today_ymd(void);
 

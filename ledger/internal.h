@@ -19,7 +19,7 @@ void led_uuid(char out[40]);
 /* The columns every event query selects, in the order led_read_event reads them. */
 #define EVENT_COLS                                                                                           \
 	"e.seq, uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split, qty, station, operator," \
-	" time_ms, note, state_before, state_after, units_after, undoes, outcome, refused"
+	" time_ms, note, state_before, state_after, units_after, undoes, outcome, refused, undone_action"
 void led_read_event(sqlite3_stmt *st, ds_event *ev);
 
 #endif

@@ -62,7 +62,8 @@ static const char schema_v1[] =
 	" split INTEGER NOT NULL DEFAULT 0, qty INTEGER NOT NULL DEFAULT 1, station TEXT NOT NULL,"
 	" operator TEXT NOT NULL DEFAULT '', time_ms INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '',"
 	" state_before TEXT NOT NULL, state_after TEXT NOT NULL, units_before INTEGER, units_after INTEGER,"
-	" undoes TEXT NOT NULL DEFAULT '', outcome INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0);"
+	" undoes TEXT NOT NULL DEFAULT '', undone_action TEXT NOT NULL DEFAULT '',"
+	" outcome INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX events_code ON events (code, seq);"
 	"CREATE INDEX events_time ON events (time_ms);"
 	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events BEGIN"
@@ -357,6 +358,8 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 	case DS_ACT_SCAN:
 		if (c->state == DS_ST_SOLD) {
 			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("已售出：这个追溯码在本店卖过", "already sold here"));
+		} else if (c->state == DS_ST_DESTROYED) {
+			label(res, "ledger.destroyed", DS_LEVEL_ALERT, ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
 		} else if (c->events >= l->alert_after) {
 			label(res, "ledger.seen_before", DS_LEVEL_ALERT, ZH("这个追溯码已被反复扫描，请核查", "this code has been scanned again and again: check it"));
 		} else if (c->events >= l->warn_after) {
@@ -370,7 +373,7 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 
 static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action, const char *uuid, long long t,
                         ds_state before, ds_state after, int units_before, int units_after, const char *undoes,
-                        int outcome, int refused, long long *seq)
+                        const char *undone_action, int qty, int split, int outcome, int refused, long long *seq)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -378,8 +381,8 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	if (sqlite3_prepare_v2(l->db,
 	                       "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
 	                       " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
-	                       " undoes, outcome, refused) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-	                       " ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	                       " undoes, outcome, refused, undone_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	                       " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
@@ -390,8 +393,8 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	sqlite3_bind_text(st, 6, q->batch ? q->batch : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, q->expiry ? q->expiry : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, q->split);
-	sqlite3_bind_int(st, 10, q->qty > 0 ? q->qty : 1);
+	sqlite3_bind_int(st, 9, split);
+	sqlite3_bind_int(st, 10, qty);
 	sqlite3_bind_text(st, 11, q->station ? q->station : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, q->operator_ ? q->operator_ : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, t);
@@ -405,6 +408,7 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	sqlite3_bind_text(st, 19, undoes ? undoes : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 20, outcome);
 	sqlite3_bind_int(st, 21, refused);
+	sqlite3_bind_text(st, 22, undone_action ? undone_action : "", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -445,7 +449,8 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 
 /* Undo: the last effective action on this code, at this station, within undo_days. */
 static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long long t, ds_lang lang,
-                ds_ledger_result *res, char *undoes, size_t size, int *units_after)
+                ds_ledger_result *res, char *undoes, size_t size, int *units_after, char *undone_action,
+                int *undone_qty, int *undone_split)
 {
 	sqlite3_stmt *st;
 	int found = 0;
@@ -453,7 +458,7 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 	res->after = c->state;
 	*units_after = c->units_left;
 	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1) FROM events e"
+	                       "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
 	                       " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
 	                       " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
 	                       " ORDER BY seq DESC LIMIT 1",
@@ -468,12 +473,17 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("只能在原收银台撤销", "only the station that did it can undo it"));
 			res->refused = 1;
 		} else if (t - when > (long long)l->undo_days * 86400000LL) {
-			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("超过 10 天，不能撤销", "more than 10 days ago: it cannot be undone"));
+			char msg[128];
+			snprintf(msg, sizeof(msg), ZH("超过 %d 天，不能撤销", "more than %d days ago: it cannot be undone"), l->undo_days);
+			label(res, "ledger.undo_refused", DS_LEVEL_WARN, msg);
 			res->refused = 1;
 		} else {
 			snprintf(undoes, size, "%s", (const char *)sqlite3_column_text(st, 0));
 			res->after = state_parse((const char *)sqlite3_column_text(st, 3));
 			*units_after = sqlite3_column_int(st, 4);
+			snprintf(undone_action, 16, "%s", (const char *)sqlite3_column_text(st, 5));
+			*undone_qty = sqlite3_column_int(st, 6);
+			*undone_split = sqlite3_column_int(st, 7);
 		}
 	}
 	sqlite3_finalize(st);
@@ -487,9 +497,11 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
 {
 	current c;
-	char undoes[40] = "";
+	char undoes[40] = "", undone_action[16] = "";
 	long long t = q->now_ms ? q->now_ms : now_ms(), seq = 0;
 	int units_after = -1, units;
+	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
+	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
 
 	memset(res, 0, sizeof(*res));
 	if (!q->code || !*q->code)
@@ -501,14 +513,15 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 		goto fail;
 	res->before = c.state;
 	if (q->action == DS_ACT_UNDO) {
-		if (undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after) < 0)
+		if (undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after, undone_action, &qty, &split) < 0)
 			goto fail;
 	} else {
 		decide(l, q, &c, lang, res, &units_after);
 	}
 	units = q->units > 0 ? q->units : c.units;
 	if (insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
-	                 res->refused ? c.units_left : units_after, undoes, res->outcome, res->refused, &seq) < 0 ||
+	                 res->refused ? c.units_left : units_after, undoes, undone_action, qty, split, res->outcome,
+	                 res->refused, &seq) < 0 ||
 	    save_state(l, q, res->after, units, res->refused ? c.units_left : units_after,
 	               q->action == DS_ACT_SCAN, seq) < 0)
 		goto fail;
@@ -561,6 +574,7 @@ void led_read_event(sqlite3_stmt *st, ds_event *ev)
 	ev->undoes = col(st, 18);
 	ev->outcome = sqlite3_column_int(st, 19);
 	ev->refused = sqlite3_column_int(st, 20);
+	ev->undone_action = col(st, 21);
 }
 
 static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx, ds_error *err)

@@ -87,6 +87,7 @@ typedef struct ds_event {
 	long long seq;
 	const char *uuid, *code, *product_key, *serial, *nhsa_code, *batch, *expiry;
 	const char *action, *station, *operator_, *note, *state_before, *state_after, *undoes;
+	const char *undone_action; /* for an undo: the action it took back ("sell", "return", ...) */
 	int split, qty, outcome, refused, units_left;
 	long long time_ms;
 } ds_event;

@@ -16,6 +16,7 @@
 
 #include "internal.h"
 
+
 static int allowed(const char *url, ds_error *err)
 {
 	CURLU *u = curl_url();
@@ -27,7 +28,7 @@ static int allowed(const char *url, ds_error *err)
 		curl_url_get(u, CURLUPART_HOST, &host, 0);
 		ok = (scheme && !strcmp(scheme, "https")) ||
 		     (scheme && !strcmp(scheme, "http") && host &&
-		      (!strncmp(host, "127.", 4) || !strcmp(host, "localhost") || !strcmp(host, "[::1]")));
+		      ds_host_is_loopback(host));
 	}
 	curl_free(scheme);
 	curl_free(host);
@@ -204,8 +205,10 @@ int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *o, ds_sync_result *res, ds_
 	long long oldest;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = allowed(o->url, err)) < 0)
+	if ((rc = allowed(o->url, err)) < 0) {
+		ds_ledger_outbox(l, &res->remaining, &oldest, NULL);
 		return rc;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(&b, 0, sizeof(b));
 	b.max = o->batch > 0 ? (size_t)o->batch : 100;

@@ -101,6 +101,19 @@ static void test_error_set(void **state)
 	assert_int_equal(ds_error_set(NULL, DS_EINVAL, "x"), DS_EINVAL);
 }
 
+static void test_loopback_hosts(void **state)
+{
+	(void)state;
+	assert_true(ds_host_is_loopback("127.0.0.1"));
+	assert_true(ds_host_is_loopback("127.1.2.3"));
+	assert_true(ds_host_is_loopback("localhost"));
+	assert_true(ds_host_is_loopback("[::1]"));
+	assert_false(ds_host_is_loopback("127.example.com"));
+	assert_false(ds_host_is_loopback("127.0.0.1.evil.com"));
+	assert_false(ds_host_is_loopback("10.0.0.1"));
+	assert_false(ds_host_is_loopback(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_days_in_month),
 		cmocka_unit_test(test_today_env),
 		cmocka_unit_test(test_error_set),
+		cmocka_unit_test(test_loopback_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

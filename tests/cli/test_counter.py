@@ -195,6 +195,27 @@ class Counter(unittest.TestCase):
         p = subprocess.run([BIN, "ledger", "export", "-f", "receipt"], stdout=subprocess.PIPE, env=env)
         self.assertIn("追溯码 " + code(20), p.stdout.decode())
 
+    def test_export_counts_undos_and_split_quantities(self):
+        env = env_for(self.home)
+        run = lambda *a: subprocess.run([BIN, "counter"] + list(a), env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        run("sell", "-q", "--station", "A", "--split", "--qty", "3", "--units", "10", code(40))
+        run("undo", "-q", "--station", "A", code(40))  # takes the 3 units back
+        run("receive", "-q", "--station", "A", code(41))
+        run("undo", "-q", "--station", "A", code(41))  # an undone receive is not a sale
+        run("sell", "-q", "--station", "A", "--qty", "5", code(42))  # --qty only counts in a 拆零 sale
+        run("return", "-q", "--station", "A", code(42))
+        run("undo", "-q", "--station", "A", code(42))  # takes the return back
+        p = subprocess.run([BIN, "ledger", "export", "-f", "jsonl"], stdout=subprocess.PIPE, env=env)
+        rows = [json.loads(l) for l in p.stdout.decode().splitlines()]
+        got = [(r["drug_trac_codg"][-8:], r["action"], r["sel_retn_cnt"], r["trdn_flag"]) for r in rows]
+        self.assertEqual(got, [(code(40)[-8:], "sell", 3, 1), (code(40)[-8:], "undo", -3, 1),
+                               (code(42)[-8:], "sell", 1, 0), (code(42)[-8:], "return", -1, 0),
+                               (code(42)[-8:], "undo", 1, 0)])
+        self.assertTrue(all(r["format_version"] == 1 for r in rows))
+        p = subprocess.run([BIN, "ledger", "export", "-f", "csv"], stdout=subprocess.PIPE, env=env)
+        self.assertIn('"-3"', p.stdout.decode())  # a negative count is a number, not a formula to guard
+
     def test_corrupt_or_foreign_ledger_is_never_overwritten(self):
         db = os.path.join(self.home, "ledger.db")
         with open(db, "wb") as f:
