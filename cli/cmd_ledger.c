@@ -274,8 +274,9 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		long depth;
 		long long oldest;
 		char when[32] = "-";
-		ds_ledger_outbox(l, &depth, &oldest, &err);
-		if (oldest) {
+		if (ds_ledger_outbox(l, &depth, &oldest, &err) < 0) {
+			rc = DS_EXIT_ERROR;
+		} else if (oldest) {
 			long long age = (long long)time(NULL) - oldest / 1000;
 			iso(oldest, when, sizeof(when));
 			fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s",
@@ -294,6 +295,7 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		} else if (ds_ledger_sync(l, &so, &sr, &err) < 0) {
 			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err.message,
 			        sr.remaining, sr.remaining == 1 ? "" : "s");
+			err.message[0] = '\0';	/* reported above, with the queue */
 			rc = DS_EXIT_ERROR;
 		} else {
 			fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);

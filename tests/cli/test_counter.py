@@ -339,6 +339,20 @@ class Reliability(unittest.TestCase):
         self.assertGreater(kills, 3)
         con.close()
 
+    def test_sync_refuses_plain_http_elsewhere_in_one_line(self):
+        subprocess.run([BIN, "counter", "sell", "-q", "--station", "A", code(1), code(2)], env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for url in ("http://127.example.com/", "http://127.0.0.1.evil.test/", "ftp://127.0.0.1/"):
+            p = subprocess.run([BIN, "ledger", "sync", "--url", url], env=self.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(p.returncode, 1)
+            lines = p.stderr.decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            self.assertIn("refusing '%s'" % url, lines[0])
+            self.assertIn("2 events still queued", lines[0])
+        p = subprocess.run([BIN, "ledger", "sync", "--status"], env=self.env, stdout=subprocess.PIPE)
+        self.assertIn(b"queued 2 events", p.stdout)
+
     def test_sync_survives_a_misbehaving_receiver(self):
         subprocess.run([BIN, "counter", "sell", "-q", "--station", "A", "-"], env=self.env,
                        input=("\n".join(code(i, "8654321") for i in range(450)) + "\n").encode(),
