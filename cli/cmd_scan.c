@@ -70,7 +70,7 @@ typedef struct scan_job {
 	int oom;
 } scan_job;
 
-enum { F_ERROR = 1, F_NO_CODE = 2, F_ALERT = 4 };
+enum { F_ERROR = 1, F_NO_CODE = 2, F_ALERT = 4, F_FOUND = 8 };
 
 static int is_image_name(const char *name)
 {
@@ -171,7 +171,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 	FILE *mem = NULL;
 	char *membuf = NULL;
 	size_t memlen = 0, i;
-	int flags = error ? F_ERROR : res->count == 0 ? F_NO_CODE : 0;
+	int flags = error ? F_ERROR : res->count == 0 ? F_NO_CODE : F_FOUND;
 
 	if (job->fmt == DS_FMT_JSON) {
 		line = json_object();
@@ -395,7 +395,7 @@ static int run_batch(scan_job *job, int jobs)
 	free(job->flags);
 	if (!started || job->oom)
 		all |= F_ERROR;
-	if (job->fmt == DS_FMT_TEXT)
+	if (job->fmt == DS_FMT_TEXT && (all & F_FOUND))	/* the note is about codes: none, no note */
 		fprintf(job->cli->out, "\n%s\n", ds_note_text(job->cli->lang));
 	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || write_error) {
 		fprintf(job->cli->err, "%s: cannot write output: %s\n", job->cli->prog, strerror(errno));

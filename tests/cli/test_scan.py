@@ -194,6 +194,11 @@ class ScanInputs(unittest.TestCase):
         self.assertEqual(rc, 0)
         self.assertIn("== " + img, out)
         self.assertIn("20-digit drug trace code", out)
+        self.assertIn("a local check, not the national", out)
+        nocode = [p for p in scan_images() if "nocode" in p][0]
+        rc, out, _ = run(["scan", nocode, os.path.join(self.tmp, "missing.jpg")])
+        self.assertEqual(rc, 1)
+        self.assertNotIn("a local check", out)  # the note is about codes; with none, no note
         rc, out, _ = run(["scan", "-f", "csv", img])
         rows = list(csv.DictReader(io.StringIO(out)))
         self.assertEqual({r["kind"] for r in rows}, {"nmpa20", "product-barcode"})
