@@ -70,9 +70,10 @@ int ds_opts_index(const ds_cmdspec *spec, const char *name);
 const char *ds_opts_get(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 
-/* Handle the options every command shares (--help, --lang). Returns -1 to go on,
- * or an exit code to return. */
-int ds_cli_common(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v);
+/* Parse a command's argv and handle the options every command shares (--help,
+ * --lang). Returns -1 to go on, or an exit code to return: a usage error for `cmd`
+ * (v->rest is then freed and NULL) or 0 after --help. */
+int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv);
 ds_lang ds_lang_from_env(void);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
 

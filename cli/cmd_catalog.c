@@ -209,15 +209,10 @@ static int do_lists(ds_cli *cli, const ds_optvals *v)
 int ds_cmd_catalog(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
-	ds_error err;
 	int rc;
 	const char *sub;
 
-	if (ds_opts_parse(&v, &catalog_spec, argc, argv, &err) < 0) {
-		free(v.rest);
-		return ds_cli_usage_error(cli, "catalog", err.message);
-	}
-	rc = ds_cli_common(cli, &catalog_spec, &v);
+	rc = ds_cli_begin(cli, &catalog_spec, "catalog", &v, argc, argv);
 	if (rc >= 0)
 		goto done;
 	sub = v.nrest ? v.rest[0] : "";

@@ -131,11 +131,7 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	const char *days;
 	int i, rc, use_stdin;
 
-	if (ds_opts_parse(&v, &check_spec, argc, argv, &err) < 0) {
-		free(v.rest);
-		return ds_cli_usage_error(cli, "check", err.message);
-	}
-	rc = ds_cli_common(cli, &check_spec, &v);
+	rc = ds_cli_begin(cli, &check_spec, "check", &v, argc, argv);
 	if (rc >= 0)
 		goto done;
 	memset(&run, 0, sizeof(run));

@@ -308,11 +308,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	struct sigaction sa, old;
 	int rc, i, badopt = 0, use_stdin;
 
-	if (ds_opts_parse(&v, &counter_spec, argc, argv, &err) < 0) {
-		free(v.rest);
-		return ds_cli_usage_error(cli, "counter", err.message);
-	}
-	rc = ds_cli_common(cli, &counter_spec, &v);
+	rc = ds_cli_begin(cli, &counter_spec, "counter", &v, argc, argv);
 	if (rc >= 0)
 		goto out;
 	memset(&k, 0, sizeof(k));

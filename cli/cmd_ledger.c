@@ -199,11 +199,7 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	const char *sub, *fmt;
 	int rc;
 
-	if (ds_opts_parse(&v, &ledger_spec, argc, argv, &err) < 0) {
-		free(v.rest);
-		return ds_cli_usage_error(cli, "ledger", err.message);
-	}
-	rc = ds_cli_common(cli, &ledger_spec, &v);
+	rc = ds_cli_begin(cli, &ledger_spec, "ledger", &v, argc, argv);
 	if (rc >= 0)
 		goto out;
 	sub = v.nrest ? v.rest[0] : "";

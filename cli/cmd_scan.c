@@ -428,11 +428,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
 	int rc, i, flags;
 
-	if (ds_opts_parse(&v, &scan_spec, argc, argv, &err) < 0) {
-		free(v.rest);
-		return ds_cli_usage_error(cli, "scan", err.message);
-	}
-	rc = ds_cli_common(cli, &scan_spec, &v);
+	rc = ds_cli_begin(cli, &scan_spec, "scan", &v, argc, argv);
 	if (rc >= 0)
 		goto done;
 	memset(&job, 0, sizeof(job));

@@ -190,10 +190,17 @@ int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message)
 	return DS_EXIT_USAGE;
 }
 
-int ds_cli_common(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v)
+int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv)
 {
-	const char *lang = ds_opts_get(v, spec, "lang");
+	const char *lang;
+	ds_error err;
 
+	if (ds_opts_parse(v, spec, argc, argv, &err) < 0) {
+		free(v->rest);
+		v->rest = NULL;
+		return ds_cli_usage_error(cli, cmd, err.message);
+	}
+	lang = ds_opts_get(v, spec, "lang");
 	if (ds_opts_has(v, spec, "help")) {
 		ds_opts_help(cli->out, cli->prog, spec);
 		return DS_EXIT_OK;

@@ -139,13 +139,7 @@ static int push_message(const DmtxMessage *msg, DmtxRegion *reg, int rx, int ry,
 		/* libdmtx counts rows from the bottom of the crop */
 		xform_apply(t, rx + v.X, ry + (rh - 1 - v.Y), &r.pos[k][0], &r.pos[k][1]);
 	}
-	r.data = malloc(len + 1);
-	if (!r.data)
-		return DS_ENOMEM;
-	memcpy(r.data, d, len);
-	r.data[len] = '\0';
-	r.len = len;
-	return raw_push(out, &r);
+	return raw_push(out, &r, d, len);
 }
 
 static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTime *deadline,

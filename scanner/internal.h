@@ -68,7 +68,7 @@ typedef struct raw_list {
 	size_t n, cap;
 } raw_list;
 
-int raw_push(raw_list *l, const raw_symbol *s); /* takes ownership of s->data */
+int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len); /* copies data into s->data */
 void raw_clear(raw_list *l);
 
 /* zbar.c */

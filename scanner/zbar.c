@@ -139,13 +139,7 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out)
 		if (r.two_d && r.quality < 1)
 			r.quality = 1;
 		bbox(sym, t, r.pos);
-		r.data = malloc(len + 1);
-		if (!r.data)
-			return DS_ENOMEM;
-		memcpy(r.data, data, len);
-		r.data[len] = '\0';
-		r.len = len;
-		if (raw_push(out, &r) < 0)
+		if (raw_push(out, &r, data, len) < 0)
 			return DS_ENOMEM;
 	}
 	/* detach the borrowed pixels before the next scan */
