@@ -148,12 +148,49 @@ int ds_csv_cell(FILE *f, const char *s, size_t len, int last);
 /* The honest note every verdict carries. */
 const char *ds_note_text(ds_lang lang);
 
+/* ---- batches of images (batch.c) ---- */
+
+/* Image files in input order; root_len[i] is how much of v[i] names the
+ * folder it was found under (0 for a file named on the command line). */
+typedef struct ds_files {
+	char **v;
+	size_t *root_len;
+	size_t n, cap;
+} ds_files;
+
+int ds_is_image_name(const char *name);
+int ds_files_add(ds_files *l, const char *path, size_t root_len);
+/* A file is added as it is; a folder is walked recursively in name order
+ * (image names only, no hidden entries, symlinked folders not followed). */
+int ds_files_add_arg(ds_files *l, const char *arg, ds_cli *cli);
+void ds_files_free(ds_files *l);
+
+/* Run work() for items 0..n-1 on `jobs` threads; emit() sees each result on
+ * the calling thread strictly in item order. A non-zero emit() stops the run
+ * (what is in flight is finished and dropped) and is returned. */
+typedef struct ds_batch_ops {
+	void *(*worker_new)(void *ctx);              /* per-thread state, may be NULL */
+	void (*worker_free)(void *ctx, void *state);
+	int (*work)(void *ctx, void *state, size_t i, ds_buf *out); /* returns flags for emit */
+	int (*emit)(void *ctx, size_t i, const ds_buf *out, int flags);
+} ds_batch_ops;
+
+int ds_batch_run(size_t n, int jobs, const ds_batch_ops *ops, void *ctx);
+
+/* What one image gave (flags of ds_scan_json). */
+enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8 };
+
+/* The scan object of DESIGN.md for one image: every symbol parsed and judged. */
+struct json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_judge *judge,
+                            ds_code *code, ds_lang lang, int *flags);
+
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv);
 int ds_cmd_catalog(ds_cli *cli, int argc, char **argv);
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv);
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv);
+int ds_cmd_audit(ds_cli *cli, int argc, char **argv);
 /* scan --camera / --frames (scan_live.c) */
 int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_format fmt,
                  const ds_scan_opts *sopts);

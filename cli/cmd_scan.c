@@ -2,15 +2,13 @@
  * cmd_scan.c - drugscan scan: decode trace codes from image files and
  * folders on N threads, one result per image in input order.
  *
- * Workers take the next image, decode it with their own ds_scanner, parse
- * and render every code, and park the rendered text in a bounded window of
- * slots; the main thread writes the slots strictly in input order, so
- * memory stays bounded however many images there are.
+ * Workers (batch.c) take the next image, decode it with their own
+ * ds_scanner, parse and render every code; the main thread writes the
+ * results strictly in input order, so memory stays bounded however many
+ * images there are.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,128 +57,34 @@ typedef struct scan_job {
 	const char *data_dir, *insurance;
 	int no_catalog;
 	char **files;
-	size_t nfiles;
-	/* the ordered window */
-	pthread_mutex_t lock;
-	pthread_cond_t cond_done, cond_space;
-	size_t next, printed, window;
-	ds_buf *slots;
-	int *ready;
-	int *flags; /* per slot: 1 error, 2 no code, 4 alert */
-	int oom;
+	int all;         /* DS_IMG_* of every image so far */
+	int write_error;
 } scan_job;
 
-enum { F_ERROR = 1, F_NO_CODE = 2, F_ALERT = 4, F_FOUND = 8 };
-
-static int is_image_name(const char *name)
-{
-	static const char *exts[] = {".jpg", ".jpeg", ".png", ".webp", ".pgm", ".ppm", ".pbm", ".pnm"};
-	const char *dot = strrchr(name, '.');
-	size_t i;
-
-	if (!dot)
-		return 0;
-	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
-		if (!strcasecmp(dot, exts[i]))
-			return 1;
-	return 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-typedef struct file_list {
-	char **v;
-	size_t n, cap;
-} file_list;
-
-static int list_add(file_list *l, const char *path)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return DS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n] = strdup(path);
-	return l->v[l->n++] ? DS_OK : DS_ENOMEM;
-}
-
-/* Walk dir recursively in name order; only image files, no hidden entries. */
-static int walk(file_list *l, const char *dir, ds_cli *cli)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	file_list names = {NULL, 0, 0};
-	size_t i;
-	int rc = DS_OK;
-
-	if (!d) {
-		fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, dir, strerror(errno));
-		return DS_EIO;
-	}
-	while ((e = readdir(d)) && rc == DS_OK)
-		if (e->d_name[0] != '.')
-			rc = list_add(&names, e->d_name);
-	closedir(d);
-	qsort(names.v, names.n, sizeof(char *), cmp_names);
-	for (i = 0; i < names.n; i++) {
-		char path[4096];
-		struct stat st;
-		size_t dl = strlen(dir);
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, names.v[i]);
-		/* a symlinked folder is not followed (no loops); a symlinked file is read */
-		if (rc == DS_OK && lstat(path, &st) == 0 &&
-		    (!S_ISLNK(st.st_mode) || (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)))) {
-			if (S_ISDIR(st.st_mode))
-				rc = walk(l, path, cli) == DS_ENOMEM ? DS_ENOMEM : rc;
-			else if (S_ISREG(st.st_mode) && is_image_name(names.v[i]))
-				rc = list_add(l, path);
-		}
-		free(names.v[i]);
-	}
-	free(names.v);
-	return rc;
-}
-
 /* ---- one image ---- */
-
-static void add_position(json_t *o, const ds_symbol *sym)
-{
-	json_t *pos = json_array();
-	int k;
-
-	for (k = 0; k < 4; k++)
-		json_array_append_new(pos, json_pack("[f, f]", (double)(long)(sym->pos[k][0] * 10 + 0.5) / 10,
-		                                     (double)(long)(sym->pos[k][1] * 10 + 0.5) / 10));
-	json_object_set_new(o, "position", pos);
-	json_object_set_new(o, "pass", json_string(sym->pass));
-	json_object_set_new(o, "quality", json_integer(sym->quality));
-}
 
 static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_scan_result *res,
                         const char *error, ds_code *code, ds_judge *judge)
 {
 	ds_verdict verdict;
 	ds_lang lang = job->cli->lang;
-	json_t *line = NULL, *codes = NULL;
+	json_t *line;
 	FILE *mem = NULL;
 	char *membuf = NULL;
 	size_t memlen = 0, i;
-	int flags = error ? F_ERROR : res->count == 0 ? F_NO_CODE : F_FOUND;
+	int flags = error ? DS_IMG_ERROR : res->count == 0 ? DS_IMG_NO_CODE : DS_IMG_FOUND;
 
 	if (job->fmt == DS_FMT_JSON) {
-		line = json_object();
-		codes = json_array();
-		json_object_set_new(line, "format_version", json_integer(1));
-		json_object_set_new(line, "file", json_string(file));
-		json_object_set_new(line, "status", json_string(error ? "error" : res->count ? "decoded" : "no_code"));
-		json_object_set_new(line, "error", error ? json_string(error) : json_null());
-		json_object_set_new(line, "elapsed_ms", json_real((double)(long)(res->elapsed_ms * 10 + 0.5) / 10));
+		char *s;
+		line = ds_scan_json(file, res, error, judge, code, lang, &flags);
+		s = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+		json_decref(line);
+		if (!s)
+			return -1;
+		ds_buf_puts(out, s);
+		ds_buf_putc(out, '\n');
+		free(s);
+		return flags;
 	} else {
 		mem = open_memstream(&membuf, &memlen);
 		if (!mem)
@@ -214,12 +118,8 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 		ds_judge_code(judge, code, &verdict);
 		nl = verdict.nlabels;
 		if (ds_verdict_has_alert(&verdict))
-			flags |= F_ALERT;
-		if (job->fmt == DS_FMT_JSON) {
-			json_t *o = ds_code_json(&verdict, lang);
-			add_position(o, sym);
-			json_array_append_new(codes, o);
-		} else if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
+			flags |= DS_IMG_ALERT;
+		if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
 			/* the trace code is in the photo too: the product barcode is only a side note */
 			fprintf(mem, "  %s %.*s%s\n", lang == DS_LANG_ZH ? "· 另有商品条码" : "· also a product barcode",
 			        (int)code->text_len, code->text, lang == DS_LANG_ZH ? "（不是追溯码）" : " (not a trace code)");
@@ -259,77 +159,81 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			ds_buf_free(&cell);
 		}
 	}
-	if (line) {
-		char *s;
-		json_object_set_new(line, "codes", codes);
-		s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9));
-		json_decref(line);
-		if (!s)
-			return -1;
-		ds_buf_puts(out, s);
-		ds_buf_putc(out, '\n');
-		free(s);
-	} else {
-		fclose(mem);
-		ds_buf_put(out, membuf, memlen);
-		free(membuf);
-	}
+	fclose(mem);
+	ds_buf_put(out, membuf, memlen);
+	free(membuf);
 	return flags;
 }
 
-static void *worker(void *arg)
-{
-	scan_job *job = arg;
-	ds_scanner *scanner = ds_scanner_new(&job->sopts);
+typedef struct scan_worker {
+	ds_scanner *scanner;
 	ds_code code;
 	ds_judge judge;
+} scan_worker;
+
+static void *scan_worker_new(void *ctx)
+{
+	scan_job *job = ctx;
+	scan_worker *w = calloc(1, sizeof(*w));
 	ds_error jerr;
 
-	ds_code_init(&code);
+	if (!w)
+		return NULL;
+	w->scanner = ds_scanner_new(&job->sopts);
+	ds_code_init(&w->code);
 	/* one catalog connection per thread; decoder bytes are parsed exactly */
-	if (ds_judge_open(&judge, job->no_catalog ? "/nonexistent/" : job->data_dir, job->insurance, job->cli->lang, 1,
+	if (ds_judge_open(&w->judge, job->no_catalog ? "/nonexistent/" : job->data_dir, job->insurance, job->cli->lang, 1,
 	                  &jerr) < 0)
-		judge.cat = NULL;
-	for (;;) {
-		size_t i, slot;
-		ds_scan_result res;
-		ds_error err;
-		ds_buf out = DS_BUF_INIT;
-		int rc, flags;
+		w->judge.cat = NULL;
+	return w;
+}
 
-		pthread_mutex_lock(&job->lock);
-		while (job->next < job->nfiles && job->next >= job->printed + job->window)
-			pthread_cond_wait(&job->cond_space, &job->lock);
-		if (job->next >= job->nfiles) {
-			pthread_mutex_unlock(&job->lock);
-			break;
-		}
-		i = job->next++;
-		pthread_mutex_unlock(&job->lock);
+static void scan_worker_free(void *ctx, void *state)
+{
+	scan_worker *w = state;
 
-		memset(&res, 0, sizeof(res));
-		ds_error_clear(&err);
-		if (!scanner)
-			rc = ds_error_set(&err, DS_ENOMEM, "out of memory");
-		else
-			rc = ds_scanner_scan_file(scanner, job->files[i], &res, &err);
-		flags = render_image(job, &out, job->files[i], &res, rc < 0 ? err.message : NULL, &code, &judge);
-		ds_scan_result_free(&res);
+	(void)ctx;
+	if (!w)
+		return;
+	ds_code_free(&w->code);
+	ds_judge_close(&w->judge);
+	ds_scanner_free(w->scanner);
+	free(w);
+}
 
-		slot = i % job->window;
-		pthread_mutex_lock(&job->lock);
-		if (flags < 0)
-			job->oom = 1;
-		job->slots[slot] = out;
-		job->flags[slot] = flags < 0 ? F_ERROR : flags;
-		job->ready[slot] = 1;
-		pthread_cond_broadcast(&job->cond_done);
-		pthread_mutex_unlock(&job->lock);
+static int scan_work(void *ctx, void *state, size_t i, ds_buf *out)
+{
+	scan_job *job = ctx;
+	scan_worker *w = state;
+	ds_scan_result res;
+	ds_error err;
+	int rc, flags;
+
+	memset(&res, 0, sizeof(res));
+	ds_error_clear(&err);
+	if (!w || !w->scanner)
+		return -1;
+	rc = ds_scanner_scan_file(w->scanner, job->files[i], &res, &err);
+	flags = render_image(job, out, job->files[i], &res, rc < 0 ? err.message : NULL, &w->code, &w->judge);
+	ds_scan_result_free(&res);
+	return flags;
+}
+
+static int scan_emit(void *ctx, size_t i, const ds_buf *b, int flags)
+{
+	scan_job *job = ctx;
+
+	(void)i;
+	job->all |= flags < 0 ? DS_IMG_ERROR : flags;
+	if (flags < 0) {
+		fprintf(job->cli->err, "%s: out of memory\n", job->cli->prog);
+		return DS_ENOMEM;
 	}
-	ds_code_free(&code);
-	ds_judge_close(&judge);
-	ds_scanner_free(scanner);
-	return NULL;
+	if (b->len && fwrite(b->ptr, 1, b->len, job->cli->out) != b->len)
+		job->write_error = 1;
+	if (job->fmt == DS_FMT_JSON)
+		fflush(job->cli->out);
+	return DS_OK;
 }
 
 static int csv_header(FILE *f)
@@ -344,64 +248,21 @@ static int csv_header(FILE *f)
 	return 0;
 }
 
-static int run_batch(scan_job *job, int jobs)
+static int run_batch(scan_job *job, size_t nfiles, int jobs)
 {
-	pthread_t *threads = calloc((size_t)jobs, sizeof(pthread_t));
-	int started = 0, all = 0, t, write_error = 0;
-	size_t i;
+	static const ds_batch_ops ops = {scan_worker_new, scan_worker_free, scan_work, scan_emit};
 
-	job->window = (size_t)jobs * 4 + 4;
-	job->slots = calloc(job->window, sizeof(ds_buf));
-	job->ready = calloc(job->window, sizeof(int));
-	job->flags = calloc(job->window, sizeof(int));
-	if (!threads || !job->slots || !job->ready || !job->flags) {
-		free(threads);
-		return F_ERROR;
-	}
-	pthread_mutex_init(&job->lock, NULL);
-	pthread_cond_init(&job->cond_done, NULL);
-	pthread_cond_init(&job->cond_space, NULL);
 	if (job->fmt == DS_FMT_CSV)
 		csv_header(job->cli->out);
-	for (t = 0; t < jobs; t++)
-		if (pthread_create(&threads[t], NULL, worker, job) == 0)
-			started++;
-	for (i = 0; i < job->nfiles && started; i++) {
-		size_t slot = i % job->window;
-		ds_buf b;
-		pthread_mutex_lock(&job->lock);
-		while (!job->ready[slot])
-			pthread_cond_wait(&job->cond_done, &job->lock);
-		b = job->slots[slot];
-		all |= job->flags[slot];
-		job->ready[slot] = 0;
-		job->printed = i + 1;
-		pthread_cond_broadcast(&job->cond_space);
-		pthread_mutex_unlock(&job->lock);
-		if (b.len && fwrite(b.ptr, 1, b.len, job->cli->out) != b.len)
-			write_error = 1;
-		if (job->fmt == DS_FMT_JSON)
-			fflush(job->cli->out);
-		ds_buf_free(&b);
-	}
-	for (t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
-	pthread_mutex_destroy(&job->lock);
-	pthread_cond_destroy(&job->cond_done);
-	pthread_cond_destroy(&job->cond_space);
-	free(threads);
-	free(job->slots);
-	free(job->ready);
-	free(job->flags);
-	if (!started || job->oom)
-		all |= F_ERROR;
-	if (job->fmt == DS_FMT_TEXT && (all & F_FOUND))	/* the note is about codes: none, no note */
+	if (ds_batch_run(nfiles, jobs, &ops, job) != DS_OK)
+		job->all |= DS_IMG_ERROR;
+	if (job->fmt == DS_FMT_TEXT && (job->all & DS_IMG_FOUND))	/* the note is about codes: none, no note */
 		fprintf(job->cli->out, "\n%s\n", ds_note_text(job->cli->lang));
-	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || write_error) {
+	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || job->write_error) {
 		fprintf(job->cli->err, "%s: cannot write output: %s\n", job->cli->prog, strerror(errno));
-		all |= F_ERROR;
+		job->all |= DS_IMG_ERROR;
 	}
-	return all;
+	return job->all;
 }
 
 static int parse_count(const char *s, long lo, long hi, long *out)
@@ -424,7 +285,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	ds_optvals v;
 	ds_error err;
 	scan_job job;
-	file_list files = {NULL, 0, 0};
+	ds_files files = {0};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
 	int rc, i, flags;
 
@@ -476,7 +337,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		while ((n = getline(&line, &cap, f)) > 0) {
 			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 				line[--n] = '\0';
-			if (n > 0 && list_add(&files, line) < 0)
+			if (n > 0 && ds_files_add(&files, line, 0) < 0)
 				break;
 		}
 		free(line);
@@ -487,30 +348,22 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		rc = ds_cli_usage_error(cli, "scan", "no image given: pass IMAGE or DIR...");
 		goto done;
 	}
-	for (i = 0; i < v.nrest; i++) {
-		struct stat st;
-		if (stat(v.rest[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (walk(&files, v.rest[i], cli) == DS_ENOMEM)
-				break;
-		} else if (list_add(&files, v.rest[i]) < 0) {
+	for (i = 0; i < v.nrest; i++)
+		if (ds_files_add_arg(&files, v.rest[i], cli) == DS_ENOMEM)
 			break;
-		}
-	}
 	job.files = files.v;
-	job.nfiles = files.n;
 	if (files.n == 0) {
 		fprintf(cli->err, "%s: no images found\n", cli->prog);
 		rc = DS_EXIT_NO_CODE;
 		goto done;
 	}
-	if ((size_t)jobs > files.n)
-		jobs = (long)files.n;
-	flags = run_batch(&job, (int)jobs) | (job.no_catalog ? F_ERROR : 0);
-	rc = flags & F_ERROR ? DS_EXIT_ERROR : flags & F_ALERT ? DS_EXIT_ALERT : flags & F_NO_CODE ? DS_EXIT_NO_CODE : DS_EXIT_OK;
+	flags = run_batch(&job, files.n, (int)jobs) | (job.no_catalog ? DS_IMG_ERROR : 0);
+	rc = flags & DS_IMG_ERROR     ? DS_EXIT_ERROR
+	     : flags & DS_IMG_ALERT   ? DS_EXIT_ALERT
+	     : flags & DS_IMG_NO_CODE ? DS_EXIT_NO_CODE
+	                              : DS_EXIT_OK;
 done:
-	for (i = 0; (size_t)i < files.n; i++)
-		free(files.v[i]);
-	free(files.v);
+	ds_files_free(&files);
 	free(v.rest);
 	return rc;
 }

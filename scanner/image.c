@@ -290,15 +290,15 @@ int ds_image_load_mem(ds_image *out, const void *data, size_t len, const char *n
 	return ds_error_set(err, DS_EINVAL, "'%s': not a PNG, JPEG, WebP or PNM image", name);
 }
 
-int ds_image_load(ds_image *out, const char *path, const ds_load_opts *opts, ds_error *err)
+int ds_image_read_file(const char *path, uint8_t **data, size_t *len, ds_error *err)
 {
 	FILE *f;
 	struct stat st;
 	uint8_t *buf;
 	size_t got;
-	int rc;
 
-	memset(out, 0, sizeof(*out));
+	*data = NULL;
+	*len = 0;
 	f = fopen(path, "rb");
 	if (!f)
 		return ds_error_set(err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
@@ -323,7 +323,73 @@ int ds_image_load(ds_image *out, const char *path, const ds_load_opts *opts, ds_
 		return DS_EIO;
 	}
 	fclose(f);
+	*data = buf;
+	*len = got;
+	return DS_OK;
+}
+
+int ds_image_load(ds_image *out, const char *path, const ds_load_opts *opts, ds_error *err)
+{
+	uint8_t *buf;
+	size_t got;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = ds_image_read_file(path, &buf, &got, err);
+	if (rc < 0)
+		return rc;
 	rc = ds_image_load_mem(out, buf, got, path, opts, err);
 	free(buf);
 	return rc;
+}
+
+int ds_image_thumbnail(ds_image *out, const ds_image *img, int max_side, ds_error *err)
+{
+	int side = img->width > img->height ? img->width : img->height;
+	int w, h, x, y, rc;
+	uint32_t *acc;
+	uint32_t *cnt;
+
+	if (max_side < 1 || side <= max_side)
+		return ds_image_from_gray(out, img->gray, img->width, img->height, err);
+	w = (int)((int64_t)img->width * max_side / side);
+	h = (int)((int64_t)img->height * max_side / side);
+	if (w < 1)
+		w = 1;
+	if (h < 1)
+		h = 1;
+	rc = img_alloc(out, w, h, err);
+	if (rc < 0)
+		return rc;
+	acc = calloc((size_t)w, sizeof(*acc));
+	cnt = calloc((size_t)w, sizeof(*cnt));
+	if (!acc || !cnt) {
+		free(acc);
+		free(cnt);
+		ds_image_free(out);
+		return ds_error_set(err, DS_ENOMEM, "out of memory for a thumbnail");
+	}
+	/* area average: every source pixel lands in exactly one output pixel */
+	for (y = 0; y < h; y++) {
+		int y0 = (int)((int64_t)y * img->height / h), y1 = (int)((int64_t)(y + 1) * img->height / h), sy;
+		memset(acc, 0, (size_t)w * sizeof(*acc));
+		memset(cnt, 0, (size_t)w * sizeof(*cnt));
+		for (sy = y0; sy < y1; sy++) {
+			const uint8_t *row = img->gray + (size_t)sy * (size_t)img->width;
+			int sx;
+			for (sx = 0; sx < img->width; sx++) {
+				int ox = (int)((int64_t)sx * w / img->width);
+				acc[ox] += row[sx];
+				cnt[ox]++;
+			}
+		}
+		for (x = 0; x < w; x++)
+			out->gray[(size_t)y * (size_t)w + (size_t)x] = (uint8_t)(cnt[x] ? (acc[x] + cnt[x] / 2) / cnt[x] : 0);
+	}
+	free(acc);
+	free(cnt);
+	out->orig_width = img->orig_width;
+	out->orig_height = img->orig_height;
+	out->scale = (img->orig_width + w / 2) / w;
+	return DS_OK;
 }

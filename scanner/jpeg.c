@@ -185,3 +185,44 @@ int img_load_jpeg(ds_image *out, const uint8_t *data, size_t len, const char *na
 	}
 	return DS_OK;
 }
+
+int ds_image_encode_jpeg(const ds_image *img, int quality, uint8_t **out, size_t *len, ds_error *err)
+{
+	struct jpeg_compress_struct cinfo;
+	jerr je;
+	unsigned char *volatile mem = NULL;
+	unsigned long memlen = 0;
+	int y;
+
+	*out = NULL;
+	*len = 0;
+	if (!img || !img->gray || img->width <= 0 || img->height <= 0 || img->width > 65500 || img->height > 65500)
+		return ds_error_set(err, DS_EINVAL, "cannot encode an empty or oversized image as JPEG");
+	memset(&je, 0, sizeof(je));
+	cinfo.err = jpeg_std_error(&je.mgr);
+	je.mgr.error_exit = on_error;
+	je.mgr.emit_message = on_message;
+	if (setjmp(je.jump)) {
+		jpeg_destroy_compress(&cinfo);
+		free(mem);
+		return ds_error_set(err, DS_ENOMEM, "cannot encode a JPEG thumbnail");
+	}
+	jpeg_create_compress(&cinfo);
+	jpeg_mem_dest(&cinfo, (unsigned char **)&mem, &memlen);
+	cinfo.image_width = (JDIMENSION)img->width;
+	cinfo.image_height = (JDIMENSION)img->height;
+	cinfo.input_components = 1;
+	cinfo.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&cinfo);
+	jpeg_set_quality(&cinfo, quality < 1 ? 1 : quality > 100 ? 100 : quality, TRUE);
+	jpeg_start_compress(&cinfo, TRUE);
+	for (y = 0; y < img->height; y++) {
+		JSAMPROW row = (JSAMPROW)(img->gray + (size_t)y * (size_t)img->width);
+		jpeg_write_scanlines(&cinfo, &row, 1);
+	}
+	jpeg_finish_compress(&cinfo);
+	jpeg_destroy_compress(&cinfo);
+	*out = mem;
+	*len = memlen;
+	return DS_OK;
+}

@@ -542,7 +542,8 @@ done:
 	return DS_OK;
 }
 
-int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, ds_error *err)
+int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char *name, ds_scan_extra *extra,
+                         ds_scan_result *out, ds_error *err)
 {
 	ds_image img;
 	ds_load_opts lo;
@@ -550,11 +551,22 @@ int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, d
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (extra) {
+		memset(&extra->thumb, 0, sizeof(extra->thumb));
+		extra->width = extra->height = 0;
+	}
 	lo.max_pixels = s->opts.max_pixels;
 	lo.min_side = s->opts.effort == DS_EFFORT_THOROUGH ? 0 : s->opts.effort == DS_EFFORT_NORMAL ? 1800 : 1200;
-	rc = ds_image_load(&img, path, &lo, err);
+	rc = ds_image_load_mem(&img, data, len, name, &lo, err);
 	if (rc < 0)
 		return rc;
+	if (extra) {
+		extra->width = img.orig_width;
+		extra->height = img.orig_height;
+		/* a thumbnail that cannot be made is not worth failing the scan for */
+		if (extra->thumb_side > 0 && ds_image_thumbnail(&extra->thumb, &img, extra->thumb_side, err) < 0)
+			memset(&extra->thumb, 0, sizeof(extra->thumb));
+	}
 	rc = ds_scanner_decode(s, &img, out, err);
 	if (rc == DS_OK && !out->has_trace && img.scale > 1 && s->opts.effort == DS_EFFORT_NORMAL &&
 	    (out->count > 0 || out->evidence >= 8)) {
@@ -564,7 +576,7 @@ int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, d
 		ds_scan_result more;
 		ds_image_free(&img);
 		lo.min_side = 0;
-		rc = ds_image_load(&full, path, &lo, err);
+		rc = ds_image_load_mem(&full, data, len, name, &lo, err);
 		if (rc < 0)
 			return rc;
 		s->only_full = 1;
@@ -581,6 +593,23 @@ int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, d
 	} else {
 		ds_image_free(&img);
 	}
+	out->elapsed_ms = now_ms() - t0;
+	return rc;
+}
+
+int ds_scanner_scan_file(ds_scanner *s, const char *path, ds_scan_result *out, ds_error *err)
+{
+	uint8_t *data;
+	size_t len;
+	double t0 = now_ms();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = ds_image_read_file(path, &data, &len, err);
+	if (rc < 0)
+		return rc;
+	rc = ds_scanner_scan_data(s, data, len, path, NULL, out, err);
+	free(data);
 	out->elapsed_ms = now_ms() - t0;
 	return rc;
 }

@@ -46,6 +46,13 @@ int ds_image_load(ds_image *out, const char *path, const ds_load_opts *opts, ds_
 /* The same from memory; name is used in messages only. */
 int ds_image_load_mem(ds_image *out, const void *data, size_t len, const char *name,
                       const ds_load_opts *opts, ds_error *err);
+/* Read a whole image file into a malloc()ed buffer (regular files up to 512 MB). */
+int ds_image_read_file(const char *path, uint8_t **data, size_t *len, ds_error *err);
+/* Shrink img by area averaging so its longer side is at most max_side (a copy
+ * when it is already that small); orig_width/orig_height are kept. */
+int ds_image_thumbnail(ds_image *out, const ds_image *img, int max_side, ds_error *err);
+/* Encode a greyscale image as a baseline JPEG in a malloc()ed buffer. */
+int ds_image_encode_jpeg(const ds_image *img, int quality, uint8_t **out, size_t *len, ds_error *err);
 /* Wrap a copy of a greyscale buffer. */
 int ds_image_from_gray(ds_image *out, const uint8_t *gray, int width, int height, ds_error *err);
 void ds_image_free(ds_image *img); /* NULL-safe */
@@ -91,6 +98,18 @@ void ds_scanner_free(ds_scanner *s);
 
 /* Decode an image already in memory. */
 int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, ds_error *err);
+
+/* What a batch audit wants from the one look at an image besides its symbols. */
+typedef struct ds_scan_extra {
+	int thumb_side;         /* in: > 0 asks for a greyscale thumbnail with this longer side at most */
+	ds_image thumb;         /* out: the thumbnail (free with ds_image_free); empty when not asked or unreadable */
+	int width, height;      /* out: the upright full-resolution size; 0 when the image could not be read */
+} ds_scan_extra;
+
+/* Decode an encoded image file already read into memory, exactly as
+ * ds_scanner_scan_file does; name is for messages. extra may be NULL. */
+int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char *name, ds_scan_extra *extra,
+                         ds_scan_result *out, ds_error *err);
 
 /* Load and decode a file, reloading a JPEG at full resolution when the
  * reduced one had no code and the effort allows it. */
