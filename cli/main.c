@@ -14,6 +14,7 @@ static const ds_command commands[] = {
 	{"catalog", ds_cmd_catalog, "import, update and inspect the local 医保目录 catalog"},
 	{"counter", ds_cmd_counter, "the pharmacy counter: receive, sell, return, destroy, stocktake, undo, scan"},
 	{"ledger", ds_cmd_ledger, "the counter's ledger: history, stock, export, upload sync"},
+	{"audit", ds_cmd_audit, "audit folders of photos: results, duplicates across photos, an HTML report"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,697 @@
+/*
+ * audit_report.c - what an audit makes of its results.jsonl: the photos and
+ * their problems, one entry per distinct code with every photo it is in,
+ * cross-photo duplicates, and codes.csv and summary.json.
+ *
+ * results.jsonl is read as a stream and only a small record per photo and
+ * per distinct code is kept; the HTML report (audit_html.c) reads the lines
+ * of the photos it shows again, by offset.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "audit.h"
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t au_path_hash(const char *s)
+{
+	return fnv1a(s);
+}
+
+/* Folders first by component, so the order is the walk's: "a/b" < "a-c". */
+int au_pathcmp(const char *a, const char *b)
+{
+	for (;;) {
+		size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+		int c = memcmp(a, b, la < lb ? la : lb);
+		if (c)
+			return c;
+		if (la != lb)
+			return la < lb ? -1 : 1;
+		a += la;
+		b += lb;
+		if (!*a || !*b)
+			return *a ? 1 : *b ? -1 : 0;
+		a++;
+		b++;
+	}
+}
+
+static char *dup_str(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+/* ---- distinct codes ---- */
+
+/* The identity of one box: a 20-digit code, or a GTIN (or MA product) with
+ * its serial. Codes without a serial (product barcodes, GS1 without (21))
+ * are listed but never called duplicates. */
+static int code_key(json_t *code, ds_buf *key)
+{
+	json_t *f = json_object_get(code, "fields");
+	const char *kind = jstr(code, "kind");
+	const char *serial = jstr(f, "serial");
+
+	ds_buf_clear(key);
+	if (*jstr(f, "gtin") && *serial) {
+		ds_buf_printf(key, "gs1:%s/%s", jstr(f, "gtin"), serial);
+		return 1;
+	}
+	if (*jstr(f, "product_code") && *serial && *jstr(f, "check")) {
+		ds_buf_printf(key, "nmpa20:%s%s%s", jstr(f, "product_code"), serial, jstr(f, "check"));
+		return 1;
+	}
+	if (*jstr(f, "di") && *serial) {
+		ds_buf_printf(key, "ma:%s/%s", jstr(f, "di"), serial);
+		return 1;
+	}
+	ds_buf_printf(key, "%s:%s", kind, jstr(code, "text"));
+	return 0;
+}
+
+static au_code *code_find(au *a, const char *key, int create)
+{
+	size_t mask, i;
+
+	if (create && (a->ncodes + 1) * 2 > a->table_cap) {
+		size_t cap = a->table_cap ? a->table_cap * 2 : 1024, k;
+		size_t *t = malloc(cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		for (k = 0; k < cap; k++)
+			t[k] = (size_t)-1;
+		for (k = 0; k < a->ncodes; k++) {
+			size_t j = fnv1a(a->codes[k].key) & (cap - 1);
+			while (t[j] != (size_t)-1)
+				j = (j + 1) & (cap - 1);
+			t[j] = k;
+		}
+		free(a->table);
+		a->table = t;
+		a->table_cap = cap;
+	}
+	if (!a->table_cap)
+		return NULL;
+	mask = a->table_cap - 1;
+	for (i = fnv1a(key) & mask; a->table[i] != (size_t)-1; i = (i + 1) & mask)
+		if (!strcmp(a->codes[a->table[i]].key, key))
+			return &a->codes[a->table[i]];
+	if (!create)
+		return NULL;
+	if (a->ncodes == a->codes_cap) {
+		size_t cap = a->codes_cap ? a->codes_cap * 2 : 256;
+		au_code *v = realloc(a->codes, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		a->codes = v;
+		a->codes_cap = cap;
+	}
+	memset(&a->codes[a->ncodes], 0, sizeof(au_code));
+	a->codes[a->ncodes].key = strdup(key);
+	if (!a->codes[a->ncodes].key)
+		return NULL;
+	a->table[i] = a->ncodes;
+	return &a->codes[a->ncodes++];
+}
+
+static int code_add_photo(au_code *c, size_t photo)
+{
+	if (c->nphotos && c->photos[c->nphotos - 1] == photo)
+		return DS_OK; /* the same box read twice in one photo (Code128 and DataMatrix) */
+	if (c->nphotos == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 2;
+		size_t *v = realloc(c->photos, cap * sizeof(*v));
+		if (!v)
+			return DS_ENOMEM;
+		c->photos = v;
+		c->cap = cap;
+	}
+	c->photos[c->nphotos++] = photo;
+	return DS_OK;
+}
+
+/* ---- counters by name ---- */
+
+static au_count *count_get(au_count **v, size_t *n, const char *name)
+{
+	size_t i;
+	au_count *nv;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].name, name))
+			return &(*v)[i];
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return NULL;
+	*v = nv;
+	memset(&nv[*n], 0, sizeof(**v));
+	nv[*n].name = strdup(name);
+	nv[*n].last_photo = (size_t)-1;
+	if (!nv[*n].name)
+		return NULL;
+	return &nv[(*n)++];
+}
+
+/* ---- loading ---- */
+
+int au_photo_flags(json_t *line, unsigned *flags)
+{
+	const char *status = jstr(line, "status");
+	json_t *codes = json_object_get(line, "codes"), *c;
+	size_t i;
+	int trace = 0;
+
+	*flags = !strcmp(status, "error") ? AU_ERROR : !strcmp(status, "no_code") ? AU_NO_CODE : 0;
+	json_array_foreach(codes, i, c) {
+		json_t *labels = json_object_get(c, "labels"), *l;
+		size_t k;
+		int product = !strcmp(jstr(c, "kind"), "product-barcode");
+		if (!product)
+			trace = 1;
+		if (!product && !json_is_true(json_object_get(c, "valid")))
+			*flags |= AU_INVALID;
+		json_array_foreach(labels, k, l) {
+			const char *sev = jstr(l, "severity");
+			if (!strcmp(sev, "alert"))
+				*flags |= AU_ALERT;
+			else if (!strcmp(sev, "warn") && !product && strcmp(jstr(l, "id"), "nrdl.restricted"))
+				*flags |= AU_WARN; /* a payment restriction is a rule to follow, not a problem with the box */
+		}
+	}
+	if (!*flags && !trace)
+		*flags |= AU_NO_TRACE; /* only a product barcode: the trace code was not in the picture */
+	return DS_OK;
+}
+
+static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
+{
+	au_photo *p;
+	json_t *codes = json_object_get(line, "codes"), *c;
+	const char *status = jstr(line, "status");
+	ds_buf key = DS_BUF_INIT;
+	au_count *st;
+	size_t i, idx;
+	int rc = DS_OK;
+
+	if (!json_is_object(line) || !*jstr(line, "file"))
+		return DS_EINVAL;
+	if (a->nphotos == a->photos_cap) {
+		size_t cap = a->photos_cap ? a->photos_cap * 2 : 256;
+		au_photo *v = realloc(a->photos, cap * sizeof(*v));
+		if (!v)
+			return DS_ENOMEM;
+		a->photos = v;
+		a->photos_cap = cap;
+	}
+	idx = a->nphotos;
+	p = &a->photos[idx];
+	memset(p, 0, sizeof(*p));
+	p->file = dup_str(jstr(line, "file"));
+	p->sha256 = dup_str(jstr(line, "sha256"));
+	if (!p->file || !p->sha256) {
+		free(p->file);
+		free(p->sha256);
+		return DS_ENOMEM;
+	}
+	p->offset = offset;
+	p->len = len;
+	p->src = src;
+	au_photo_flags(line, &p->flags);
+	a->nphotos++;
+	st = count_get(&a->status, &a->nstatus, status);
+	if (!st)
+		return DS_ENOMEM;
+	st->codes++;
+	json_array_foreach(codes, i, c) {
+		json_t *labels = json_object_get(c, "labels"), *l;
+		au_code *ac;
+		au_count *kc = count_get(&a->kinds, &a->nkinds, jstr(c, "kind"));
+		size_t k;
+		int serial = code_key(c, &key);
+		if (!kc || !key.ptr || !(ac = code_find(a, key.ptr, 1))) {
+			rc = DS_ENOMEM;
+			break;
+		}
+		kc->codes++;
+		if (!ac->text) {
+			json_t *drug = json_object_get(c, "drug");
+			ds_buf ids = DS_BUF_INIT;
+			ac->serial = serial;
+			ac->text = dup_str(jstr(c, "text"));
+			ac->kind = dup_str(jstr(c, "kind"));
+			ac->valid = json_is_true(json_object_get(c, "valid"));
+			ac->nhsa_code = dup_str(jstr(drug, "nhsa_code"));
+			ac->generic_name = dup_str(jstr(drug, "generic_name"));
+			json_array_foreach(labels, k, l)
+				ds_buf_printf(&ids, "%s%s", k ? ";" : "", jstr(l, "id"));
+			ac->labels = dup_str(ids.ptr);
+			ds_buf_free(&ids);
+			if (!ac->text || !ac->kind || !ac->nhsa_code || !ac->generic_name || !ac->labels) {
+				rc = DS_ENOMEM;
+				break;
+			}
+		}
+		if (code_add_photo(ac, idx) < 0) {
+			rc = DS_ENOMEM;
+			break;
+		}
+		json_array_foreach(labels, k, l) {
+			au_count *lc = count_get(&a->labels, &a->nlabels, jstr(l, "id"));
+			if (!lc) {
+				rc = DS_ENOMEM;
+				break;
+			}
+			if (!lc->severity) {
+				lc->severity = dup_str(jstr(l, "severity"));
+				lc->text = dup_str(jstr(l, "text"));
+			}
+			lc->codes++;
+			if (lc->last_photo != idx) {
+				lc->photos++;
+				lc->last_photo = idx;
+			}
+		}
+	}
+	ds_buf_free(&key);
+	return rc;
+}
+
+int au_load(au *a, FILE *f, int src, ds_error *err)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t off = ftello(f);
+	unsigned long no = 0;
+	int rc = DS_OK;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_error_t jerr;
+		json_t *j;
+		no++;
+		if (line[n - 1] != '\n') /* a line cut short by a kill: not a result */
+			break;
+		j = json_loadb(line, (size_t)n, 0, &jerr);
+		if (!j) {
+			rc = ds_error_set(err, DS_EINVAL, "line %lu is not JSON: %s", no, jerr.text);
+			break;
+		}
+		rc = add_line(a, j, off, (size_t)n, src);
+		json_decref(j);
+		if (rc < 0) {
+			ds_error_set(err, rc, rc == DS_ENOMEM ? "out of memory" : "line %lu is not a scan result", no);
+			break;
+		}
+		off += n;
+	}
+	free(line);
+	if (rc == DS_OK && ferror(f))
+		rc = ds_error_set(err, DS_EIO, "cannot read: %s", strerror(errno));
+	return rc;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+typedef struct sha_ix {
+	const char *sha;
+	size_t i;
+} sha_ix;
+
+static int cmp_sha(const void *x, const void *y)
+{
+	const sha_ix *p = x, *q = y;
+	int c = strcmp(p->sha, q->sha);
+
+	return c ? c : p->i < q->i ? -1 : p->i > q->i;
+}
+
+int au_finish(au *a)
+{
+	size_t i, k;
+
+	const char **shas = malloc((a->nphotos ? a->nphotos : 1) * sizeof(char *));
+
+	if (!shas)
+		return DS_ENOMEM;
+	for (i = 0; i < a->ncodes; i++) {
+		au_code *c = &a->codes[i];
+		size_t files = 0;
+		/* distinct files: photos with the same content hash are one file */
+		for (k = 0; k < c->nphotos; k++)
+			shas[k] = a->photos[c->photos[k]].sha256;
+		qsort(shas, c->nphotos, sizeof(char *), cmp_str);
+		for (k = 0; k < c->nphotos; k++)
+			if (k == 0 || !*shas[k] || strcmp(shas[k], shas[k - 1]))
+				files++;
+		c->files = files;
+		c->duplicate = c->serial && files >= 2;
+		if (c->duplicate) {
+			a->nduplicates++;
+			for (k = 0; k < c->nphotos; k++)
+				a->photos[c->photos[k]].flags |= AU_DUPLICATE;
+		}
+	}
+	free(shas);
+	/* groups of byte-identical files */
+	{
+		sha_ix *v = malloc((a->nphotos ? a->nphotos : 1) * sizeof(*v));
+		a->by_sha = malloc((a->nphotos ? a->nphotos : 1) * sizeof(size_t));
+		if (!v || !a->by_sha) {
+			free(v);
+			return DS_ENOMEM;
+		}
+		for (i = 0; i < a->nphotos; i++) {
+			v[i].sha = a->photos[i].sha256;
+			v[i].i = i;
+		}
+		qsort(v, a->nphotos, sizeof(*v), cmp_sha);
+		for (i = 0; i < a->nphotos; i++)
+			a->by_sha[i] = v[i].i;
+		free(v);
+	}
+	for (i = 0; i < a->nphotos; i++) {
+		au_photo *p = &a->photos[i];
+		if (p->flags & AU_DUPLICATE)
+			a->dup_photos++;
+		if (p->flags & AU_PROBLEM)
+			a->problem_photos++;
+	}
+	return DS_OK;
+}
+
+void au_free(au *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nphotos; i++) {
+		free(a->photos[i].file);
+		free(a->photos[i].sha256);
+	}
+	for (i = 0; i < a->ncodes; i++) {
+		au_code *c = &a->codes[i];
+		free(c->key);
+		free(c->text);
+		free(c->kind);
+		free(c->nhsa_code);
+		free(c->generic_name);
+		free(c->labels);
+		free(c->photos);
+	}
+	for (i = 0; i < a->nstatus; i++)
+		free(a->status[i].name);
+	for (i = 0; i < a->nkinds; i++)
+		free(a->kinds[i].name);
+	for (i = 0; i < a->nlabels; i++) {
+		free(a->labels[i].name);
+		free(a->labels[i].severity);
+		free(a->labels[i].text);
+	}
+	free(a->status);
+	free(a->kinds);
+	free(a->labels);
+	free(a->photos);
+	free(a->codes);
+	free(a->table);
+	free(a->by_sha);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- codes.csv ---- */
+
+static void put_visible(ds_buf *b, const char *s)
+{
+	for (; *s; s++)
+		if (*s == 0x1D)
+			ds_buf_puts(b, "<GS>");
+		else
+			ds_buf_putc(b, *s);
+}
+
+static int cell(FILE *f, const char *s, int last)
+{
+	return ds_csv_cell(f, s, strlen(s), last);
+}
+
+/* Duplicates first, then the codes in the order they were first seen. */
+static void code_order(const au *a, size_t *order)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < a->ncodes; i++)
+		if (a->codes[i].duplicate)
+			order[n++] = i;
+	for (i = 0; i < a->ncodes; i++)
+		if (!a->codes[i].duplicate)
+			order[n++] = i;
+}
+
+int au_write_codes_csv(const au *a, FILE *f)
+{
+	static const char *cols[] = {"code", "kind", "valid", "duplicate", "photos", "files", "nhsa_code",
+	                             "generic_name", "labels", "photo_files"};
+	size_t *order = malloc((a->ncodes ? a->ncodes : 1) * sizeof(size_t));
+	ds_buf b = DS_BUF_INIT;
+	size_t i, k;
+	int rc = DS_OK;
+
+	if (!order)
+		return DS_ENOMEM;
+	code_order(a, order);
+	for (i = 0; i < sizeof(cols) / sizeof(cols[0]) && rc == DS_OK; i++)
+		rc = cell(f, cols[i], i + 1 == sizeof(cols) / sizeof(cols[0]));
+	for (i = 0; i < a->ncodes && rc == DS_OK; i++) {
+		const au_code *c = &a->codes[order[i]];
+		char num[32];
+		ds_buf_clear(&b);
+		put_visible(&b, c->text);
+		cell(f, b.ptr ? b.ptr : "", 0);
+		cell(f, c->kind, 0);
+		cell(f, c->valid ? "true" : "false", 0);
+		cell(f, c->duplicate ? "true" : "false", 0);
+		snprintf(num, sizeof(num), "%zu", c->nphotos);
+		cell(f, num, 0);
+		snprintf(num, sizeof(num), "%zu", c->files);
+		cell(f, num, 0);
+		cell(f, c->nhsa_code, 0);
+		cell(f, c->generic_name, 0);
+		cell(f, c->labels, 0);
+		ds_buf_clear(&b);
+		for (k = 0; k < c->nphotos; k++)
+			ds_buf_printf(&b, "%s%s", k ? "; " : "", a->photos[c->photos[k]].file);
+		rc = cell(f, b.ptr ? b.ptr : "", 1);
+	}
+	ds_buf_free(&b);
+	free(order);
+	if (rc == DS_OK && ferror(f))
+		rc = DS_EIO;
+	return rc;
+}
+
+/* ---- summary.json ---- */
+
+static json_t *counts_json(const au_count *v, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, v[i].name, json_integer((json_int_t)v[i].codes));
+	return o;
+}
+
+static double round2(double v)
+{
+	return (double)(long long)(v * 100 + 0.5) / 100;
+}
+
+json_t *au_summary_json(const au *a, const au_run *run)
+{
+	json_t *o = json_object(), *photos = json_object(), *codes = json_object(), *labels = json_object();
+	json_t *dups = json_array(), *same = json_array(), *r = json_object(), *status;
+	static const char *names[] = {"decoded", "no_code", "error"};
+	size_t i, k, counts[8] = {0}, read = 0;
+	static const struct {
+		unsigned flag;
+		const char *name;
+	} kinds[] = {{AU_DUPLICATE, "duplicate"}, {AU_ALERT, "alert"},          {AU_INVALID, "invalid"},
+	             {AU_NO_CODE, "no_code"},     {AU_NO_TRACE, "no_trace_code"}, {AU_ERROR, "error"},
+	             {AU_WARN, "warn"}};
+
+	status = json_object();
+	for (i = 0; i < 3; i++) /* every status, even at 0, so a reader need not guess */
+		json_object_set_new(status, names[i], json_integer(0));
+	for (i = 0; i < a->nstatus; i++)
+		json_object_set_new(status, a->status[i].name, json_integer((json_int_t)a->status[i].codes));
+	for (i = 0; i < a->nphotos; i++)
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (a->photos[i].flags & kinds[k].flag)
+				counts[k]++;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		json_object_set_new(photos, kinds[k].name, json_integer((json_int_t)counts[k]));
+	json_object_set_new(photos, "problem", json_integer((json_int_t)a->problem_photos));
+	for (i = 0; i < a->nkinds; i++)
+		read += a->kinds[i].codes;
+	json_object_set_new(codes, "read", json_integer((json_int_t)read));
+	json_object_set_new(codes, "distinct", json_integer((json_int_t)a->ncodes));
+	json_object_set_new(codes, "duplicate", json_integer((json_int_t)a->nduplicates));
+	for (i = 0; i < a->nlabels; i++)
+		json_object_set_new(labels, a->labels[i].name,
+		                    json_pack("{s:s, s:s, s:I, s:I}", "severity", a->labels[i].severity, "text",
+		                              a->labels[i].text, "codes", (json_int_t)a->labels[i].codes, "photos",
+		                              (json_int_t)a->labels[i].photos));
+	for (i = 0; i < a->ncodes; i++) {
+		const au_code *c = &a->codes[i];
+		json_t *files;
+		if (!c->duplicate)
+			continue;
+		files = json_array();
+		for (k = 0; k < c->nphotos; k++)
+			json_array_append_new(files, json_string(a->photos[c->photos[k]].file));
+		json_array_append_new(dups, json_pack("{s:s, s:s, s:s, s:o, s:I}", "text", c->text, "kind", c->kind,
+		                                      "generic_name", c->generic_name, "photos", files, "files",
+		                                      (json_int_t)c->files));
+	}
+	for (i = 0; i < a->nphotos;) {
+		size_t j = i + 1;
+		const char *sha = a->photos[a->by_sha[i]].sha256;
+		while (j < a->nphotos && *sha && !strcmp(sha, a->photos[a->by_sha[j]].sha256))
+			j++;
+		if (j - i > 1) {
+			json_t *g = json_array();
+			for (k = i; k < j; k++)
+				json_array_append_new(g, json_string(a->photos[a->by_sha[k]].file));
+			json_array_append_new(same, g);
+		}
+		i = j;
+	}
+	json_object_set_new(o, "format_version", json_integer(1));
+	json_object_set_new(o, "images", json_integer((json_int_t)a->nphotos));
+	json_object_set_new(o, "status", status);
+	json_object_set_new(o, "photos", photos);
+	json_object_set_new(o, "codes", codes);
+	json_object_set_new(o, "kinds", counts_json(a->kinds, a->nkinds));
+	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "duplicates", dups);
+	json_object_set_new(o, "identical_files", same);
+	json_object_set_new(r, "elapsed_s", json_real(round2(run->elapsed_s)));
+	json_object_set_new(r, "images_per_s",
+	                    json_real(run->elapsed_s > 0 ? round2((double)run->scanned / run->elapsed_s) : 0));
+	json_object_set_new(r, "scanned", json_integer((json_int_t)run->scanned));
+	json_object_set_new(r, "resumed", json_integer((json_int_t)run->resumed));
+	json_object_set_new(r, "jobs", json_integer(run->jobs));
+	json_object_set_new(r, "effort", run->effort ? json_string(run->effort) : json_null());
+	json_object_set_new(r, "shard", run->shard[0] ? json_string(run->shard) : json_null());
+	json_object_set_new(r, "complete", json_boolean(run->complete));
+	if (run->shards)
+		json_object_set_new(r, "shards", json_incref(run->shards));
+	json_object_set_new(o, "run", r);
+	return o;
+}
+
+/* ---- all three, each written whole before it replaces the old one ---- */
+
+typedef int (*writer_fn)(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out);
+
+static int write_csv(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out)
+{
+	(void)run, (void)results, (void)dir, (void)lang;
+	return au_write_codes_csv(a, out);
+}
+
+static int write_summary(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out)
+{
+	json_t *j = au_summary_json(a, run);
+	int rc;
+
+	(void)results, (void)dir, (void)lang;
+	if (!j)
+		return DS_ENOMEM;
+	rc = json_dumpf(j, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) < 0 || fputc('\n', out) == EOF ? DS_EIO : DS_OK;
+	json_decref(j);
+	return rc;
+}
+
+static int write_atomic(const char *dir, const char *name, writer_fn fn, const au *a, const au_run *run,
+                        FILE *results, ds_lang lang, ds_error *err)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	rc = fn(a, run, results, dir, lang, f);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = DS_EIO;
+	if (fclose(f) != 0)
+		rc = DS_EIO;
+	if (rc == DS_OK && rename(tmp, path) != 0)
+		rc = DS_EIO;
+	if (rc != DS_OK) {
+		int e = errno;
+		unlink(tmp);
+		return ds_error_set(err, rc, rc == DS_ENOMEM ? "out of memory writing '%s'" : "cannot write '%s': %s", path,
+		                    strerror(e));
+	}
+	return DS_OK;
+}
+
+int au_write_reports(const char *dir, const au_run *run, ds_lang lang, unsigned *flags, ds_error *err)
+{
+	char path[4096];
+	FILE *results;
+	au a;
+	size_t i;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	*flags = 0;
+	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
+	results = fopen(path, "r");
+	if (!results)
+		return ds_error_set(err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
+	rc = au_load(&a, results, 0, err);
+	if (rc < 0) {
+		char msg[DS_ERROR_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->message);
+		ds_error_set(err, rc, "'%s': %s", path, msg);
+	}
+	if (rc == DS_OK && au_finish(&a) < 0)
+		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+	if (rc == DS_OK)
+		rc = write_atomic(dir, "codes.csv", write_csv, &a, run, results, lang, err);
+	if (rc == DS_OK)
+		rc = write_atomic(dir, "summary.json", write_summary, &a, run, results, lang, err);
+	if (rc == DS_OK)
+		rc = write_atomic(dir, "report.html", au_write_html, &a, run, results, lang, err);
+	for (i = 0; i < a.nphotos; i++)
+		*flags |= a.photos[i].flags;
+	fclose(results);
+	au_free(&a);
+	return rc;
+}
