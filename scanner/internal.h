@@ -76,6 +76,9 @@ typedef struct zbar_ctx zbar_ctx;
 zbar_ctx *zb_new(void);
 void zb_free(zbar_ctx *z);
 int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
+/* ZBar's scanner keeps state from image to image (its edge thresholds): start
+ * the next image with a fresh one, so a result never depends on the last. */
+void zb_reset(zbar_ctx *z);
 
 /* dmtx.c */
 int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions,

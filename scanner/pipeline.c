@@ -503,6 +503,7 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	r.t_last = t0;
+	zb_reset(s->zb);
 	raw_clear(&s->raw);
 	levels[0].px = img->gray;
 	levels[0].w = img->width;

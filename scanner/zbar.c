@@ -16,6 +16,7 @@ struct zbar_ctx {
 	zbar_image_scanner_t *scanner;
 	zbar_image_t *image;
 	unsigned scans;
+	int reset; /* a fresh scanner before the next scan */
 };
 
 static zbar_image_scanner_t *make_scanner(void)
@@ -110,13 +111,20 @@ static void bbox(const zbar_symbol_t *sym, const xform *t, double pos[4][2])
 		xform_apply(t, corners[i][0], corners[i][1], &pos[i][0], &pos[i][1]);
 }
 
+void zb_reset(zbar_ctx *z)
+{
+	if (z && z->scans)
+		z->reset = 1;
+}
+
 int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out)
 {
 	const zbar_symbol_t *sym;
 	int n;
 
-	if (++z->scans % RECYCLE_AFTER == 0) {
+	if (++z->scans % RECYCLE_AFTER == 0 || z->reset) {
 		zbar_image_scanner_t *fresh = make_scanner();
+		z->reset = 0;
 		if (fresh) {
 			zbar_image_scanner_destroy(z->scanner);
 			z->scanner = fresh;
