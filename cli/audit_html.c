@@ -212,9 +212,19 @@ static void duplicates(page *p, const au *a)
 		esc(p->out, *c->generic_name ? c->generic_name : "—");
 		fprintf(p->out, "</td><td class=n>%zu</td><td>", c->files);
 		for (k = 0; k < c->nphotos; k++) {
+			const char *sha = a->photos[c->photos[k]].sha256;
+			size_t j;
 			fprintf(p->out, "%s<a class=file href=\"#p%zu\">", k ? "<br>" : "", c->photos[k]);
 			esc(p->out, a->photos[c->photos[k]].file);
 			fputs("</a>", p->out);
+			for (j = 0; j < k; j++)
+				if (*sha && !strcmp(sha, a->photos[c->photos[j]].sha256))
+					break;
+			if (j < k) {
+				fprintf(p->out, " <span class=muted>(%s ", T(p, "the same file as", "与此文件完全相同："));
+				esc(p->out, a->photos[c->photos[j]].file);
+				fputs(")</span>", p->out);
+			}
 		}
 		fputs("</td></tr>\n", p->out);
 	}

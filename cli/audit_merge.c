@@ -125,6 +125,7 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 	rc = ds_cli_begin(cli, &merge_spec, "audit merge", &v, argc, argv);
 	if (rc >= 0) {
 		json_decref(shards);
+		free(v.rest);
 		return rc;
 	}
 	memset(&run, 0, sizeof(run));

@@ -474,6 +474,24 @@ static int parse_shard(const char *s, unsigned long *k, unsigned long *n)
 	return 1;
 }
 
+/* thumbs/ab/<sha256>.jpg of a report folder inside the photo folder: not a photo */
+static int is_our_thumbnail(const char *path)
+{
+	size_t n = strlen(path), k;
+	const char *name;
+
+	if (n < 7 + 3 + 68 + 1)
+		return 0;
+	name = path + n - 68;
+	if (strcmp(name + 64, ".jpg") || name[-1] != '/' || name[-4] != '/' || memcmp(name - 3, name, 2) ||
+	    memcmp(name - 11, "/thumbs/", 8))
+		return 0;
+	for (k = 0; k < 64; k++)
+		if (!strchr("0123456789abcdef", name[k]))
+			return 0;
+	return 1;
+}
+
 static int cmp_paths(const void *a, const void *b)
 {
 	return au_pathcmp(*(char *const *)a, *(char *const *)b);
@@ -536,8 +554,10 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "merge"))
 		return ds_audit_merge(cli, argc - 1, argv + 1);
 	rc = ds_cli_begin(cli, &audit_spec, "audit", &v, argc, argv);
-	if (rc >= 0)
+	if (rc >= 0) {
+		free(v.rest);
 		return rc;
+	}
 	memset(&job, 0, sizeof(job));
 	memset(&run, 0, sizeof(run));
 	job.cli = cli;
@@ -589,7 +609,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	}
 	for (i = n = 0; i < files.n; i++) {
 		const char *p = files.v[i];
-		if (shard_n > 1 && au_path_hash(p + files.root_len[i]) % shard_n != shard_k) {
+		if ((shard_n > 1 && au_path_hash(p + files.root_len[i]) % shard_n != shard_k) || is_our_thumbnail(p)) {
 			free(files.v[i]);
 			continue;
 		}

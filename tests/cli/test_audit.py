@@ -48,7 +48,8 @@ def scan_photo(name):
 
 def with_comment(src, dst, text):
     """The same picture in a different file: a JPEG comment after SOI changes the bytes, not the pixels."""
-    data = open(src, "rb").read()
+    with open(src, "rb") as f:
+        data = f.read()
     assert data[:2] == b"\xff\xd8"
     body = text.encode()
     com = b"\xff\xfe" + (len(body) + 2).to_bytes(2, "big") + body
@@ -76,6 +77,14 @@ def build_tree(root):
     for dirpath, _, files in os.walk(os.path.join(root, "photos")):
         for f in files:
             os.utime(os.path.join(dirpath, f), (MTIME, MTIME))
+
+
+def count_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
 
 
 def lines(path):
@@ -200,6 +209,18 @@ class AuditTree(unittest.TestCase):
             self.assertEqual(len(s["identical_files"]), 1)
             self.assertEqual(rc, 3, err)  # the demo catalog recalls this drug: an alert, not a duplicate
             self.assertEqual(s["photos"]["duplicate"], 0)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_report_folder_inside_the_photos_is_not_audited(self):
+        d = tempfile.mkdtemp(prefix="drugscan-audit-inside-")
+        try:
+            os.makedirs(os.path.join(d, "p"))
+            shutil.copy(scan_photo("jpeg50-code128.jpg"), os.path.join(d, "p", "a.jpg"))
+            for extra in ([], ["--resume"]):
+                rc, _, err = run(["audit", "-o", "p/report"] + extra + ["p"], cwd=d)
+                self.assertEqual(rc, 0, err)
+                self.assertEqual([o["file"] for o in lines(os.path.join(d, "p", "report", "results.jsonl"))], ["p/a.jpg"])
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
@@ -345,10 +366,10 @@ class Resume(unittest.TestCase):
             p = subprocess.Popen(WRAP + [BIN, "audit", "-j", "2", "-o", "killed"] + (["--resume"] if attempt else []) +
                                  ["photos"], cwd=self.tmp, env=ENV, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-            start = len(open(res).read().splitlines()) if os.path.exists(res) else 0
+            start = count_lines(res)
             deadline = time.time() + 300
             while time.time() < deadline and p.poll() is None:
-                if os.path.exists(res) and len(open(res).read().splitlines()) >= start + 6:
+                if count_lines(res) >= start + 6:
                     break
                 time.sleep(0.005)
             if p.poll() is None:
@@ -375,7 +396,8 @@ class Resume(unittest.TestCase):
     def test_cut_line_and_changed_photo(self):
         full = self.full_run()
         res = os.path.join(full, "results.jsonl")
-        data = open(res, "rb").read()
+        with open(res, "rb") as f:
+            data = f.read()
         first = data.index(b"\n") + 1
         with open(res, "wb") as f:  # the last line cut in half, as a kill mid-write leaves it
             f.write(data[:len(data) - 300])
