@@ -217,26 +217,6 @@ void ds_catalog_close(ds_catalog *cat)
 	free(cat);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] == '/' || tmp[i] == '\0') {
-			char c = tmp[i];
-			tmp[i] = '\0';
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			tmp[i] = c;
-		}
-	}
-	return 0;
-}
-
 int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
 {
 	const char *env;
@@ -254,7 +234,7 @@ int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
 		return ds_error_set(err, DS_EINVAL, "no data directory: set --data-dir or $DRUGSCAN_HOME");
 	if (!out->ptr)
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (mkdir_p(out->ptr) != 0)
+	if (ds_mkdir_p(out->ptr, 0755) != 0)
 		return ds_error_set(err, DS_EIO, "cannot create data directory '%s': %s", out->ptr, strerror(errno));
 	return DS_OK;
 }

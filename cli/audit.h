@@ -74,6 +74,10 @@ typedef struct au_run {
 uint64_t au_path_hash(const char *s);
 int au_pathcmp(const char *a, const char *b);
 int au_photo_flags(struct json_t *line, unsigned *flags);
+/* A string member of a JSON object, "" when missing. */
+const char *au_jstr(struct json_t *o, const char *key);
+/* Read the line at off (len bytes) of f into buf, NUL-terminated. 0 or DS_EIO/DS_ENOMEM. */
+int au_read_line(FILE *f, off_t off, size_t len, ds_buf *buf);
 
 /* Read results.jsonl lines from f (a last line without its newline is
  * ignored: a run was killed while writing it). src tags the photos. */

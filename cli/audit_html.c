@@ -49,17 +49,9 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static json_t *read_line(page *p, const au_photo *ph)
 {
-	ds_buf_clear(&p->tmp);
-	if (ds_buf_grow(&p->tmp, ph->len + 1) < 0 || fseeko(p->results, ph->offset, SEEK_SET) != 0 ||
-	    fread(p->tmp.ptr, 1, ph->len, p->results) != ph->len)
+	if (au_read_line(p->results, ph->offset, ph->len, &p->tmp) < 0)
 		return NULL;
 	return json_loadb(p->tmp.ptr, ph->len, 0, NULL);
 }
@@ -237,17 +229,17 @@ static const char *code_class(json_t *c)
 	size_t k;
 	const char *cls = json_is_true(json_object_get(c, "valid")) ? "ok" : "bad";
 
-	if (!strcmp(jstr(c, "kind"), "product-barcode"))
+	if (!strcmp(au_jstr(c, "kind"), "product-barcode"))
 		cls = "warn";
 	json_array_foreach(labels, k, l)
-		if (!strcmp(jstr(l, "severity"), "alert"))
+		if (!strcmp(au_jstr(l, "severity"), "alert"))
 			return "alert";
 	return cls;
 }
 
-static int thumbnail(page *p, json_t *line, const char *problem_cls)
+static int thumbnail(page *p, json_t *line)
 {
-	const char *rel = jstr(line, "thumbnail");
+	const char *rel = au_jstr(line, "thumbnail");
 	json_t *img = json_object_get(line, "image"), *codes = json_object_get(line, "codes"), *c;
 	double w = (double)json_integer_value(json_object_get(img, "width"));
 	double h = (double)json_integer_value(json_object_get(img, "height"));
@@ -258,7 +250,6 @@ static int thumbnail(page *p, json_t *line, const char *problem_cls)
 	int k;
 	ds_error err;
 
-	(void)problem_cls;
 	snprintf(path, sizeof(path), "%s/%s", p->dir, rel);
 	if (!*rel || w <= 0 || h <= 0 || strstr(rel, "..") || ds_image_read_file(path, &data, &len, &err) < 0 ||
 	    len > 4 * 1024 * 1024) {
@@ -300,9 +291,9 @@ static void code_list(page *p, json_t *line, int with_labels)
 	json_t *codes = json_object_get(line, "codes"), *c;
 	size_t i, k;
 
-	if (*jstr(line, "error")) {
+	if (*au_jstr(line, "error")) {
 		fputs("<div class=muted>", p->out);
-		esc(p->out, jstr(line, "error"));
+		esc(p->out, au_jstr(line, "error"));
 		fputs("</div>", p->out);
 	}
 	if (!json_array_size(codes))
@@ -311,21 +302,21 @@ static void code_list(page *p, json_t *line, int with_labels)
 	json_array_foreach(codes, i, c) {
 		json_t *drug = json_object_get(c, "drug"), *labels = json_object_get(c, "labels"), *l;
 		fputs("<li><span class=code>", p->out);
-		esc(p->out, jstr(c, "text"));
-		fprintf(p->out, "</span> <span class=muted>%s · %s</span>", jstr(c, "kind"), jstr(c, "symbology"));
+		esc(p->out, au_jstr(c, "text"));
+		fprintf(p->out, "</span> <span class=muted>%s · %s</span>", au_jstr(c, "kind"), au_jstr(c, "symbology"));
 		if (json_is_object(drug)) {
 			fputs(" <span class=drug>", p->out);
-			esc(p->out, jstr(drug, "generic_name"));
+			esc(p->out, au_jstr(drug, "generic_name"));
 			fputs(" ", p->out);
-			esc(p->out, jstr(drug, "spec"));
+			esc(p->out, au_jstr(drug, "spec"));
 			fputs("</span>", p->out);
 		}
 		if (with_labels) {
 			fputs("<br>", p->out);
 			json_array_foreach(labels, k, l) {
-				fprintf(p->out, "<span class=\"chip %s\" title=\"%s\">", sev_class(jstr(l, "severity")),
-				        jstr(l, "id"));
-				esc(p->out, jstr(l, "text"));
+				fprintf(p->out, "<span class=\"chip %s\" title=\"%s\">", sev_class(au_jstr(l, "severity")),
+				        au_jstr(l, "id"));
+				esc(p->out, au_jstr(l, "text"));
 				fputs("</span>", p->out);
 			}
 		}
@@ -355,7 +346,7 @@ static void problem_rows(page *p, const au *a, size_t *thumbs)
 			line = read_line(p, ph);
 			fprintf(p->out, "<tr class=\"photo problem\" id=\"p%zu\"><td class=thumbcell>", i);
 			if (line && *thumbs < MAX_THUMBS)
-				*thumbs += (size_t)thumbnail(p, line, problems[r].cls);
+				*thumbs += (size_t)thumbnail(p, line);
 			else
 				fprintf(p->out, "<div class=nothumb>%s</div>",
 				        T(p, "thumbnail limit reached", "缩略图数量已达上限"));

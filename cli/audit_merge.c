@@ -115,12 +115,13 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 	json_t *shards = json_array();
 	char path[4200], tmp[4300];
 	char *line = NULL;
+	ds_buf copy = DS_BUF_INIT;
 	size_t lcap = 0;
 	const char *dir;
 	unsigned flags = 0;
 	int rc, s, lock = -1, nshards = 0, incomplete = 0;
 	unsigned char *seen = NULL;
-	double wall = 0, machine = 0;
+	double wall = 0;
 
 	rc = ds_cli_begin(cli, &merge_spec, "audit merge", &v, argc, argv);
 	if (rc >= 0) {
@@ -204,7 +205,6 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 		wall = wall > json_real_value(json_object_get(info, "elapsed_s"))
 		           ? wall
 		           : json_real_value(json_object_get(info, "elapsed_s"));
-		machine += json_real_value(json_object_get(info, "elapsed_s"));
 		json_array_append_new(shards, info);
 	}
 	for (s = 0; seen && s < nshards; s++)
@@ -238,17 +238,8 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 			same++; /* the same photo in two shard folders: once is enough */
 			continue;
 		}
-		if (e[i].len + 1 > lcap) {
-			char *nl = realloc(line, e[i].len + 1);
-			if (!nl) {
-				rc = DS_EXIT_ERROR;
-				break;
-			}
-			line = nl;
-			lcap = e[i].len + 1;
-		}
-		if (fseeko(in[e[i].src], e[i].offset, SEEK_SET) != 0 ||
-		    fread(line, 1, e[i].len, in[e[i].src]) != e[i].len || fwrite(line, 1, e[i].len, out) != e[i].len) {
+		if (au_read_line(in[e[i].src], e[i].offset, e[i].len, &copy) < 0 ||
+		    fwrite(copy.ptr, 1, e[i].len, out) != e[i].len) {
 			fprintf(cli->err, "%s: cannot copy a line of '%s': %s\n", cli->prog, v.rest[e[i].src], strerror(errno));
 			rc = DS_EXIT_ERROR;
 		}
@@ -284,7 +275,6 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
-	(void)machine;
 	rc = au_exit_code(flags);
 done:
 	for (s = 0; in && s < v.nrest; s++)
@@ -300,6 +290,7 @@ done:
 	free(in);
 	free(seen);
 	free(line);
+	ds_buf_free(&copy);
 	json_decref(shards);
 	free(v.rest);
 	return rc;

@@ -54,10 +54,22 @@ static char *dup_str(const char *s)
 	return strdup(s ? s : "");
 }
 
-static const char *jstr(json_t *o, const char *key)
+const char *au_jstr(json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+int au_read_line(FILE *f, off_t off, size_t len, ds_buf *buf)
+{
+	ds_buf_clear(buf);
+	if (ds_buf_grow(buf, len + 1) < 0)
+		return DS_ENOMEM;
+	if (fseeko(f, off, SEEK_SET) != 0 || fread(buf->ptr, 1, len, f) != len)
+		return DS_EIO;
+	buf->len = len;
+	buf->ptr[len] = '\0';
+	return DS_OK;
 }
 
 /* ---- distinct codes ---- */
@@ -68,23 +80,23 @@ static const char *jstr(json_t *o, const char *key)
 static int code_key(json_t *code, ds_buf *key)
 {
 	json_t *f = json_object_get(code, "fields");
-	const char *kind = jstr(code, "kind");
-	const char *serial = jstr(f, "serial");
+	const char *kind = au_jstr(code, "kind");
+	const char *serial = au_jstr(f, "serial");
 
 	ds_buf_clear(key);
-	if (*jstr(f, "gtin") && *serial) {
-		ds_buf_printf(key, "gs1:%s/%s", jstr(f, "gtin"), serial);
+	if (*au_jstr(f, "gtin") && *serial) {
+		ds_buf_printf(key, "gs1:%s/%s", au_jstr(f, "gtin"), serial);
 		return 1;
 	}
-	if (*jstr(f, "product_code") && *serial && *jstr(f, "check")) {
-		ds_buf_printf(key, "nmpa20:%s%s%s", jstr(f, "product_code"), serial, jstr(f, "check"));
+	if (*au_jstr(f, "product_code") && *serial && *au_jstr(f, "check")) {
+		ds_buf_printf(key, "nmpa20:%s%s%s", au_jstr(f, "product_code"), serial, au_jstr(f, "check"));
 		return 1;
 	}
-	if (*jstr(f, "di") && *serial) {
-		ds_buf_printf(key, "ma:%s/%s", jstr(f, "di"), serial);
+	if (*au_jstr(f, "di") && *serial) {
+		ds_buf_printf(key, "ma:%s/%s", au_jstr(f, "di"), serial);
 		return 1;
 	}
-	ds_buf_printf(key, "%s:%s", kind, jstr(code, "text"));
+	ds_buf_printf(key, "%s:%s", kind, au_jstr(code, "text"));
 	return 0;
 }
 
@@ -175,7 +187,7 @@ static au_count *count_get(au_count **v, size_t *n, const char *name)
 
 int au_photo_flags(json_t *line, unsigned *flags)
 {
-	const char *status = jstr(line, "status");
+	const char *status = au_jstr(line, "status");
 	json_t *codes = json_object_get(line, "codes"), *c;
 	size_t i;
 	int trace = 0;
@@ -184,16 +196,16 @@ int au_photo_flags(json_t *line, unsigned *flags)
 	json_array_foreach(codes, i, c) {
 		json_t *labels = json_object_get(c, "labels"), *l;
 		size_t k;
-		int product = !strcmp(jstr(c, "kind"), "product-barcode");
+		int product = !strcmp(au_jstr(c, "kind"), "product-barcode");
 		if (!product)
 			trace = 1;
 		if (!product && !json_is_true(json_object_get(c, "valid")))
 			*flags |= AU_INVALID;
 		json_array_foreach(labels, k, l) {
-			const char *sev = jstr(l, "severity");
+			const char *sev = au_jstr(l, "severity");
 			if (!strcmp(sev, "alert"))
 				*flags |= AU_ALERT;
-			else if (!strcmp(sev, "warn") && !product && strcmp(jstr(l, "id"), "nrdl.restricted"))
+			else if (!strcmp(sev, "warn") && !product && strcmp(au_jstr(l, "id"), "nrdl.restricted"))
 				*flags |= AU_WARN; /* a payment restriction is a rule to follow, not a problem with the box */
 		}
 	}
@@ -206,13 +218,13 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 {
 	au_photo *p;
 	json_t *codes = json_object_get(line, "codes"), *c;
-	const char *status = jstr(line, "status");
+	const char *status = au_jstr(line, "status");
 	ds_buf key = DS_BUF_INIT;
 	au_count *st;
 	size_t i, idx;
 	int rc = DS_OK;
 
-	if (!json_is_object(line) || !*jstr(line, "file"))
+	if (!json_is_object(line) || !*au_jstr(line, "file"))
 		return DS_EINVAL;
 	if (a->nphotos == a->photos_cap) {
 		size_t cap = a->photos_cap ? a->photos_cap * 2 : 256;
@@ -225,8 +237,8 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 	idx = a->nphotos;
 	p = &a->photos[idx];
 	memset(p, 0, sizeof(*p));
-	p->file = dup_str(jstr(line, "file"));
-	p->sha256 = dup_str(jstr(line, "sha256"));
+	p->file = dup_str(au_jstr(line, "file"));
+	p->sha256 = dup_str(au_jstr(line, "sha256"));
 	if (!p->file || !p->sha256) {
 		free(p->file);
 		free(p->sha256);
@@ -244,7 +256,7 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 	json_array_foreach(codes, i, c) {
 		json_t *labels = json_object_get(c, "labels"), *l;
 		au_code *ac;
-		au_count *kc = count_get(&a->kinds, &a->nkinds, jstr(c, "kind"));
+		au_count *kc = count_get(&a->kinds, &a->nkinds, au_jstr(c, "kind"));
 		size_t k;
 		int serial = code_key(c, &key);
 		if (!kc || !key.ptr || !(ac = code_find(a, key.ptr, 1))) {
@@ -256,13 +268,13 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 			json_t *drug = json_object_get(c, "drug");
 			ds_buf ids = DS_BUF_INIT;
 			ac->serial = serial;
-			ac->text = dup_str(jstr(c, "text"));
-			ac->kind = dup_str(jstr(c, "kind"));
+			ac->text = dup_str(au_jstr(c, "text"));
+			ac->kind = dup_str(au_jstr(c, "kind"));
 			ac->valid = json_is_true(json_object_get(c, "valid"));
-			ac->nhsa_code = dup_str(jstr(drug, "nhsa_code"));
-			ac->generic_name = dup_str(jstr(drug, "generic_name"));
+			ac->nhsa_code = dup_str(au_jstr(drug, "nhsa_code"));
+			ac->generic_name = dup_str(au_jstr(drug, "generic_name"));
 			json_array_foreach(labels, k, l)
-				ds_buf_printf(&ids, "%s%s", k ? ";" : "", jstr(l, "id"));
+				ds_buf_printf(&ids, "%s%s", k ? ";" : "", au_jstr(l, "id"));
 			ac->labels = dup_str(ids.ptr);
 			ds_buf_free(&ids);
 			if (!ac->text || !ac->kind || !ac->nhsa_code || !ac->generic_name || !ac->labels) {
@@ -275,14 +287,14 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 			break;
 		}
 		json_array_foreach(labels, k, l) {
-			au_count *lc = count_get(&a->labels, &a->nlabels, jstr(l, "id"));
+			au_count *lc = count_get(&a->labels, &a->nlabels, au_jstr(l, "id"));
 			if (!lc) {
 				rc = DS_ENOMEM;
 				break;
 			}
 			if (!lc->severity) {
-				lc->severity = dup_str(jstr(l, "severity"));
-				lc->text = dup_str(jstr(l, "text"));
+				lc->severity = dup_str(au_jstr(l, "severity"));
+				lc->text = dup_str(au_jstr(l, "text"));
 			}
 			lc->codes++;
 			if (lc->last_photo != idx) {
@@ -440,15 +452,6 @@ void au_free(au *a)
 
 /* ---- codes.csv ---- */
 
-static void put_visible(ds_buf *b, const char *s)
-{
-	for (; *s; s++)
-		if (*s == 0x1D)
-			ds_buf_puts(b, "<GS>");
-		else
-			ds_buf_putc(b, *s);
-}
-
 static int cell(FILE *f, const char *s, int last)
 {
 	return ds_csv_cell(f, s, strlen(s), last);
@@ -485,7 +488,7 @@ int au_write_codes_csv(const au *a, FILE *f)
 		const au_code *c = &a->codes[order[i]];
 		char num[32];
 		ds_buf_clear(&b);
-		put_visible(&b, c->text);
+		ds_put_visible(&b, c->text, strlen(c->text));
 		cell(f, b.ptr ? b.ptr : "", 0);
 		cell(f, c->kind, 0);
 		cell(f, c->valid ? "true" : "false", 0);

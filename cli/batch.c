@@ -237,6 +237,67 @@ done:
 	return rc;
 }
 
+/* ---- one decoding thread ---- */
+
+ds_image_worker *ds_image_worker_new(const ds_scan_opts *sopts, const char *data_dir, const char *insurance,
+                                     ds_lang lang, int no_catalog)
+{
+	ds_image_worker *w = calloc(1, sizeof(*w));
+	ds_error err;
+
+	if (!w)
+		return NULL;
+	w->scanner = ds_scanner_new(sopts);
+	ds_code_init(&w->code);
+	/* one catalog connection per thread; decoder bytes are parsed exactly */
+	if (ds_judge_open(&w->judge, no_catalog ? "/nonexistent/" : data_dir, insurance, lang, 1, &err) < 0)
+		w->judge.cat = NULL;
+	if (!w->scanner) {
+		ds_image_worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void ds_image_worker_free(ds_image_worker *w)
+{
+	if (!w)
+		return;
+	ds_code_free(&w->code);
+	ds_judge_close(&w->judge);
+	ds_scanner_free(w->scanner);
+	free(w);
+}
+
+int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance)
+{
+	ds_judge probe;
+	ds_error err;
+	int missing = 0;
+
+	if (ds_judge_open(&probe, data_dir, insurance, cli->lang, 1, &err) < 0) {
+		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
+		missing = 1;
+	}
+	ds_judge_close(&probe);
+	return missing;
+}
+
+int ds_parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* ---- the scan object of DESIGN.md ---- */
 
 static double tenth(double v)

@@ -142,6 +142,9 @@ struct json_t;
 struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
 
+/* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
+void ds_put_visible(ds_buf *b, const char *s, size_t n);
+
 /* CSV writing shared by the renderers (libcsv quoting, formula-safe). */
 int ds_csv_cell(FILE *f, const char *s, size_t len, int last);
 
@@ -176,6 +179,23 @@ typedef struct ds_batch_ops {
 } ds_batch_ops;
 
 int ds_batch_run(size_t n, int jobs, const ds_batch_ops *ops, void *ctx);
+
+/* What a decoding thread holds: its scanner, a code and a catalog connection
+ * (decoder bytes are parsed exactly). no_catalog: judge without the catalog. */
+typedef struct ds_image_worker {
+	ds_scanner *scanner;
+	ds_code code;
+	ds_judge judge;
+} ds_image_worker;
+
+ds_image_worker *ds_image_worker_new(const ds_scan_opts *sopts, const char *data_dir, const char *insurance,
+                                     ds_lang lang, int no_catalog);
+void ds_image_worker_free(ds_image_worker *w); /* NULL-safe */
+/* Open (and on first run build) the catalog once before the workers do;
+ * 1 with a message on stderr when codes must be judged without it. */
+int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance);
+/* A whole number from lo to hi in *out; 0 also when s is NULL (*out kept), -1 when bad. */
+int ds_parse_count(const char *s, long lo, long hi, long *out);
 
 /* What one image gave (flags of ds_scan_json). */
 enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8 };

@@ -101,26 +101,6 @@ static void mtime_text(const struct stat *st, char out[48])
 	snprintf(out + n, 48 - n, ".%09ldZ", (long)(st->st_mtim.tv_nsec % 1000000000L));
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[4096];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] == '/' || tmp[i] == '\0') {
-			char c = tmp[i];
-			tmp[i] = '\0';
-			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-				return -1;
-			tmp[i] = c;
-		}
-	}
-	return 0;
-}
-
 /* thumbs/ab/<sha256>.jpg: named by content, so copies share one. */
 static int save_thumb(const audit_job *job, const ds_image *thumb, const char *sha, char rel[96])
 {
@@ -155,45 +135,23 @@ static int save_thumb(const audit_job *job, const ds_image *thumb, const char *s
 
 /* ---- the workers ---- */
 
-typedef struct audit_worker {
-	ds_scanner *scanner;
-	ds_code code;
-	ds_judge judge;
-} audit_worker;
-
 static void *audit_worker_new(void *ctx)
 {
 	audit_job *job = ctx;
-	audit_worker *w = calloc(1, sizeof(*w));
-	ds_error jerr;
 
-	if (!w)
-		return NULL;
-	w->scanner = ds_scanner_new(&job->sopts);
-	ds_code_init(&w->code);
-	if (ds_judge_open(&w->judge, job->no_catalog ? "/nonexistent/" : job->data_dir, job->insurance, job->cli->lang, 1,
-	                  &jerr) < 0)
-		w->judge.cat = NULL;
-	return w;
+	return ds_image_worker_new(&job->sopts, job->data_dir, job->insurance, job->cli->lang, job->no_catalog);
 }
 
 static void audit_worker_free(void *ctx, void *state)
 {
-	audit_worker *w = state;
-
 	(void)ctx;
-	if (!w)
-		return;
-	ds_code_free(&w->code);
-	ds_judge_close(&w->judge);
-	ds_scanner_free(w->scanner);
-	free(w);
+	ds_image_worker_free(state);
 }
 
 static int audit_work(void *ctx, void *state, size_t i, ds_buf *out)
 {
 	audit_job *job = ctx;
-	audit_worker *w = state;
+	ds_image_worker *w = state;
 	const char *path = job->todo[i];
 	ds_scan_result res;
 	ds_scan_extra extra;
@@ -209,7 +167,7 @@ static int audit_work(void *ctx, void *state, size_t i, ds_buf *out)
 	memset(&res, 0, sizeof(res));
 	memset(&extra, 0, sizeof(extra));
 	ds_error_clear(&err);
-	if (!w || !w->scanner)
+	if (!w)
 		return -1;
 	extra.thumb_side = THUMB_SIDE;
 	if (stat(path, &st) != 0)
@@ -344,6 +302,7 @@ static int resume_load(audit_job *job, const char *path, char **files, size_t n,
 	char *line = NULL;
 	size_t cap = 0, kept = 0, dropped = 0, last = 0, i;
 	off_t *off = NULL;
+	ds_buf copy = DS_BUF_INIT;
 	size_t *len = NULL;
 	ssize_t got;
 	off_t pos = 0, complete_end = 0;
@@ -403,17 +362,7 @@ static int resume_load(audit_job *job, const char *path, char **files, size_t n,
 		for (i = 0; i < n && rc == DS_OK; i++) {
 			if (!done[i])
 				continue;
-			if (len[i] + 1 > cap) {
-				char *nl = realloc(line, len[i] + 1);
-				if (!nl) {
-					rc = ds_error_set(err, DS_ENOMEM, "out of memory");
-					break;
-				}
-				line = nl;
-				cap = len[i] + 1;
-			}
-			if (fseeko(f, off[i], SEEK_SET) != 0 || fread(line, 1, len[i], f) != len[i] ||
-			    fwrite(line, 1, len[i], o) != len[i])
+			if (au_read_line(f, off[i], len[i], &copy) < 0 || fwrite(copy.ptr, 1, len[i], o) != len[i])
 				rc = ds_error_set(err, DS_EIO, "cannot rewrite '%s': %s", path, strerror(errno));
 		}
 		if (fflush(o) != 0 || fsync(fileno(o)) != 0)
@@ -437,25 +386,11 @@ done:
 	free(off);
 	free(len);
 	free(ix.slot);
+	ds_buf_free(&copy);
 	return rc;
 }
 
 /* ---- the command ---- */
-
-static int parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static int parse_shard(const char *s, unsigned long *k, unsigned long *n)
 {
@@ -566,11 +501,11 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &audit_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (parse_count(ds_opts_get(&v, &audit_spec, "jobs"), 1, 256, &jobs) < 0) {
+	if (ds_parse_count(ds_opts_get(&v, &audit_spec, "jobs"), 1, 256, &jobs) < 0) {
 		rc = ds_cli_usage_error(cli, "audit", "--jobs needs a number from 1 to 256");
 		goto done;
 	}
-	if (parse_count(ds_opts_get(&v, &audit_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+	if (ds_parse_count(ds_opts_get(&v, &audit_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
 		rc = ds_cli_usage_error(cli, "audit", "--max-pixels needs a positive number");
 		goto done;
 	}
@@ -585,14 +520,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	job.sopts.max_pixels = (uint64_t)maxpx;
 	job.data_dir = ds_opts_get(&v, &audit_spec, "data-dir");
 	job.insurance = ds_opts_get(&v, &audit_spec, "insurance");
-	{
-		ds_judge probe;
-		if (ds_judge_open(&probe, job.data_dir, job.insurance, cli->lang, 1, &err) < 0) {
-			fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
-			job.no_catalog = 1;
-		}
-		ds_judge_close(&probe);
-	}
+	job.no_catalog = ds_catalog_probe(cli, job.data_dir, job.insurance);
 
 	/* the photos: walked, in one order whatever the arguments, each once, this shard's only */
 	for (i = 0; i < (size_t)v.nrest; i++) {
@@ -628,7 +556,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 
 	/* the report folder */
 	snprintf(results_path, sizeof(results_path), "%s/results.jsonl", job.dir);
-	if (mkdirs(job.dir) != 0) {
+	if (ds_mkdir_p(job.dir, 0777) != 0) {
 		fprintf(cli->err, "%s: cannot create '%s': %s\n", cli->prog, job.dir, strerror(errno));
 		rc = DS_EXIT_ERROR;
 		goto done;

@@ -165,53 +165,30 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 	return flags;
 }
 
-typedef struct scan_worker {
-	ds_scanner *scanner;
-	ds_code code;
-	ds_judge judge;
-} scan_worker;
-
 static void *scan_worker_new(void *ctx)
 {
 	scan_job *job = ctx;
-	scan_worker *w = calloc(1, sizeof(*w));
-	ds_error jerr;
 
-	if (!w)
-		return NULL;
-	w->scanner = ds_scanner_new(&job->sopts);
-	ds_code_init(&w->code);
-	/* one catalog connection per thread; decoder bytes are parsed exactly */
-	if (ds_judge_open(&w->judge, job->no_catalog ? "/nonexistent/" : job->data_dir, job->insurance, job->cli->lang, 1,
-	                  &jerr) < 0)
-		w->judge.cat = NULL;
-	return w;
+	return ds_image_worker_new(&job->sopts, job->data_dir, job->insurance, job->cli->lang, job->no_catalog);
 }
 
 static void scan_worker_free(void *ctx, void *state)
 {
-	scan_worker *w = state;
-
 	(void)ctx;
-	if (!w)
-		return;
-	ds_code_free(&w->code);
-	ds_judge_close(&w->judge);
-	ds_scanner_free(w->scanner);
-	free(w);
+	ds_image_worker_free(state);
 }
 
 static int scan_work(void *ctx, void *state, size_t i, ds_buf *out)
 {
 	scan_job *job = ctx;
-	scan_worker *w = state;
+	ds_image_worker *w = state;
 	ds_scan_result res;
 	ds_error err;
 	int rc, flags;
 
 	memset(&res, 0, sizeof(res));
 	ds_error_clear(&err);
-	if (!w || !w->scanner)
+	if (!w)
 		return -1;
 	rc = ds_scanner_scan_file(w->scanner, job->files[i], &res, &err);
 	flags = render_image(job, out, job->files[i], &res, rc < 0 ? err.message : NULL, &w->code, &w->judge);
@@ -265,25 +242,9 @@ static int run_batch(scan_job *job, size_t nfiles, int jobs)
 	return job->all;
 }
 
-static int parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
-	ds_error err;
 	scan_job job;
 	ds_files files = {0};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
@@ -298,11 +259,11 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &scan_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (parse_count(ds_opts_get(&v, &scan_spec, "jobs"), 1, 256, &jobs) < 0) {
+	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "jobs"), 1, 256, &jobs) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 256");
 		goto done;
 	}
-	if (parse_count(ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--max-pixels needs a positive number");
 		goto done;
 	}
@@ -310,15 +271,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	job.sopts.trace_passes = getenv("DRUGSCAN_DEBUG") && strstr(getenv("DRUGSCAN_DEBUG"), "passes");
 	job.data_dir = ds_opts_get(&v, &scan_spec, "data-dir");
 	job.insurance = ds_opts_get(&v, &scan_spec, "insurance");
-	{
-		/* open (and on first run build) the catalog once, before the workers do */
-		ds_judge probe;
-		if (ds_judge_open(&probe, job.data_dir, job.insurance, cli->lang, 1, &err) < 0) {
-			fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
-			job.no_catalog = 1;
-		}
-		ds_judge_close(&probe);
-	}
+	job.no_catalog = ds_catalog_probe(cli, job.data_dir, job.insurance);
 	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
 		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
 		goto done;

@@ -350,8 +350,7 @@ static int csv_cell(FILE *f, const char *s, int last)
 	return ds_csv_cell(f, s, strlen(s), last);
 }
 
-/* GS (0x1D) is shown as <GS> in CSV so spreadsheets keep it visible. */
-static void put_visible(ds_buf *b, const char *s, size_t n)
+void ds_put_visible(ds_buf *b, const char *s, size_t n)
 {
 	size_t i;
 
@@ -380,7 +379,7 @@ static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_ve
 	rc |= csv_cell(r->out, printable(&r->tmp, input, len, 256), 0);
 	rc |= csv_cell(r->out, ds_kind_name(c->kind), 0);
 	rc |= csv_cell(r->out, c->valid ? "true" : "false", 0);
-	put_visible(&cell, c->text, c->text_len);
+	ds_put_visible(&cell, c->text, c->text_len);
 	rc |= csv_cell(r->out, cell.ptr ? cell.ptr : "", 0);
 	rc |= csv_cell(r->out, c->symbology, 0);
 	rc |= csv_cell(r->out, c->aim, 0);

@@ -1,9 +1,11 @@
 /* common.c - error, buffer and UTF-8 helpers shared by the modules. */
 #include "ds_common.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 int ds_error_set(ds_error *err, int code, const char *fmt, ...)
@@ -232,4 +234,24 @@ int ds_host_is_loopback(const char *h)
 			return 0;
 	}
 	return dots == 3;
+}
+
+int ds_mkdir_p(const char *path, unsigned mode)
+{
+	char tmp[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char c = tmp[i];
+			tmp[i] = '\0';
+			if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+				return -1;
+			tmp[i] = c;
+		}
+	}
+	return 0;
 }

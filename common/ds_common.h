@@ -85,6 +85,9 @@ int ds_days_in_month(int year, int month);
  * address (not a name that merely starts with "127."). */
 int ds_host_is_loopback(const char *host);
 
+/* mkdir -p: create path and its missing parents with mode. 0, or -1 with errno. */
+int ds_mkdir_p(const char *path, unsigned mode);
+
 /* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
 int ds_today_ymd(void);
 
