@@ -103,7 +103,11 @@ typedef struct ds_drug {
 typedef struct ds_lookup_opts {
 	ds_insurance insurance;
 	ds_lang lang;
+	const ds_trace_opts *trace; /* for the verdict's code-level labels; NULL = defaults */
 } ds_lookup_opts;
+
+/* "employee", "resident" or NULL (any). DS_EINVAL for another name. */
+int ds_insurance_parse(ds_insurance *out, const char *name);
 
 /*
  * Find the drug for a parsed code and append the catalog labels to labels[]
@@ -112,6 +116,37 @@ typedef struct ds_lookup_opts {
  */
 int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug,
                       int *found, ds_label *labels, size_t *nlabels, size_t max, ds_error *err);
+
+/* ---- the verdict on one code (verdict.c) ---- */
+
+#define DS_MAX_LABELS 32
+
+typedef struct ds_verdict {
+	const ds_code *code;
+	const ds_drug *drug;           /* NULL when the code maps to no drug; points into the verdict */
+	ds_label labels[DS_MAX_LABELS]; /* trace labels, then catalog labels (then the ledger's) */
+	size_t nlabels;
+	int catalog;                   /* 1: judged against a catalog; 0: trace labels only */
+	int failed;                    /* 1: the catalog lookup failed (catalog.error label) */
+	ds_unit_key unit;              /* the pack's identity; unit.key is "" when none */
+	/* private: storage for drug; a verdict is not copied by value */
+	ds_drug drug_;
+} ds_verdict;
+
+/*
+ * The one verdict call: the trace parser's code-level labels, the unit key,
+ * then (with a catalog) the drug and its eligibility labels. cat may be NULL:
+ * the "no catalog" mode gives the trace labels only and sets catalog = 0.
+ * When the lookup fails (a damaged or unreadable catalog) the verdict holds
+ * the trace labels plus a catalog.error warning, failed = 1, and the error is
+ * returned: callers must tell the user, never show a silent "no drug".
+ */
+int ds_catalog_judge(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_verdict *out,
+                     ds_error *err);
+/* Does the verdict carry an alert label? */
+int ds_verdict_has_alert(const ds_verdict *v);
+/* The highest label level of the verdict (DS_LEVEL_INFO when none). */
+ds_level ds_verdict_level(const ds_verdict *v);
 
 /* ---- information ---- */
 

@@ -245,7 +245,7 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug,
                       int *found, ds_label *labels, size_t *n, size_t max, ds_error *err)
 {
-	ds_lookup_opts defaults = {DS_INS_ANY, DS_LANG_EN};
+	ds_lookup_opts defaults = {DS_INS_ANY, DS_LANG_EN, NULL};
 	const char *type = NULL;
 	char value[64], scope[16];
 	int zh, rc;

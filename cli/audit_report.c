@@ -74,29 +74,38 @@ int au_read_line(FILE *f, off_t off, size_t len, ds_buf *buf)
 
 /* ---- distinct codes ---- */
 
-/* The identity of one box: a 20-digit code, or a GTIN (or MA product) with
- * its serial. Codes without a serial (product barcodes, GS1 without (21))
- * are listed but never called duplicates. */
+/* The identity of one box: the unit_key of the code object (ds_code_unit_key),
+ * the same key the counter's ledger uses. A line written before unit_key
+ * existed (a resumed older audit) has its text parsed again. Codes without a
+ * key (product barcodes, GS1 without (21)) are listed but never duplicates. */
 static int code_key(json_t *code, ds_buf *key)
 {
-	json_t *f = json_object_get(code, "fields");
-	const char *kind = au_jstr(code, "kind");
-	const char *serial = au_jstr(f, "serial");
+	json_t *uk = json_object_get(code, "unit_key");
+	ds_unit_key unit;
 
 	ds_buf_clear(key);
-	if (*au_jstr(f, "gtin") && *serial) {
-		ds_buf_printf(key, "gs1:%s/%s", au_jstr(f, "gtin"), serial);
+	if (json_is_string(uk) && *json_string_value(uk)) {
+		ds_buf_puts(key, json_string_value(uk));
 		return 1;
 	}
-	if (*au_jstr(f, "product_code") && *serial && *au_jstr(f, "check")) {
-		ds_buf_printf(key, "nmpa20:%s%s%s", au_jstr(f, "product_code"), serial, au_jstr(f, "check"));
-		return 1;
+	if (!uk) {
+		json_t *text = json_object_get(code, "text");
+		ds_trace_opts to;
+		ds_code c;
+		int found;
+		ds_trace_opts_default(&to);
+		to.exact = 1;
+		ds_code_init(&c);
+		ds_trace_parse(&c, json_string_value(text) ? json_string_value(text) : "", json_string_length(text),
+		               au_jstr(code, "symbology"), au_jstr(code, "aim"), &to);
+		found = ds_code_unit_key(&c, &unit);
+		ds_code_free(&c);
+		if (found) {
+			ds_buf_puts(key, unit.key);
+			return 1;
+		}
 	}
-	if (*au_jstr(f, "di") && *serial) {
-		ds_buf_printf(key, "ma:%s/%s", au_jstr(f, "di"), serial);
-		return 1;
-	}
-	ds_buf_printf(key, "%s:%s", kind, au_jstr(code, "text"));
+	ds_buf_printf(key, "%s:%s", au_jstr(code, "kind"), au_jstr(code, "text"));
 	return 0;
 }
 

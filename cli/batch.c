@@ -249,10 +249,14 @@ ds_image_worker *ds_image_worker_new(const ds_scan_opts *sopts, const char *data
 		return NULL;
 	w->scanner = ds_scanner_new(sopts);
 	ds_code_init(&w->code);
-	/* one catalog connection per thread; decoder bytes are parsed exactly */
-	if (ds_judge_open(&w->judge, no_catalog ? "/nonexistent/" : data_dir, insurance, lang, 1, &err) < 0)
-		w->judge.cat = NULL;
-	if (!w->scanner) {
+	/* decoder bytes are parsed exactly */
+	ds_trace_opts_default(&w->trace);
+	w->trace.exact = 1;
+	w->lookup.lang = lang;
+	w->lookup.trace = &w->trace;
+	ds_insurance_parse(&w->lookup.insurance, insurance);
+	/* one catalog connection per thread; none at all when the probe found none */
+	if (!w->scanner || (!no_catalog && ds_catalog_open_default(&w->cat, data_dir, &err) < 0)) {
 		ds_image_worker_free(w);
 		return NULL;
 	}
@@ -264,22 +268,24 @@ void ds_image_worker_free(ds_image_worker *w)
 	if (!w)
 		return;
 	ds_code_free(&w->code);
-	ds_judge_close(&w->judge);
+	ds_catalog_close(w->cat);
 	ds_scanner_free(w->scanner);
 	free(w);
 }
 
 int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance)
 {
-	ds_judge probe;
+	ds_catalog *cat = NULL;
+	ds_insurance ins;
 	ds_error err;
 	int missing = 0;
 
-	if (ds_judge_open(&probe, data_dir, insurance, cli->lang, 1, &err) < 0) {
+	(void)ds_insurance_parse(&ins, insurance);
+	if (ds_catalog_open_default(&cat, data_dir, &err) < 0) {
 		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
 		missing = 1;
 	}
-	ds_judge_close(&probe);
+	ds_catalog_close(cat);
 	return missing;
 }
 
@@ -305,7 +311,7 @@ static double tenth(double v)
 	return (double)(long long)(v * 10 + (v < 0 ? -0.5 : 0.5)) / 10;
 }
 
-json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_judge *judge, ds_code *code,
+json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_image_worker *w,
                      ds_lang lang, int *flags)
 {
 	json_t *line = json_object(), *codes = json_array();
@@ -325,13 +331,14 @@ json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *er
 	json_object_set_new(line, "elapsed_ms", json_real(tenth(res->elapsed_ms)));
 	for (i = 0; !error && i < res->count; i++) {
 		const ds_symbol *sym = &res->symbols[i];
-		ds_verdict verdict;
+		ds_verdict *verdict = &w->verdict;
 		json_t *o, *pos = json_array();
-		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, &judge->trace);
-		ds_judge_code(judge, code, &verdict);
-		if (ds_verdict_has_alert(&verdict))
+		ds_trace_parse(&w->code, sym->data, sym->len, sym->symbology, sym->aim, &w->trace);
+		if (ds_catalog_judge(w->cat, &w->code, &w->lookup, verdict, NULL) < 0)
+			*flags |= DS_IMG_LOOKUP_FAILED; /* the code carries catalog.error */
+		if (ds_verdict_has_alert(verdict))
 			*flags |= DS_IMG_ALERT;
-		o = ds_code_json(&verdict, lang);
+		o = ds_code_json(verdict, lang);
 		for (k = 0; k < 4; k++)
 			json_array_append_new(pos, json_pack("[f, f]", tenth(sym->pos[k][0]), tenth(sym->pos[k][1])));
 		json_object_set_new(o, "position", pos);

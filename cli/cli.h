@@ -93,32 +93,6 @@ ds_lines *ds_lines_open(FILE *in, FILE *flush_before_block);
 int ds_lines_next(ds_lines *r, ds_line *out);
 void ds_lines_free(ds_lines *r);
 
-/* ---- the verdict on one code: trace + catalog labels (judge.c) ---- */
-
-#define DS_MAX_LABELS 32
-
-typedef struct ds_verdict {
-	const ds_code *code;
-	const ds_drug *drug;           /* NULL when the code maps to no drug */
-	ds_label labels[DS_MAX_LABELS];
-	size_t nlabels;
-} ds_verdict;
-
-typedef struct ds_judge {
-	ds_catalog *cat;               /* NULL when the catalog could not be opened */
-	ds_lookup_opts lookup;
-	ds_trace_opts trace;
-	ds_drug drug;                  /* storage for the verdict's drug */
-} ds_judge;
-
-/* Open the catalog of data_dir (building the demo on first run). On failure
- * the judge still works without drug labels; the error is in err. */
-int ds_judge_open(ds_judge *j, const char *data_dir, const char *insurance, ds_lang lang, int exact, ds_error *err);
-void ds_judge_close(ds_judge *j);
-void ds_judge_code(ds_judge *j, const ds_code *code, ds_verdict *v);
-int ds_verdict_has_alert(const ds_verdict *v);
-int ds_insurance_parse(ds_insurance *out, const char *name);
-
 /* ---- rendering a code (render.c) ---- */
 
 typedef enum ds_format { DS_FMT_TEXT = 0, DS_FMT_JSON, DS_FMT_CSV } ds_format;
@@ -185,7 +159,10 @@ int ds_batch_run(size_t n, int jobs, const ds_batch_ops *ops, void *ctx);
 typedef struct ds_image_worker {
 	ds_scanner *scanner;
 	ds_code code;
-	ds_judge judge;
+	ds_catalog *cat;        /* NULL: judged without the catalog */
+	ds_trace_opts trace;    /* exact: decoder bytes */
+	ds_lookup_opts lookup;  /* lookup.trace points at trace */
+	ds_verdict verdict;     /* of the last code judged */
 } ds_image_worker;
 
 ds_image_worker *ds_image_worker_new(const ds_scan_opts *sopts, const char *data_dir, const char *insurance,
@@ -198,11 +175,11 @@ int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance);
 int ds_parse_count(const char *s, long lo, long hi, long *out);
 
 /* What one image gave (flags of ds_scan_json). */
-enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8 };
+enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8, DS_IMG_LOOKUP_FAILED = 16 };
 
 /* The scan object of DESIGN.md for one image: every symbol parsed and judged. */
-struct json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_judge *judge,
-                            ds_code *code, ds_lang lang, int *flags);
+struct json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_image_worker *w,
+                            ds_lang lang, int *flags);
 
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);

@@ -186,7 +186,7 @@ static int audit_work(void *ctx, void *state, size_t i, ds_buf *out)
 			rel[0] = '\0';
 	}
 	free(data);
-	line = ds_scan_json(path, &res, rc < 0 ? err.message : NULL, &w->judge, &w->code, job->cli->lang, &flags);
+	line = ds_scan_json(path, &res, rc < 0 ? err.message : NULL, w, job->cli->lang, &flags);
 	if (line) {
 		json_object_set_new(line, "bytes", *mtime ? json_integer((json_int_t)st.st_size) : json_null());
 		json_object_set_new(line, "mtime", *mtime ? json_string(mtime) : json_null());

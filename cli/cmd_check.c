@@ -42,7 +42,9 @@ typedef struct check_run {
 	ds_cli *cli;
 	ds_renderer *render;
 	ds_code code;
-	ds_judge judge;
+	ds_catalog *cat;
+	ds_trace_opts trace;
+	ds_lookup_opts lookup;
 	ds_verdict verdict;
 	const char *symbology;
 	int bad_input, alert, not_valid, io_error;
@@ -67,13 +69,19 @@ static void report_bad_input(check_run *run, const char *where)
 
 static int check_one(check_run *run, const char *data, size_t len, const char *where)
 {
-	if (ds_trace_parse(&run->code, data, len, run->symbology, NULL, &run->judge.trace) < 0) {
+	ds_error err;
+
+	if (ds_trace_parse(&run->code, data, len, run->symbology, NULL, &run->trace) < 0) {
 		fprintf(run->cli->err, "%s: %s: out of memory\n", run->cli->prog, where);
 		run->io_error = 1;
 		return -1;
 	}
 	report_bad_input(run, where);
-	ds_judge_code(&run->judge, &run->code, &run->verdict);
+	if (ds_catalog_judge(run->cat, &run->code, &run->lookup, &run->verdict, &err) < 0) {
+		/* shown in the output as catalog.error; the exit status says so too */
+		fprintf(run->cli->err, "%s: %s: %s\n", run->cli->prog, where, err.message);
+		run->io_error = 1;
+	}
 	run->alert |= ds_verdict_has_alert(&run->verdict);
 	run->not_valid |= !run->code.valid;
 	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->verdict) < 0) {
@@ -137,8 +145,11 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	memset(&run, 0, sizeof(run));
 	run.cli = cli;
 	run.symbology = ds_opts_get(&v, &check_spec, "symbology");
-	if (ds_judge_open(&run.judge, ds_opts_get(&v, &check_spec, "data-dir"), ds_opts_get(&v, &check_spec, "insurance"),
-	                  cli->lang, 0, &err) < 0) {
+	ds_trace_opts_default(&run.trace);
+	run.lookup.lang = cli->lang;
+	run.lookup.trace = &run.trace;
+	ds_insurance_parse(&run.lookup.insurance, ds_opts_get(&v, &check_spec, "insurance"));
+	if (ds_catalog_open_default(&run.cat, ds_opts_get(&v, &check_spec, "data-dir"), &err) < 0) {
 		/* the codes are still checked; their drug labels are missing, and the exit status says so */
 		fprintf(cli->err, "%s: %s; codes are checked without the catalog\n", cli->prog, err.message);
 		run.io_error = 1;
@@ -149,22 +160,22 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 		long d = strtol(days, &end, 10);
 		if (*end || d < 0 || d > 3650) {
 			rc = ds_cli_usage_error(cli, "check", "--expiring-days needs a number of days (0-3650)");
-			ds_judge_close(&run.judge);
+			ds_catalog_close(run.cat);
 			goto done;
 		}
-		run.judge.trace.expiring_days = (int)d;
+		run.trace.expiring_days = (int)d;
 	}
 	ds_format_parse(&fmt, ds_opts_get(&v, &check_spec, "format"));
 	use_stdin = (v.nrest == 1 && !strcmp(v.rest[0], "-")) || (v.nrest == 0 && !isatty(fileno(cli->in)));
 	if (v.nrest == 0 && !use_stdin) {
 		rc = ds_cli_usage_error(cli, "check", "no code given: pass CODE... or '-' to read lines from stdin");
-		ds_judge_close(&run.judge);
+		ds_catalog_close(run.cat);
 		goto done;
 	}
 	run.render = ds_renderer_new(cli->out, fmt, cli->lang);
 	if (!run.render) {
 		rc = DS_EXIT_ERROR;
-		ds_judge_close(&run.judge);
+		ds_catalog_close(run.cat);
 		goto done;
 	}
 	if (use_stdin) {
@@ -183,7 +194,7 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	}
 	ds_renderer_free(run.render);
 	ds_code_free(&run.code);
-	ds_judge_close(&run.judge);
+	ds_catalog_close(run.cat);
 	rc = run.io_error || run.bad_input ? DS_EXIT_ERROR
 	     : run.alert                   ? DS_EXIT_ALERT
 	     : run.not_valid               ? DS_EXIT_NO_CODE

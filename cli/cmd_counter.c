@@ -59,7 +59,9 @@ typedef struct counter {
 	ds_cli *cli;
 	ds_action action;
 	ds_ledger *ledger;
-	ds_judge judge;
+	ds_catalog *cat;
+	ds_trace_opts trace;
+	ds_lookup_opts lookup;
 	ds_code code;
 	ds_verdict verdict;
 	ds_format fmt;
@@ -69,37 +71,6 @@ typedef struct counter {
 	unsigned long n, ok, warn, alert, bad;
 	int io_error;
 } counter;
-
-/* The ledger key of a code: the unit's identity, whatever carrier brought it. */
-static int ledger_key(const ds_code *c, char *key, size_t size, const char **product, const char **serial)
-{
-	const char *kind = ds_code_field(c, "embedded_kind");
-	const char *pc = ds_code_field(c, "product_code"), *sn = ds_code_field(c, "serial");
-	const char *ck = ds_code_field(c, "check"), *gtin = ds_code_field(c, "gtin"), *di = ds_code_field(c, "di");
-
-	*product = *serial = NULL;
-	if (!c->valid)
-		return -1;
-	if ((c->kind == DS_KIND_NMPA20 || (kind && !strcmp(kind, "nmpa20"))) && pc && sn && ck) {
-		snprintf(key, size, "%s%s%s", pc, sn, ck);
-		*product = pc;
-		*serial = sn;
-		return 0;
-	}
-	if (gtin && sn) {
-		snprintf(key, size, "01%s21%s", gtin, sn);
-		*product = gtin;
-		*serial = sn;
-		return 0;
-	}
-	if (di && sn) {
-		snprintf(key, size, "%s.S%s", di, sn);
-		*product = di;
-		*serial = sn;
-		return 0;
-	}
-	return -1; /* no serial: it names a product or a batch, not this box */
-}
 
 static void bell(counter *k, int outcome)
 {
@@ -208,8 +179,7 @@ static void one(counter *k, const char *data, size_t len)
 	ds_ledger_req q;
 	ds_ledger_result r;
 	ds_error err;
-	char key[256], msg[256];
-	const char *product, *serial;
+	char msg[256];
 	int zh = k->cli->lang == DS_LANG_ZH;
 	ds_buf in = DS_BUF_INIT;
 
@@ -217,9 +187,13 @@ static void one(counter *k, const char *data, size_t len)
 	if (ds_utf8_check((const unsigned char *)in.ptr, in.len) != in.len)
 		ds_buf_clear(&in), ds_buf_puts(&in, "(binary)");
 	k->n++;
-	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->judge.trace);
-	ds_judge_code(&k->judge, &k->code, &k->verdict);
-	if (ledger_key(&k->code, key, sizeof(key), &product, &serial) < 0) {
+	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
+	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) < 0) {
+		/* the answer carries catalog.error; the exit status says so */
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, in.ptr, err.message);
+		k->io_error = 1;
+	}
+	if (!k->verdict.unit.key[0]) {
 		const ds_issue *first = NULL;
 		size_t i;
 		for (i = 0; i < k->code.nissues && !first; i++)
@@ -235,9 +209,9 @@ static void one(counter *k, const char *data, size_t len)
 	}
 	memset(&q, 0, sizeof(q));
 	q.action = k->action;
-	q.code = key;
-	q.product_key = product;
-	q.serial = serial;
+	q.code = k->verdict.unit.key;
+	q.product_key = k->verdict.unit.product;
+	q.serial = k->verdict.unit.serial;
 	q.nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
 	q.batch = ds_code_field(&k->code, "batch");
 	q.expiry = ds_code_field(&k->code, "expiry");
@@ -249,15 +223,15 @@ static void one(counter *k, const char *data, size_t len)
 	q.operator_ = k->operator_;
 	q.note = k->note;
 	q.now_ms = k->now_ms;
+	q.labels = k->verdict.labels;
+	q.nlabels = k->verdict.nlabels;
 	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
 		fprintf(k->cli->err, "%s: %s: %s (nothing recorded)\n", k->cli->prog, in.ptr, err.message);
 		k->io_error = 1;
 		ds_buf_free(&in);
 		return;
 	}
-	merge_labels(&k->verdict, &r);
-	if (ds_verdict_has_alert(&k->verdict) && r.outcome < 2)
-		r.outcome = 2; /* a recall or an expired box is an alert at the counter too */
+	merge_labels(&k->verdict, &r); /* r.outcome already counts the verdict's alerts */
 	if (k->fmt == DS_FMT_JSON)
 		print_json(k, in.ptr, &r);
 	else
@@ -353,8 +327,11 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		rc = DS_EXIT_ERROR;
 		goto out;
 	}
-	if (ds_judge_open(&k.judge, ds_opts_get(&v, &counter_spec, "data-dir"), ds_opts_get(&v, &counter_spec, "insurance"),
-	                  cli->lang, 0, &err) < 0)
+	ds_trace_opts_default(&k.trace);
+	k.lookup.lang = cli->lang;
+	k.lookup.trace = &k.trace;
+	ds_insurance_parse(&k.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
+	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
 	ds_code_init(&k.code);
 	memset(&sa, 0, sizeof(sa));
@@ -383,7 +360,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	sigaction(SIGINT, &old, NULL);
 	summary(&k);
 	ds_code_free(&k.code);
-	ds_judge_close(&k.judge);
+	ds_catalog_close(k.cat);
 	ds_ledger_close(k.ledger);
 	rc = k.io_error ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
 out:

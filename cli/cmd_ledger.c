@@ -49,6 +49,7 @@ typedef struct out_ctx {
 	ds_format fmt;
 	int receipt, csv_header;
 	ds_catalog *cat;
+	ds_verdict verdict; /* the receipt line's drug */
 } out_ctx;
 
 static json_t *event_json(const ds_event *e)
@@ -104,18 +105,17 @@ static int export_event(void *ctx, const ds_event *e)
 	if (o->receipt) {
 		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts) */
 		const char *name = e->nhsa_code[0] ? e->nhsa_code : e->product_key;
-		ds_drug d;
-		int found = 0;
 		if (o->cat && e->product_key[0]) {
 			ds_code c;
 			ds_trace_opts to = {0, 0, 0};
-			ds_lookup_opts lo = {DS_INS_ANY, o->cli->lang};
-			ds_label labels[8];
-			size_t nl = 0;
+			ds_lookup_opts lo = {DS_INS_ANY, o->cli->lang, &to};
+			ds_error err;
 			ds_code_init(&c);
 			ds_trace_parse(&c, e->code, strlen(e->code), NULL, NULL, &to);
-			if (ds_catalog_lookup(o->cat, &c, &lo, &d, &found, labels, &nl, 8, NULL) == DS_OK && found)
-				name = d.generic_name;
+			if (ds_catalog_judge(o->cat, &c, &lo, &o->verdict, &err) < 0)
+				fprintf(o->cli->err, "%s: %s: %s\n", o->cli->prog, e->code, err.message);
+			else if (o->verdict.drug)
+				name = o->verdict.drug->generic_name;
 			ds_code_free(&c);
 		}
 		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, name, e->split ? "（拆零）" : "",
@@ -232,23 +232,14 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		/* the code as typed: normalise it the way the counter keyed it */
 		ds_code code;
 		ds_trace_opts to;
-		char key[256];
-		const char *pc, *sn, *ck, *gtin;
+		ds_unit_key unit;
 		ds_code_init(&code);
 		ds_trace_opts_default(&to);
 		ds_trace_parse(&code, v.rest[1], strlen(v.rest[1]), NULL, NULL, &to);
-		pc = ds_code_field(&code, "product_code"), sn = ds_code_field(&code, "serial");
-		ck = ds_code_field(&code, "check"), gtin = ds_code_field(&code, "gtin");
-		if (pc && sn && ck)
-			snprintf(key, sizeof(key), "%s%s%s", pc, sn, ck);
-		else if (gtin && sn)
-			snprintf(key, sizeof(key), "01%s21%s", gtin, sn);
-		else if (ds_code_field(&code, "di") && sn)
-			snprintf(key, sizeof(key), "%s.S%s", ds_code_field(&code, "di"), sn);
-		else
-			snprintf(key, sizeof(key), "%.*s", (int)code.text_len, code.text);
+		if (!ds_code_unit_key(&code, &unit))
+			snprintf(unit.key, sizeof(unit.key), "%.*s", (int)code.text_len, code.text);
 		ds_code_free(&code);
-		if (ds_ledger_history(l, key, print_event, &o, &err) < 0)
+		if (ds_ledger_history(l, unit.key, print_event, &o, &err) < 0)
 			rc = DS_EXIT_ERROR;
 	} else if (!strcmp(sub, "stock")) {
 		if (ds_ledger_stock(l, print_stock, &o, &err) < 0)

@@ -64,9 +64,10 @@ typedef struct scan_job {
 /* ---- one image ---- */
 
 static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_scan_result *res,
-                        const char *error, ds_code *code, ds_judge *judge)
+                        const char *error, ds_image_worker *w)
 {
-	ds_verdict verdict;
+	ds_verdict *v = &w->verdict;
+	ds_code *code = &w->code;
 	ds_lang lang = job->cli->lang;
 	json_t *line;
 	FILE *mem = NULL;
@@ -76,7 +77,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 
 	if (job->fmt == DS_FMT_JSON) {
 		char *s;
-		line = ds_scan_json(file, res, error, judge, code, lang, &flags);
+		line = ds_scan_json(file, res, error, w, lang, &flags);
 		s = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 		json_decref(line);
 		if (!s)
@@ -112,12 +113,13 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 	}
 	for (i = 0; !error && i < res->count; i++) {
 		const ds_symbol *sym = &res->symbols[i];
-		const ds_label *labels = verdict.labels;
+		const ds_label *labels = v->labels;
 		size_t nl, k;
-		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, &judge->trace);
-		ds_judge_code(judge, code, &verdict);
-		nl = verdict.nlabels;
-		if (ds_verdict_has_alert(&verdict))
+		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, &w->trace);
+		if (ds_catalog_judge(w->cat, code, &w->lookup, v, NULL) < 0)
+			flags |= DS_IMG_LOOKUP_FAILED; /* the code carries catalog.error */
+		nl = v->nlabels;
+		if (ds_verdict_has_alert(v))
 			flags |= DS_IMG_ALERT;
 		if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
 			/* the trace code is in the photo too: the product barcode is only a side note */
@@ -125,7 +127,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			        (int)code->text_len, code->text, lang == DS_LANG_ZH ? "（不是追溯码）" : " (not a trace code)");
 		} else if (job->fmt == DS_FMT_TEXT) {
 			ds_buf tmp = DS_BUF_INIT;
-			ds_render_text(mem, lang, &tmp, sym->data, sym->len, &verdict);
+			ds_render_text(mem, lang, &tmp, sym->data, sym->len, v);
 			ds_buf_free(&tmp);
 		} else {
 			char q[16];
@@ -151,9 +153,8 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			for (k = 0; k < 4; k++)
 				ds_buf_printf(&cell, "%s%.0f %.0f", k ? ";" : "", sym->pos[k][0], sym->pos[k][1]);
 			ds_csv_cell(mem, cell.ptr, cell.len, 0);
-			ds_csv_cell(mem, verdict.drug ? verdict.drug->nhsa_code : "", verdict.drug ? strlen(verdict.drug->nhsa_code) : 0, 0);
-			ds_csv_cell(mem, verdict.drug ? verdict.drug->generic_name : "",
-			            verdict.drug ? strlen(verdict.drug->generic_name) : 0, 0);
+			ds_csv_cell(mem, v->drug ? v->drug->nhsa_code : "", v->drug ? strlen(v->drug->nhsa_code) : 0, 0);
+			ds_csv_cell(mem, v->drug ? v->drug->generic_name : "", v->drug ? strlen(v->drug->generic_name) : 0, 0);
 			snprintf(q, sizeof(q), "%.1f", res->elapsed_ms);
 			ds_csv_cell(mem, q, strlen(q), 1);
 			ds_buf_free(&cell);
@@ -191,7 +192,7 @@ static int scan_work(void *ctx, void *state, size_t i, ds_buf *out)
 	if (!w)
 		return -1;
 	rc = ds_scanner_scan_file(w->scanner, job->files[i], &res, &err);
-	flags = render_image(job, out, job->files[i], &res, rc < 0 ? err.message : NULL, &w->code, &w->judge);
+	flags = render_image(job, out, job->files[i], &res, rc < 0 ? err.message : NULL, w);
 	ds_scan_result_free(&res);
 	return flags;
 }
@@ -311,7 +312,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		goto done;
 	}
 	flags = run_batch(&job, files.n, (int)jobs) | (job.no_catalog ? DS_IMG_ERROR : 0);
-	rc = flags & DS_IMG_ERROR     ? DS_EXIT_ERROR
+	rc = flags & (DS_IMG_ERROR | DS_IMG_LOOKUP_FAILED) ? DS_EXIT_ERROR
 	     : flags & DS_IMG_ALERT   ? DS_EXIT_ALERT
 	     : flags & DS_IMG_NO_CODE ? DS_EXIT_NO_CODE
 	                              : DS_EXIT_OK;

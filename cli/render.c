@@ -213,6 +213,8 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 	json_object_set_new(o, "kind", json_string(ds_kind_name(c->kind)));
 	json_object_set_new(o, "valid", json_boolean(c->valid));
 	json_object_set_new(o, "issues", issues_json(c, lang));
+	/* the pack's identity (format_version 1, added): one box, one key, whatever carrier */
+	json_object_set_new(o, "unit_key", str_or_null(v->unit.key));
 	for (i = 0; i < c->nfields; i++)
 		json_object_set_new(fields, c->fields[i].name, json_string(c->fields[i].value));
 	json_object_set_new(o, "fields", fields);

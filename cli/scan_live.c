@@ -43,14 +43,16 @@ typedef struct live {
 	ds_format fmt;
 	ds_scanner *scanner;
 	ds_code code;
-	ds_judge judge;
+	ds_catalog *cat;
+	ds_trace_opts trace;
+	ds_lookup_opts lookup;
 	ds_verdict verdict;
 	double window;
 	int quiet;
 	seen *seen;
 	size_t nseen, capseen;
 	unsigned long frames, reported;
-	int alert;
+	int alert, lookup_failed;
 	double t0;          /* camera: the clock when the loop started */
 } live;
 
@@ -285,8 +287,13 @@ static int fresh_sighting(live *l, const char *payload, double t)
 
 static void report(live *l, const ds_symbol *sym, double t)
 {
-	ds_trace_parse(&l->code, sym->data, sym->len, sym->symbology, sym->aim, &l->judge.trace);
-	ds_judge_code(&l->judge, &l->code, &l->verdict);
+	ds_error err;
+
+	ds_trace_parse(&l->code, sym->data, sym->len, sym->symbology, sym->aim, &l->trace);
+	if (ds_catalog_judge(l->cat, &l->code, &l->lookup, &l->verdict, &err) < 0) {
+		fprintf(l->cli->err, "%s: %s\n", l->cli->prog, err.message); /* and catalog.error in the answer */
+		l->lookup_failed = 1;
+	}
 	l->alert |= ds_verdict_has_alert(&l->verdict);
 	if (l->fmt == DS_FMT_JSON) {
 		json_t *o = json_object(), *code = ds_code_json(&l->verdict, l->cli->lang);
@@ -366,8 +373,12 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		so.effort = DS_EFFORT_FAST; /* a live frame must keep up with the next one */
 	l.scanner = ds_scanner_new(&so);
 	ds_code_init(&l.code);
-	if (ds_judge_open(&l.judge, ds_opts_get(v, spec, "data-dir"), ds_opts_get(v, spec, "insurance"), cli->lang, 1,
-	                  &err) < 0)
+	ds_trace_opts_default(&l.trace);
+	l.trace.exact = 1;
+	l.lookup.lang = cli->lang;
+	l.lookup.trace = &l.trace;
+	ds_insurance_parse(&l.lookup.insurance, ds_opts_get(v, spec, "insurance"));
+	if (ds_catalog_open_default(&l.cat, ds_opts_get(v, spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
@@ -405,10 +416,12 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		free(l.seen[i].payload);
 	free(l.seen);
 	ds_code_free(&l.code);
-	ds_judge_close(&l.judge);
+	ds_catalog_close(l.cat);
 	ds_scanner_free(l.scanner);
 	close_source(&src);
 	if (!l.scanner)
 		return DS_EXIT_ERROR;
+	if (rc == DS_EXIT_OK && l.lookup_failed)
+		rc = DS_EXIT_ERROR;
 	return rc != DS_EXIT_OK ? rc : l.alert ? DS_EXIT_ALERT : l.reported ? DS_EXIT_OK : DS_EXIT_NO_CODE;
 }

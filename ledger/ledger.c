@@ -502,6 +502,7 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	int units_after = -1, units;
 	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
 	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
+	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	if (!q->code || !*q->code)
@@ -518,6 +519,9 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	} else {
 		decide(l, q, &c, lang, res, &units_after);
 	}
+	for (i = 0; i < q->nlabels; i++)
+		if (q->labels[i].level == DS_LEVEL_ALERT)
+			res->outcome = 2; /* a recall or an expired box is an alert at the counter too */
 	units = q->units > 0 ? q->units : c.units;
 	if (insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
 	                 res->refused ? c.units_left : units_after, undoes, undone_action, qty, split, res->outcome,

@@ -51,7 +51,7 @@ void ds_ledger_close(ds_ledger *l); /* NULL-safe */
 
 typedef struct ds_ledger_req {
 	ds_action action;
-	const char *code;        /* the key: 20 digits, or GTIN+serial, or MA DI+serial */
+	const char *code;        /* the unit key (ds_code_unit_key): 20 digits, 01 GTIN 21 serial, or DI.Sserial */
 	const char *product_key; /* trace prefix / GTIN / MA DI */
 	const char *serial;
 	const char *nhsa_code;   /* from the catalog, may be NULL */
@@ -65,13 +65,15 @@ typedef struct ds_ledger_req {
 	const char *operator_;
 	const char *note;
 	long long now_ms;        /* 0 = the clock */
+	const ds_label *labels;  /* the verdict's labels (ds_catalog_judge): an alert among them (a recall, */
+	size_t nlabels;          /* an expired box) makes the recorded outcome an alert, as the screen shows */
 } ds_ledger_req;
 
 #define DS_LEDGER_MAX_LABELS 4
 
 typedef struct ds_ledger_result {
 	char event_id[40];       /* the event's uuid */
-	int outcome;             /* 0 ok, 1 warn, 2 alert */
+	int outcome;             /* 0 ok, 1 warn, 2 alert: the ledger's rules and the verdict's alerts */
 	int refused;             /* the action did not happen (the attempt is still recorded) */
 	ds_state before, after;
 	int units_left;          /* -1 unknown */

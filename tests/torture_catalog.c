@@ -335,7 +335,7 @@ typedef struct got {
 static void lookup(ds_catalog *cat, const char *payload, ds_insurance ins, got *g)
 {
 	ds_trace_opts to = {20260601, 90, 0};
-	ds_lookup_opts lo = {ins, DS_LANG_EN};
+	ds_lookup_opts lo = {ins, DS_LANG_EN, NULL};
 	ds_code code;
 	ds_error err;
 

@@ -156,6 +156,24 @@ const char *ds_code_summary(const ds_code *code, ds_lang lang);
  */
 int ds_gs1_format(ds_buf *out, const ds_code *code, int bracketed);
 
+/*
+ * The unit key: the identity of one physical pack, the same whichever carrier
+ * brought it. 20 digits for an NMPA code (also inside a URL), "01" GTIN "21"
+ * serial for GS1 (element string, DataMatrix, bracketed, Digital Link), and
+ * DI ".S" serial for an MA code. A code without one (a product barcode, a GS1
+ * code without a serial, an invalid code) names a product, not a pack.
+ * Returns 1 with out filled, or 0 (out->key is then "").
+ */
+#define DS_UNIT_KEY_MAX 128
+
+typedef struct ds_unit_key {
+	char key[DS_UNIT_KEY_MAX];
+	const char *product; /* trace prefix / GTIN / MA DI: points into the code */
+	const char *serial;  /* points into the code */
+} ds_unit_key;
+
+int ds_code_unit_key(const ds_code *code, ds_unit_key *out);
+
 /* Fill opts with defaults (today from the clock or $DRUGSCAN_TODAY, 90 days). */
 void ds_trace_opts_default(ds_trace_opts *opts);
 
