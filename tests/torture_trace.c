@@ -209,6 +209,16 @@ static void run_case(void **state)
 		print_message("  symbology: want %s got %s\n", json_string_value(v), code.symbology);
 		ok = 0;
 	}
+	if ((v = json_object_get(j, "unit_key"))) {
+		/* the pack's identity: a string, or null for a code that names no pack */
+		ds_unit_key unit;
+		int has = ds_code_unit_key(&code, &unit);
+		if (json_is_null(v) ? has : !has || strcmp(unit.key, json_string_value(v))) {
+			print_message("  unit_key: want %s got %s\n", json_is_null(v) ? "null" : json_string_value(v),
+			              has ? unit.key : "null");
+			ok = 0;
+		}
+	}
 	if (!ok) {
 		print_message("  case %s\n", tc->name);
 		describe(&code);

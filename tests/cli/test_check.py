@@ -218,6 +218,40 @@ class CheckStdin(unittest.TestCase):
         self.assertIn(b"no code given", p.stderr)
 
 
+class UnitKeyAndVerdict(unittest.TestCase):
+    def test_one_pack_one_unit_key_whatever_the_carrier(self):
+        forms = ["]d2010690123456789221SERIAL1", "https://id.example.com/01/%s/21/SERIAL1" % G,
+                 "(01)%s(21)SERIAL1" % G, "(01)%s(17)270331(10)B1(21)SERIAL1" % G]
+        rc, out, err = run(["check", "--format", "json"] + forms)
+        objs = jsonl(out)
+        self.assertEqual(len(objs), 4, err)
+        self.assertEqual({o["unit_key"] for o in objs}, {"01%s21SERIAL1" % G})
+        self.assertEqual(objs[1]["kind"], "url")
+
+    def test_no_unit_key_for_what_names_no_pack(self):
+        rc, out, _ = run(["check", "--format", "json", "6901234567892", "(01)%s(10)B1" % G, "81234567890123456789"])
+        self.assertEqual([o["unit_key"] for o in jsonl(out)], [None, None, "81234567890123456789"])
+
+    def test_damaged_catalog_is_an_error_not_a_silent_no_drug(self):
+        home = tempfile.mkdtemp(prefix="drugscan-check-damaged-")
+        try:
+            env = {"DRUGSCAN_HOME": home}
+            rc, out, _ = run(["check", "--format", "json", "81000464033958964338"], env=env)
+            self.assertIsNotNone(jsonl(out)[0]["drug"])
+            with open(os.path.join(home, "catalog.db"), "r+b") as f:
+                f.seek(4096)
+                f.write(b"\xaa" * 800000)
+            rc, out, err = run(["check", "--format", "json", "81000464033958964338"], env=env)
+            self.assertEqual(rc, 1, err)
+            o = jsonl(out)[0]
+            self.assertIsNone(o["drug"])
+            self.assertIn("catalog.error", [l["id"] for l in o["labels"]])
+            self.assertIn("malformed", err)
+        finally:
+            import shutil
+            shutil.rmtree(home, ignore_errors=True)
+
+
 class Usage(unittest.TestCase):
     def test_help(self):
         for args in (["check", "--help"], ["check", "-h"], ["help", "check"]):

@@ -216,6 +216,40 @@ class Counter(unittest.TestCase):
         p = subprocess.run([BIN, "ledger", "export", "-f", "csv"], stdout=subprocess.PIPE, env=env)
         self.assertIn('"-3"', p.stdout.decode())  # a negative count is a number, not a formula to guard
 
+    def test_the_ledger_records_the_outcome_the_screen_showed(self):
+        # expired (GS1 (17) in the past) and recalled (demo recall of trace prefix 8100046) boxes:
+        # the ledger's own rules say ok, the verdict says alert, and the event must say alert too
+        expired = "(01)06901234567892(17)250101(21)EXP1"
+        recalled = "81000464033958964338"
+        for c in (expired, recalled):
+            self.counter("receive", c)
+            rc, out, _ = self.counter("sell", c)
+            self.assertEqual(rc, 3)
+            self.assertEqual(out[0]["ledger"]["outcome"], "alert")
+            p = subprocess.run(WRAP + [BIN, "ledger", "history", "--format", "jsonl", c], stdout=subprocess.PIPE,
+                               env=env_for(self.home), timeout=60)
+            events = [json.loads(l) for l in p.stdout.decode().splitlines()]
+            self.assertEqual([(e["action"], e["outcome"]) for e in events], [("receive", "alert"), ("sell", "alert")])
+            self.assertEqual(events[-1]["event_id"], out[0]["ledger"]["event_id"])
+        p = subprocess.run(WRAP + [BIN, "ledger", "export"], stdout=subprocess.PIPE, env=env_for(self.home), timeout=60)
+        self.assertEqual(p.returncode, 0)
+
+    def test_one_pack_is_one_state_whatever_the_carrier(self):
+        g = "06901234567892"
+        rc, out, _ = self.counter("receive", "]d201%s21PACK7" % g)
+        self.assertEqual(self.led(out[0])[:2], ("unknown", "in_stock"))
+        rc, out, _ = self.counter("sell", "https://id.example.com/01/%s/21/PACK7" % g)
+        self.assertEqual(self.led(out[0]), ("in_stock", "sold", "ok", False))
+        rc, out, _ = self.counter("sell", "(01)%s(21)PACK7" % g)
+        self.assertEqual(rc, 3)
+        self.assertEqual(self.ids(out[0]), ["ledger.already_sold"])
+        self.assertEqual({o["unit_key"] for o in out}, {"01%s21PACK7" % g})
+        for form in ("(01)%s(21)PACK7" % g, "01%s21PACK7" % g, "https://id.example.com/01/%s/21/PACK7" % g):
+            p = subprocess.run(WRAP + [BIN, "ledger", "history", "--format", "jsonl", form], stdout=subprocess.PIPE,
+                               env=env_for(self.home), timeout=60)
+            self.assertEqual([json.loads(l)["action"] for l in p.stdout.decode().splitlines()],
+                             ["receive", "sell", "sell"], form)
+
     def test_corrupt_or_foreign_ledger_is_never_overwritten(self):
         db = os.path.join(self.home, "ledger.db")
         with open(db, "wb") as f:

@@ -224,6 +224,49 @@ class ScanInputs(unittest.TestCase):
             self.assertIn(opt, out)
 
 
+class NoCatalog(unittest.TestCase):
+    """An unreadable catalog.db: scan and audit say the catalog is not used, judge the
+    codes on their trace labels only, and create nothing outside the data directory."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.home = os.path.join(self.tmp, "data")
+        os.makedirs(self.home)
+        with open(os.path.join(self.home, "catalog.db"), "wb") as f:
+            f.write(b"this is not an SQLite database\n" * 100)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def run_here(self, args):
+        env = dict(ENV, DRUGSCAN_HOME=self.home)
+        p = subprocess.run(WRAP + [BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=600, cwd=self.tmp)
+        return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+
+    def test_scan_and_audit_without_a_usable_catalog(self):
+        if os.path.exists("/nonexistent"):
+            self.skipTest("/nonexistent exists on this machine")
+        img = [p for p in scan_images() if "rot0" in p][0]
+        shutil.copy(img, os.path.join(self.tmp, "box.jpg"))
+        before = sorted(os.listdir(self.home))
+        rc, out, err = self.run_here(["scan", "-f", "jsonl", "--jobs", "2", "box.jpg"])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("codes are decoded without the catalog", err)
+        codes = jsonl(out)[0]["codes"]
+        self.assertTrue(codes)
+        for c in codes:
+            self.assertIsNone(c["drug"])
+            self.assertFalse([l for l in c["labels"] if l["id"].split(".")[0] in ("catalog", "nrdl", "policy")])
+        rc, out, err = self.run_here(["audit", "--jobs", "2", "--out", "report", "box.jpg"])
+        self.assertIn("without the catalog", err)
+        with open(os.path.join(self.tmp, "report", "results.jsonl")) as f:
+            self.assertIsNone(json.loads(f.readline())["codes"][0]["drug"])
+        self.assertFalse(os.path.exists("/nonexistent"))
+        self.assertEqual(sorted(os.listdir(self.home)), before)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["box.jpg", "data", "report"])
+
+
 class LiveFrames(unittest.TestCase):
     """The camera loop, replayed from recorded frames."""
 
