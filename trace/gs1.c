@@ -286,6 +286,16 @@ static void parse_bracketed(tctx *t)
 	}
 }
 
+/* The most data a real symbol carries: GS1 DataMatrix 144x144 holds 3,116
+ * digits, a version 40 GS1 QR 7,089 (ISO/IEC 16022, 18004). GS1-128 symbols
+ * are shorter still, but scanners may join two of them. */
+static size_t gs1_max_len(const char *symbology)
+{
+	if (symbology && strstr(symbology, "datamatrix"))
+		return 3116;
+	return 7089;
+}
+
 void gs1_check_elements(tctx *t)
 {
 	ds_code *c = t->c;
@@ -322,8 +332,15 @@ void gs1_check_elements(tctx *t)
 		if (pd && xd && xd < pd)
 			tc_issue_raw(c, "gs1.expiry_before_production", DS_SEV_WARN, x->pos, x->len, "");
 	}
+	if (t->in_len > gs1_max_len(c->symbology)) {
+		/* more than any real symbol can carry: fabricated or garbage, not a scan */
+		snprintf(arg, sizeof(arg), "%zu", gs1_max_len(c->symbology));
+		tc_issue_raw(c, "gs1.oversized", DS_SEV_ERROR, 0, t->in_len, arg);
+	}
 	if (!has_element(c, "01") && !has_element(c, "8006")) {
 		tc_issue_raw(c, "gs1.no_gtin", DS_SEV_WARN, 0, t->in_len, "");
+		if (ds_code_has_issue(c, "gs1.repeated_ai")) /* e.g. a run of zeros read as many SSCCs */
+			tc_issue_raw(c, "gs1.repeated_no_gtin", DS_SEV_ERROR, 0, t->in_len, "");
 	} else if (!has_element(c, "21")) {
 		tc_issue_raw(c, "gs1.no_serial", DS_SEV_WARN, 0, t->in_len, "");
 	}

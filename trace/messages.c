@@ -54,6 +54,8 @@ static const msg messages[] = {
 	{"gs1.conflicting_ai", "AI ({}) 出现两次且值不同", "AI ({}) appears twice with different values"},
 	{"gs1.repeated_ai", "AI ({}) 重复出现", "AI ({}) is repeated"},
 	{"gs1.too_many", "GS1 数据元素过多", "too many GS1 elements"},
+	{"gs1.oversized", "GS1 数据超过任何条码能容纳的长度（{} 个字符）", "longer than any real symbol can carry ({} characters)"},
+	{"gs1.repeated_no_gtin", "没有 GTIN 却重复同一 AI：不是追溯码", "a repeated AI without a GTIN: not a trace code"},
 	{"gs1.bracket", "括号格式错误，应为 (AI)数据", "malformed bracketed form: expected (AI)value"},
 	{"gs1.empty", "没有 GS1 数据", "no GS1 data"},
 	{"gs1.missing_required", "缺少必需的关联 AI（{}）", "an AI lacks its required companion ({})"},
