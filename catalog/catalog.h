@@ -147,6 +147,10 @@ int ds_catalog_judge(ds_catalog *cat, const ds_code *code, const ds_lookup_opts 
 int ds_verdict_has_alert(const ds_verdict *v);
 /* The highest label level of the verdict (DS_LEVEL_INFO when none). */
 ds_level ds_verdict_level(const ds_verdict *v);
+/* The strongest label (the first of the highest level), or NULL when there are none. */
+const ds_label *ds_verdict_top(const ds_verdict *v);
+/* Does the code name one box (a unit key), not just a product or a batch? */
+int ds_verdict_names_box(const ds_verdict *v);
 
 /* ---- information ---- */
 

@@ -77,3 +77,19 @@ int ds_verdict_has_alert(const ds_verdict *v)
 {
 	return ds_verdict_level(v) == DS_LEVEL_ALERT;
 }
+
+const ds_label *ds_verdict_top(const ds_verdict *v)
+{
+	const ds_label *top = NULL;
+	size_t i;
+
+	for (i = 0; i < v->nlabels; i++)
+		if (!top || v->labels[i].level > top->level)
+			top = &v->labels[i];
+	return top;
+}
+
+int ds_verdict_names_box(const ds_verdict *v)
+{
+	return v->unit.key[0] != '\0';
+}

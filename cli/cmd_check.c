@@ -83,7 +83,7 @@ static int check_one(check_run *run, const char *data, size_t len, const char *w
 		run->io_error = 1;
 	}
 	run->alert |= ds_verdict_has_alert(&run->verdict);
-	run->not_valid |= !run->code.valid;
+	run->not_valid |= !ds_verdict_names_box(&run->verdict); /* invalid, or a product without a serial */
 	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->verdict) < 0) {
 		fprintf(run->cli->err, "%s: cannot write output: %s\n", run->cli->prog, strerror(errno));
 		run->io_error = 1;

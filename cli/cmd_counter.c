@@ -101,12 +101,16 @@ static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
 	size_t i;
 
-	fprintf(out, "%s %s %s", r->outcome == 2 ? "\xe2\x9c\x97" : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
+	/* ✗ only for what was refused; an action carried out despite an alert is ⚠ and says so */
+	fprintf(out, "%s %s %s",
+	        r->outcome == 2 ? (r->refused ? "\xe2\x9c\x97" : "\xe2\x9a\xa0") : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
 	        zh ? verbs_zh[k->action] : ds_action_name(k->action), input);
 	if (k->verdict.drug)
 		fprintf(out, "  %s", k->verdict.drug->generic_name);
 	fprintf(out, "  %s %s %s%s", state_text(r->before, k->cli->lang), "\xe2\x86\x92", state_text(r->after, k->cli->lang),
-	        r->refused ? (zh ? "（未执行）" : " (refused)") : "");
+	        r->refused                ? (zh ? "（未执行）" : " (refused)")
+	        : r->outcome == 2         ? (zh ? "（有警报，仍已执行）" : " (done despite ALERT)")
+	                                  : "");
 	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
 		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
 	{

@@ -91,6 +91,46 @@ static void drug_lines(FILE *out, const ds_drug *d, ds_lang lang)
 	        zh ? " · 医保代码 " : " · NHSA code ", d->nhsa_code);
 }
 
+/* One or two words for the strongest alert, for the headline. */
+static const char *alert_word(const ds_label *l, ds_lang lang)
+{
+	static const struct {
+		const char *prefix, *zh, *en;
+	} words[] = {
+		{"trace.expired", "已过期", "EXPIRED"},
+		{"recall.", "已召回", "RECALLED"},
+		{"ledger.already_sold", "已售出", "ALREADY SOLD"},
+		{"ledger.destroyed", "已销毁", "DESTROYED"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strncmp(l->id, words[i].prefix, strlen(words[i].prefix)))
+			return lang == DS_LANG_ZH ? words[i].zh : words[i].en;
+	return lang == DS_LANG_ZH ? "有警报" : "ALERT";
+}
+
+/* The first line tells the truth: no plain ✓ over an alert, nor over a code
+ * that names a product and not a box. */
+static void headline(FILE *out, const ds_verdict *v, ds_lang lang)
+{
+	const ds_code *c = v->code;
+	const ds_label *top = ds_verdict_top(v);
+	int zh = lang == DS_LANG_ZH;
+
+	if (!c->valid)
+		fprintf(out, "  \xe2\x9c\x97 %s\n", ds_code_summary(c, lang));
+	else if (top && top->level == DS_LEVEL_ALERT)
+		fprintf(out, zh ? "  \xe2\x9a\xa0 %s：格式正确，但%s\n" : "  \xe2\x9a\xa0 %s: well-formed, but %s\n",
+		        ds_code_summary(c, lang), alert_word(top, lang));
+	else if (!ds_verdict_names_box(v))
+		fprintf(out, zh ? "  ! %s：没有序列号，只能识别品种，不能识别这一盒\n"
+		                : "  ! %s: no serial, so it names the product, not this box\n",
+		        ds_code_summary(c, lang));
+	else
+		fprintf(out, "  \xe2\x9c\x93 %s\n", ds_code_summary(c, lang));
+}
+
 int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v)
 {
 	const ds_code *c = v->code;
@@ -113,7 +153,7 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 		}
 	}
 	fprintf(out, "%s\n", tmp->len ? tmp->ptr : (zh ? "（无法显示的输入）" : "(unprintable input)"));
-	fprintf(out, "  %s %s\n", c->valid ? "\xe2\x9c\x93" : "\xe2\x9c\x97", ds_code_summary(c, lang));
+	headline(out, v, lang);
 	if (c->nfields) {
 		fputs("    ", out);
 		for (i = 0; i < c->nfields; i++) {

@@ -252,6 +252,18 @@ static void label(ds_ledger_result *r, const char *id, ds_level level, const cha
 
 #define ZH(zh, en) (lang == DS_LANG_ZH ? (zh) : (en))
 
+/* An alert of the verdict that forbids a sale in strict mode: expired or recalled. */
+static int unsafe_to_sell(const ds_ledger_req *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->nlabels; i++)
+		if (q->labels[i].level == DS_LEVEL_ALERT &&
+		    (!strcmp(q->labels[i].id, "trace.expired") || !strncmp(q->labels[i].id, "recall.", 7)))
+			return 1;
+	return 0;
+}
+
 /* What the action does to the code; fills res (labels, after, refused). */
 static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_lang lang, ds_ledger_result *res,
                    int *units_after)
@@ -285,6 +297,12 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 			      c->state == DS_ST_SOLD ? ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
 			                                  "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it")
 			                             : ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
+			res->refused = 1;
+			break;
+		}
+		if (q->strict && unsafe_to_sell(q)) {
+			label(res, "ledger.strict_refused", DS_LEVEL_ALERT,
+			      ZH("过期或召回的药品，严格模式下拒绝销售", "expired or recalled: refused in strict mode"));
 			res->refused = 1;
 			break;
 		}

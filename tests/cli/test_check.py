@@ -252,6 +252,30 @@ class UnitKeyAndVerdict(unittest.TestCase):
             shutil.rmtree(home, ignore_errors=True)
 
 
+class Headline(unittest.TestCase):
+    """The first line tells the truth: no plain check mark over an alert or a product code."""
+
+    def test_expired_is_not_a_plain_tick(self):
+        rc, out, _ = run(["check", "(01)%s(17)250101(21)EXP1" % G])
+        self.assertEqual(rc, 3)
+        head = out.splitlines()[1]
+        self.assertTrue(head.startswith("  \u26a0 "), head)
+        self.assertIn("well-formed, but EXPIRED", head)
+        self.assertNotIn("\u2713", out)
+        rc, out, _ = run(["check", "--lang", "zh", "81000464033958964338"])  # demo recall of 8100046
+        self.assertEqual(rc, 3)
+        self.assertIn("格式正确，但已召回", out.splitlines()[1])
+
+    def test_gs1_without_serial_names_a_product_and_exits_4(self):
+        rc, out, _ = run(["check", "(01)%s(10)B1" % G])
+        self.assertEqual(rc, 4)
+        self.assertNotIn("\u2713", out)
+        self.assertIn("no serial, so it names the product, not this box", out.splitlines()[1])
+        rc, out, _ = run(["check", "(01)%s(10)B1(21)S1" % G])
+        self.assertEqual(rc, 0)
+        self.assertTrue(out.splitlines()[1].startswith("  \u2713 "))
+
+
 class Usage(unittest.TestCase):
     def test_help(self):
         for args in (["check", "--help"], ["check", "-h"], ["help", "check"]):

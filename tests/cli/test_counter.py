@@ -234,6 +234,24 @@ class Counter(unittest.TestCase):
         p = subprocess.run(WRAP + [BIN, "ledger", "export"], stdout=subprocess.PIPE, env=env_for(self.home), timeout=60)
         self.assertEqual(p.returncode, 0)
 
+    def test_sold_despite_alert_is_not_marked_refused_and_strict_refuses(self):
+        expired = "(01)06901234567892(17)250101(21)EXP2"
+        p = subprocess.run(WRAP + [BIN, "counter", "sell", "-q", "--station", "A", expired], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env_for(self.home), timeout=60)
+        first = p.stdout.decode().splitlines()[0]
+        self.assertEqual(p.returncode, 3)
+        self.assertTrue(first.startswith("\u26a0 sell"), first)
+        self.assertIn("(done despite ALERT)", first)
+        self.assertNotIn("refused", first)
+        other = "(01)06901234567892(17)250101(21)EXP3"
+        rc, out, _ = self.counter("sell", other, extra=["--strict"])
+        self.assertEqual(rc, 3)
+        self.assertEqual(self.led(out[0]), ("unknown", "unknown", "alert", True))
+        self.assertIn("ledger.strict_refused", self.ids(out[0]))
+        p = subprocess.run(WRAP + [BIN, "counter", "sell", "-q", "--strict", "--station", "A", other],
+                           stdout=subprocess.PIPE, env=env_for(self.home), timeout=60)
+        self.assertTrue(p.stdout.decode().startswith("\u2717 sell"))
+
     def test_one_pack_is_one_state_whatever_the_carrier(self):
         g = "06901234567892"
         rc, out, _ = self.counter("receive", "]d201%s21PACK7" % g)
