@@ -1,7 +1,8 @@
 /*
  * cli.h - what the subcommands share: the run context, the option spec that
  * drives both parsing and --help, the stdin line reader and the renderers.
- * Private to cli/; the modules never see it.
+ * Private to cli/; the modules never see it. The code object's JSON, the
+ * file walk and the parallel runner are the audit module's (audit.h).
  */
 #ifndef DS_CLI_H
 #define DS_CLI_H
@@ -69,6 +70,8 @@ void ds_opts_help(FILE *f, const char *prog, const ds_cmdspec *spec);
 int ds_opts_index(const ds_cmdspec *spec, const char *name);
 const char *ds_opts_get(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
+/* A whole number from lo to hi in *out; 0 also when s is NULL (*out kept), -1 when bad. */
+int ds_parse_count(const char *s, long lo, long hi, long *out);
 
 /* Parse a command's argv and handle the options every command shares (--help,
  * --lang). Returns -1 to go on, or an exit code to return: a usage error for `cmd`
@@ -76,6 +79,8 @@ int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv);
 ds_lang ds_lang_from_env(void);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
+/* A library's note (ds_audit_note_fn) on stderr: "drugscan: message"; ctx is the ds_cli. */
+void ds_cli_note(void *cli, const char *message);
 
 /* ---- stdin lines (lineread.c) ---- */
 
@@ -110,76 +115,6 @@ void ds_renderer_free(ds_renderer *r);
 
 /* Text for people (render_text.c). tmp is scratch space. */
 int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v);
-
-/* The code object of DESIGN.md as jansson JSON (no "input", no "position"). */
-struct json_t;
-struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
-struct json_t *ds_drug_json(const ds_drug *d);
-
-/* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
-void ds_put_visible(ds_buf *b, const char *s, size_t n);
-
-/* CSV writing shared by the renderers (libcsv quoting, formula-safe). */
-int ds_csv_cell(FILE *f, const char *s, size_t len, int last);
-
-/* The honest note every verdict carries. */
-const char *ds_note_text(ds_lang lang);
-
-/* ---- batches of images (batch.c) ---- */
-
-/* Image files in input order; root_len[i] is how much of v[i] names the
- * folder it was found under (0 for a file named on the command line). */
-typedef struct ds_files {
-	char **v;
-	size_t *root_len;
-	size_t n, cap;
-} ds_files;
-
-int ds_is_image_name(const char *name);
-int ds_files_add(ds_files *l, const char *path, size_t root_len);
-/* A file is added as it is; a folder is walked recursively in name order
- * (image names only, no hidden entries, symlinked folders not followed). */
-int ds_files_add_arg(ds_files *l, const char *arg, ds_cli *cli);
-void ds_files_free(ds_files *l);
-
-/* Run work() for items 0..n-1 on `jobs` threads; emit() sees each result on
- * the calling thread strictly in item order. A non-zero emit() stops the run
- * (what is in flight is finished and dropped) and is returned. */
-typedef struct ds_batch_ops {
-	void *(*worker_new)(void *ctx);              /* per-thread state, may be NULL */
-	void (*worker_free)(void *ctx, void *state);
-	int (*work)(void *ctx, void *state, size_t i, ds_buf *out); /* returns flags for emit */
-	int (*emit)(void *ctx, size_t i, const ds_buf *out, int flags);
-} ds_batch_ops;
-
-int ds_batch_run(size_t n, int jobs, const ds_batch_ops *ops, void *ctx);
-
-/* What a decoding thread holds: its scanner, a code and a catalog connection
- * (decoder bytes are parsed exactly). no_catalog: judge without the catalog. */
-typedef struct ds_image_worker {
-	ds_scanner *scanner;
-	ds_code code;
-	ds_catalog *cat;        /* NULL: judged without the catalog */
-	ds_trace_opts trace;    /* exact: decoder bytes */
-	ds_lookup_opts lookup;  /* lookup.trace points at trace */
-	ds_verdict verdict;     /* of the last code judged */
-} ds_image_worker;
-
-ds_image_worker *ds_image_worker_new(const ds_scan_opts *sopts, const char *data_dir, const char *insurance,
-                                     ds_lang lang, int no_catalog);
-void ds_image_worker_free(ds_image_worker *w); /* NULL-safe */
-/* Open (and on first run build) the catalog once before the workers do;
- * 1 with a message on stderr when codes must be judged without it. */
-int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance);
-/* A whole number from lo to hi in *out; 0 also when s is NULL (*out kept), -1 when bad. */
-int ds_parse_count(const char *s, long lo, long hi, long *out);
-
-/* What one image gave (flags of ds_scan_json). */
-enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8, DS_IMG_LOOKUP_FAILED = 16 };
-
-/* The scan object of DESIGN.md for one image: every symbol parsed and judged. */
-struct json_t *ds_scan_json(const char *file, const ds_scan_result *res, const char *error, ds_image_worker *w,
-                            ds_lang lang, int *flags);
 
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);

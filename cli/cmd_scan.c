@@ -2,7 +2,7 @@
  * cmd_scan.c - drugscan scan: decode trace codes from image files and
  * folders on N threads, one result per image in input order.
  *
- * Workers (batch.c) take the next image, decode it with their own
+ * Workers (audit/batch.c) take the next image, decode it with their own
  * ds_scanner, parse and render every code; the main thread writes the
  * results strictly in input order, so memory stays bounded however many
  * images there are.
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "scanner.h"
 
@@ -246,6 +247,7 @@ static int run_batch(scan_job *job, size_t nfiles, int jobs)
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
+	ds_error err;
 	scan_job job;
 	ds_files files = {0};
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
@@ -272,7 +274,10 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	job.sopts.trace_passes = getenv("DRUGSCAN_DEBUG") && strstr(getenv("DRUGSCAN_DEBUG"), "passes");
 	job.data_dir = ds_opts_get(&v, &scan_spec, "data-dir");
 	job.insurance = ds_opts_get(&v, &scan_spec, "insurance");
-	job.no_catalog = ds_catalog_probe(cli, job.data_dir, job.insurance);
+	if (ds_catalog_probe(job.data_dir, job.insurance, &err) < 0) {
+		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
+		job.no_catalog = 1;
+	}
 	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
 		rc = ds_scan_live(cli, &scan_spec, &v, job.fmt, &job.sopts);
 		goto done;
@@ -302,9 +307,13 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		rc = ds_cli_usage_error(cli, "scan", "no image given: pass IMAGE or DIR...");
 		goto done;
 	}
-	for (i = 0; i < v.nrest; i++)
-		if (ds_files_add_arg(&files, v.rest[i], cli) == DS_ENOMEM)
+	for (i = 0; i < v.nrest; i++) {
+		int r = ds_files_add_arg(&files, v.rest[i], ds_cli_note, cli, &err);
+		if (r < 0)
+			fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+		if (r == DS_ENOMEM)
 			break;
+	}
 	job.files = files.v;
 	if (files.n == 0) {
 		fprintf(cli->err, "%s: no images found\n", cli->prog);

@@ -1,4 +1,5 @@
 /* opts.c - one declarative option table drives parsing and --help. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,21 @@ int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name)
 {
 	int i = ds_opts_index(spec, name);
 	return i < 0 ? 0 : v->count[i];
+}
+
+int ds_parse_count(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static int choice_ok(const char *choices, const char *value)
@@ -188,6 +204,13 @@ int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message)
 	fprintf(cli->err, "%s %s: %s\n", cli->prog, cmd, message);
 	fprintf(cli->err, "try '%s %s --help'\n", cli->prog, cmd);
 	return DS_EXIT_USAGE;
+}
+
+void ds_cli_note(void *ctx, const char *message)
+{
+	ds_cli *cli = ctx;
+
+	fprintf(cli->err, "%s: %s\n", cli->prog, message);
 }
 
 int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv)

@@ -2,13 +2,14 @@
  * render.c - a checked code as JSON (jansson), CSV (libcsv) or text for people.
  *
  * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
- * 1): fields are only ever added.
+ * 1): fields are only ever added. The objects themselves are built in
+ * audit/codejson.c; this file caches the parts that repeat.
  */
-#include <csv.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cli.h"
 
 struct ds_renderer {
@@ -28,8 +29,6 @@ struct ds_renderer {
 		char *json; /* owned, NUL-terminated */
 	} frags[1024];
 };
-
-static json_t *label_json(const ds_label *l);
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
 {
@@ -61,7 +60,7 @@ static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(
 
 static json_t *make_label(const void *l)
 {
-	return label_json(l);
+	return ds_label_json(l);
 }
 
 static json_t *make_drug(const void *d)
@@ -80,14 +79,6 @@ int ds_format_parse(ds_format *out, const char *name)
 	else
 		return DS_EINVAL;
 	return DS_OK;
-}
-
-const char *ds_note_text(ds_lang lang)
-{
-	return lang == DS_LANG_ZH
-	           ? "本地检查，不是医保销售结算记录；请在国家医保服务平台 App 或国家医保局公众号的“药品追溯信息查询”中核实（数据约有 2 天延迟）"
-	           : "a local check, not the national medical-insurance sales record: confirm in the 国家医保服务平台 app "
-	             "or the NHSA WeChat account under 药品追溯信息查询 (data lags about 2 days)";
 }
 
 ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang)
@@ -142,106 +133,6 @@ static const char *printable(ds_buf *b, const void *data, size_t len, size_t lim
 	return b->ptr ? b->ptr : "";
 }
 
-static json_t *issues_json(const ds_code *c, ds_lang lang)
-{
-	json_t *arr = json_array();
-	char msg[256];
-	size_t i;
-
-	for (i = 0; i < c->nissues; i++) {
-		const ds_issue *is = &c->issues[i];
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", is->id, "severity",
-		                                     ds_severity_name(is->severity), "message",
-		                                     ds_issue_message(is, lang, msg, sizeof(msg)), "pos",
-		                                     (json_int_t)is->pos, "len", (json_int_t)is->len));
-	}
-	return arr;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-json_t *ds_drug_json(const ds_drug *d)
-{
-	json_t *o = json_object(), *lists = json_array();
-	size_t i;
-
-	json_object_set_new(o, "nhsa_code", json_string(d->nhsa_code));
-	json_object_set_new(o, "generic_name", json_string(d->generic_name));
-	json_object_set_new(o, "brand_name", str_or_null(d->brand_name));
-	json_object_set_new(o, "dosage_form", str_or_null(d->dosage_form));
-	json_object_set_new(o, "spec", str_or_null(d->spec));
-	json_object_set_new(o, "pack", str_or_null(d->pack));
-	json_object_set_new(o, "manufacturer", str_or_null(d->manufacturer));
-	json_object_set_new(o, "approval_no", str_or_null(d->approval_no));
-	json_object_set_new(o, "standard_code", str_or_null(d->standard_code));
-	json_object_set_new(o, "nrdl_no", str_or_null(d->nrdl_no));
-	json_object_set_new(o, "category", str_or_null(d->category));
-	json_object_set_new(o, "negotiated", json_boolean(d->negotiated));
-	json_object_set_new(o, "agreement_end", str_or_null(d->agreement_end));
-	json_object_set_new(o, "payment_standard", str_or_null(d->payment_standard));
-	json_object_set_new(o, "restriction", str_or_null(d->restriction));
-	json_object_set_new(o, "remarks", str_or_null(d->remarks));
-	for (i = 0; i < d->nlists; i++)
-		json_array_append_new(lists, json_string(d->lists[i]));
-	json_object_set_new(o, "lists", lists);
-	json_object_set_new(o, "matched_by", json_string(d->matched_by));
-	json_object_set_new(o, "package_level", json_integer(d->package_level));
-	json_object_set_new(o, "units", d->units ? json_integer(d->units) : json_null());
-	return o;
-}
-
-static json_t *label_json(const ds_label *l)
-{
-	return json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
-}
-
-/* The code object up to "elements"; with_tail adds drug, labels and note. */
-static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
-{
-	const ds_code *c = v->code;
-	const ds_label *labels = v->labels;
-	size_t nlabels = v->nlabels;
-	json_t *o = json_object(), *fields = json_object(), *arr;
-	size_t i;
-
-	json_object_set_new(o, "text", json_stringn(c->text, c->text_len));
-	json_object_set_new(o, "symbology", str_or_null(c->symbology));
-	json_object_set_new(o, "aim", str_or_null(c->aim));
-	json_object_set_new(o, "kind", json_string(ds_kind_name(c->kind)));
-	json_object_set_new(o, "valid", json_boolean(c->valid));
-	json_object_set_new(o, "issues", issues_json(c, lang));
-	/* the pack's identity (format_version 1, added): one box, one key, whatever carrier */
-	json_object_set_new(o, "unit_key", str_or_null(v->unit.key));
-	for (i = 0; i < c->nfields; i++)
-		json_object_set_new(fields, c->fields[i].name, json_string(c->fields[i].value));
-	json_object_set_new(o, "fields", fields);
-	if (c->nelements) {
-		arr = json_array();
-		for (i = 0; i < c->nelements; i++)
-			json_array_append_new(arr, json_pack("{s:s, s:s}", "ai", c->elements[i].ai, "value",
-			                                     c->elements[i].value));
-		json_object_set_new(o, "elements", arr);
-	}
-	if (!with_tail)
-		return o;
-	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
-	arr = json_array();
-	for (i = 0; i < nlabels; i++)
-		json_array_append_new(arr, label_json(&labels[i]));
-	json_object_set_new(o, "labels", arr);
-	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
-	return o;
-}
-
-/* The code object of DESIGN.md, without "input" and "position". */
-json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
-{
-	return code_json(v, lang, 1);
-}
-
 static int to_buf(const char *data, size_t size, void *ctx)
 {
 	return ds_buf_put(ctx, data, size) == DS_OK ? 0 : -1;
@@ -249,7 +140,7 @@ static int to_buf(const char *data, size_t size, void *ctx)
 
 static int render_json(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
-	json_t *o = json_object(), *code = code_json(v, r->lang, 0);
+	json_t *o = json_object(), *code = ds_code_json_head(v, r->lang);
 	size_t i;
 	int rc;
 
@@ -309,59 +200,9 @@ static const char *csv_columns[] = {
 #define CSV_FIRST_FIELD 6
 #define CSV_NFIELDS 6
 
-/*
- * One quoted CSV cell. A cell that a spreadsheet would run as a formula
- * (starting with = + - @, tab or CR) gets a leading apostrophe, the usual
- * guard; a GS1 serial may legally be "=HYPERLINK(...)". JSONL is unchanged.
- */
-/* "-1", "+3", "-0.5": a number, which no spreadsheet runs as a formula */
-static int plain_number(const char *s, size_t len)
-{
-	size_t i = 1;
-
-	if (len < 2 || (s[0] != '-' && s[0] != '+'))
-		return 0;
-	for (; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
-int ds_csv_cell(FILE *f, const char *s, size_t len, int last)
-{
-	int rc;
-
-	if (len > 0 && memchr("=+-@\t\r", s[0], 6) && !plain_number(s, len)) {
-		char *guarded = malloc(len + 1);
-		if (!guarded)
-			return DS_ENOMEM;
-		guarded[0] = '\'';
-		memcpy(guarded + 1, s, len);
-		rc = csv_fwrite(f, guarded, len + 1);
-		free(guarded);
-	} else {
-		rc = csv_fwrite(f, s, len);
-	}
-	if (rc != 0)
-		return DS_EIO;
-	return fputc(last ? '\n' : ',', f) == EOF ? DS_EIO : DS_OK;
-}
-
 static int csv_cell(FILE *f, const char *s, int last)
 {
 	return ds_csv_cell(f, s, strlen(s), last);
-}
-
-void ds_put_visible(ds_buf *b, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)s[i] == 0x1D)
-			ds_buf_puts(b, "<GS>");
-		else
-			ds_buf_putc(b, s[i]);
-	}
 }
 
 static int render_csv(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zbar.h>
 
+#include "audit.h"
 #include "cli.h"
 
 /* Set by SIGINT so the loop can print its summary; the one global, as signals need. */

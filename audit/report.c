@@ -1,10 +1,10 @@
 /*
- * audit_report.c - what an audit makes of its results.jsonl: the photos and
+ * report.c - what an audit makes of its results.jsonl: the photos and
  * their problems, one entry per distinct code with every photo it is in,
  * cross-photo duplicates, and codes.csv and summary.json.
  *
  * results.jsonl is read as a stream and only a small record per photo and
- * per distinct code is kept; the HTML report (audit_html.c) reads the lines
+ * per distinct code is kept; the HTML report (html.c) reads the lines
  * of the photos it shows again, by offset.
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "internal.h"
 
 static uint64_t fnv1a(const char *s)
 {
@@ -673,7 +673,7 @@ static int write_atomic(const char *dir, const char *name, writer_fn fn, const a
 	return DS_OK;
 }
 
-int au_write_reports(const char *dir, const au_run *run, ds_lang lang, unsigned *flags, ds_error *err)
+int ds_audit_report(const char *dir, const ds_audit_info *run, ds_lang lang, unsigned *flags, ds_error *err)
 {
 	char path[4096];
 	FILE *results;

@@ -1,6 +1,7 @@
 /*
  * batch.c - what scan and audit share: the list of image files (folders
- * walked recursively in name order) and the ordered parallel runner.
+ * walked recursively in name order), the ordered parallel runner, the
+ * decoding worker and the scan object of one image.
  *
  * Workers take the next item, do the work into a buffer and park it in a
  * bounded window of slots; the calling thread hands the slots on strictly
@@ -16,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "audit.h"
 
 int ds_is_image_name(const char *name)
 {
@@ -67,7 +68,7 @@ void ds_files_free(ds_files *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int walk(ds_files *l, const char *dir, size_t root_len, ds_cli *cli)
+static int walk(ds_files *l, const char *dir, size_t root_len, ds_audit_note_fn note, void *ctx, ds_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -75,10 +76,8 @@ static int walk(ds_files *l, const char *dir, size_t root_len, ds_cli *cli)
 	size_t i;
 	int rc = DS_OK;
 
-	if (!d) {
-		fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, dir, strerror(errno));
-		return DS_EIO;
-	}
+	if (!d)
+		return ds_error_set(err, DS_EIO, "cannot open '%s': %s", dir, strerror(errno));
 	while ((e = readdir(d)) && rc == DS_OK)
 		if (e->d_name[0] != '.')
 			rc = ds_files_add(&names, e->d_name, 0);
@@ -92,17 +91,24 @@ static int walk(ds_files *l, const char *dir, size_t root_len, ds_cli *cli)
 		/* a symlinked folder is not followed (no loops); a symlinked file is read */
 		if (rc == DS_OK && lstat(path, &st) == 0 &&
 		    (!S_ISLNK(st.st_mode) || (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)))) {
-			if (S_ISDIR(st.st_mode))
-				rc = walk(l, path, root_len, cli) == DS_ENOMEM ? DS_ENOMEM : rc;
-			else if (S_ISREG(st.st_mode) && ds_is_image_name(names.v[i]))
+			if (S_ISDIR(st.st_mode)) {
+				ds_error sub;
+				int r = walk(l, path, root_len, note, ctx, &sub);
+				if (r == DS_EIO && note)
+					note(ctx, sub.message); /* an unreadable folder below: said, and skipped */
+				rc = r == DS_ENOMEM ? DS_ENOMEM : rc;
+			} else if (S_ISREG(st.st_mode) && ds_is_image_name(names.v[i])) {
 				rc = ds_files_add(l, path, root_len);
+			}
 		}
 	}
 	ds_files_free(&names);
+	if (rc == DS_ENOMEM)
+		ds_error_set(err, rc, "out of memory");
 	return rc;
 }
 
-int ds_files_add_arg(ds_files *l, const char *arg, ds_cli *cli)
+int ds_files_add_arg(ds_files *l, const char *arg, ds_audit_note_fn note, void *ctx, ds_error *err)
 {
 	struct stat st;
 	size_t al = strlen(arg);
@@ -111,9 +117,11 @@ int ds_files_add_arg(ds_files *l, const char *arg, ds_cli *cli)
 		/* below a folder, the part of the path after it (and its slash) */
 		while (al > 1 && arg[al - 1] == '/')
 			al--;
-		return walk(l, arg, al + 1, cli);
+		return walk(l, arg, al + 1, note, ctx, err);
 	}
-	return ds_files_add(l, arg, 0);
+	if (ds_files_add(l, arg, 0) < 0)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	return DS_OK;
 }
 
 /* ---- the ordered parallel runner ---- */
@@ -273,35 +281,16 @@ void ds_image_worker_free(ds_image_worker *w)
 	free(w);
 }
 
-int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance)
+int ds_catalog_probe(const char *data_dir, const char *insurance, ds_error *err)
 {
 	ds_catalog *cat = NULL;
 	ds_insurance ins;
-	ds_error err;
-	int missing = 0;
+	int rc;
 
 	(void)ds_insurance_parse(&ins, insurance);
-	if (ds_catalog_open_default(&cat, data_dir, &err) < 0) {
-		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
-		missing = 1;
-	}
+	rc = ds_catalog_open_default(&cat, data_dir, err);
 	ds_catalog_close(cat);
-	return missing;
-}
-
-int ds_parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
+	return rc < 0 ? rc : DS_OK;
 }
 
 /* ---- the scan object of DESIGN.md ---- */

@@ -1,25 +1,25 @@
 /*
- * audit.h - the inspector's audit, private to cli/: what cmd_audit.c,
- * audit_report.c and audit_html.c share.
+ * internal.h - what the audit's files share (run.c, merge.c, report.c,
+ * html.c). Private to audit/; not an API.
  */
-#ifndef DS_AUDIT_H
-#define DS_AUDIT_H
+#ifndef DS_AUDIT_INTERNAL_H
+#define DS_AUDIT_INTERNAL_H
 
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "cli.h"
+#include "audit.h"
 
 /* Why a photo is listed among the problems (AU_WARN is the mildest). */
 enum {
-	AU_ERROR = 1,      /* the file could not be read as an image */
-	AU_NO_CODE = 2,    /* no symbol at all */
-	AU_NO_TRACE = 4,   /* only a product barcode, no trace code */
-	AU_INVALID = 8,    /* a malformed trace code */
-	AU_ALERT = 16,     /* a label of severity alert (expired, recalled, ...) */
-	AU_DUPLICATE = 32, /* one of its codes is in another, different photo */
-	AU_WARN = 64,      /* a label of severity warn (unmapped, expiring, ...) */
-	AU_PROBLEM = 127
+	AU_ERROR = DS_AUDIT_ERROR,
+	AU_NO_CODE = DS_AUDIT_NO_CODE,
+	AU_NO_TRACE = DS_AUDIT_NO_TRACE,
+	AU_INVALID = DS_AUDIT_INVALID,
+	AU_ALERT = DS_AUDIT_ALERT,
+	AU_DUPLICATE = DS_AUDIT_DUPLICATE,
+	AU_WARN = DS_AUDIT_WARN,
+	AU_PROBLEM = DS_AUDIT_PROBLEM
 };
 
 typedef struct au_photo {
@@ -32,7 +32,7 @@ typedef struct au_photo {
 } au_photo;
 
 typedef struct au_code {
-	char *key;         /* "nmpa20:…", "gs1:GTIN/SERIAL", "ma:DI/SERIAL", or "KIND:TEXT" */
+	char *key;         /* the unit_key, or "KIND:TEXT" for a code that names no box */
 	char *text, *kind, *nhsa_code, *generic_name, *labels;
 	int valid;
 	int serial;        /* names one box: can be a duplicate */
@@ -60,16 +60,7 @@ typedef struct au {
 } au;
 
 /* How this run went, for summary.json and the report. */
-typedef struct au_run {
-	double elapsed_s;
-	size_t scanned, resumed;
-	int jobs;
-	const char *effort;
-	char shard[32];            /* "K/N" or "" */
-	struct json_t *shards;     /* merge: one object per shard, or NULL */
-	const char *title;         /* what was audited, for the report's heading */
-	int complete;              /* 0: interrupted, the reports cover the photos done so far */
-} au_run;
+typedef ds_audit_info au_run;
 
 uint64_t au_path_hash(const char *s);
 int au_pathcmp(const char *a, const char *b);
@@ -90,16 +81,10 @@ struct json_t *au_summary_json(const au *a, const au_run *run);
 /* results is the results.jsonl the photos were loaded from; dir holds thumbs/. */
 int au_write_html(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out);
 
-/* Write codes.csv, summary.json and report.html into dir from dir/results.jsonl
- * (each through a temporary file and a rename). Sets *flags to the union of
- * the photos' AU_* flags. */
-int au_write_reports(const char *dir, const au_run *run, ds_lang lang, unsigned *flags, ds_error *err);
-
-/* cmd_audit.c: lock dir for this process (returns the fd to keep, or -1 after
- * a message); the exit code for the union of the photos' flags. */
-int au_lock_dir(ds_cli *cli, const char *dir);
-int au_exit_code(unsigned flags);
-/* audit_merge.c: drugscan audit merge DIR... --out DIR */
-int ds_audit_merge(ds_cli *cli, int argc, char **argv);
+/* Lock dir against a second audit writing into it at the same time: the fd
+ * to keep (close it to unlock), or -1 with a message in err. */
+int au_lock_dir(const char *dir, ds_error *err);
+/* Tell the caller a line through o->note, printf-style (no-op without one). */
+void au_note(const ds_audit_opts *o, const char *fmt, ...) DS_PRINTF(2, 3);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * audit_html.c - report.html: one self-contained page (inline CSS, the
+ * html.c - report.html: one self-contained page (inline CSS, the
  * thumbnails as data: URIs, no script, nothing fetched) that opens offline.
  *
  * Summary counts and a bar per label come first, then the duplicates, then
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "internal.h"
 
 #define MAX_THUMBS 2000    /* thumbnails embedded; the rest of the problems are rows */
 #define MAX_OK_ROWS 5000   /* photos without problems listed */

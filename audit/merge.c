@@ -1,0 +1,332 @@
+/*
+ * merge.c - `audit merge`: the folders of `audit --shard K/N` runs joined
+ * into one, in the order one unsharded run would have written, with the
+ * duplicates found across shards.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+typedef struct entry {
+	char *file;
+	int src;
+	off_t offset;
+	size_t len;
+	char *thumb;
+} entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const entry *x = a, *y = b;
+	int c = au_pathcmp(x->file, y->file);
+
+	return c ? c : x->src - y->src;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char tmp[4400], buf[65536];
+	FILE *in, *out;
+	size_t n;
+	int ok = 1;
+
+	if (link(from, to) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	in = fopen(from, "rb");
+	if (!in)
+		return -1;
+	out = fopen(tmp, "wb");
+	if (!out) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			ok = 0;
+	if (ferror(in))
+		ok = 0;
+	fclose(in);
+	if (fclose(out) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, to) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* "K/N" as written in summary.json; -1 when it is not that. */
+static int parse_shard_text(const char *s, int *k, int *n)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (errno || end == s || *end != '/' || a < 0 || a > 1000000)
+		return -1;
+	s = end + 1;
+	b = strtol(s, &end, 10);
+	if (errno || end == s || *end || b < 1 || b > 1000000)
+		return -1;
+	*k = (int)a;
+	*n = (int)b;
+	return 0;
+}
+
+/* What a shard's summary.json says of its run. */
+static json_t *shard_info(const char *dir, int *k, int *n, int *complete)
+{
+	char path[4200];
+	json_t *s, *run, *o;
+	const char *shard;
+
+	snprintf(path, sizeof(path), "%s/summary.json", dir);
+	s = json_load_file(path, 0, NULL);
+	run = json_object_get(s, "run");
+	shard = json_string_value(json_object_get(run, "shard"));
+	*k = -1;
+	*n = 0;
+	*complete = !run || json_is_true(json_object_get(run, "complete"));
+	if (shard && parse_shard_text(shard, k, n) < 0)
+		*k = -1;
+	o = json_pack("{s:s, s:O?, s:O?, s:O?, s:O?}", "dir", dir, "shard", json_object_get(run, "shard"), "images",
+	              json_object_get(s, "images"), "elapsed_s", json_object_get(run, "elapsed_s"), "complete",
+	              json_object_get(run, "complete"));
+	json_decref(s);
+	return o;
+}
+
+typedef struct merge {
+	const ds_audit_opts *o;
+	char *const *dirs;
+	size_t ndirs;
+	entry *e;
+	size_t ne, cap;
+	FILE **in;          /* each shard's results.jsonl */
+	json_t *shards;     /* what each shard's summary.json says */
+	double wall;        /* the slowest shard's time */
+	int incomplete;
+	char *line;
+	size_t lcap;
+	ds_buf copy;
+} merge;
+
+/* Every complete line of shard s, by path. */
+static int read_shard(merge *m, size_t s, ds_error *err)
+{
+	char path[4200];
+	ssize_t got;
+	off_t pos = 0;
+
+	snprintf(path, sizeof(path), "%s/results.jsonl", m->dirs[s]);
+	m->in[s] = fopen(path, "r");
+	if (!m->in[s])
+		return ds_error_set(err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
+	while ((got = getline(&m->line, &m->lcap, m->in[s])) > 0) {
+		json_t *j = m->line[got - 1] == '\n' ? json_loadb(m->line, (size_t)got, 0, NULL) : NULL;
+		const char *file = json_string_value(json_object_get(j, "file"));
+		const char *thumb = json_string_value(json_object_get(j, "thumbnail"));
+		if (file) {
+			if (m->ne == m->cap) {
+				size_t nc = m->cap ? m->cap * 2 : 1024;
+				entry *ne_ = realloc(m->e, nc * sizeof(*m->e));
+				if (!ne_) {
+					json_decref(j);
+					return ds_error_set(err, DS_ENOMEM, "out of memory");
+				}
+				m->e = ne_;
+				m->cap = nc;
+			}
+			m->e[m->ne].file = strdup(file);
+			m->e[m->ne].thumb = thumb ? strdup(thumb) : NULL;
+			m->e[m->ne].src = (int)s;
+			m->e[m->ne].offset = pos;
+			m->e[m->ne].len = (size_t)got;
+			m->ne++;
+		} else if (m->line[got - 1] == '\n') {
+			au_note(m->o, "'%s': a line that is not a scan result is skipped", path);
+		}
+		json_decref(j);
+		pos += got;
+	}
+	return DS_OK;
+}
+
+/* Every shard read, what their summaries say noted, the lines in one order. */
+static int read_shards(merge *m, ds_error *err)
+{
+	unsigned char *seen = NULL;
+	int nshards = 0, rc = DS_OK;
+	size_t s;
+
+	for (s = 0; s < m->ndirs; s++) {
+		int k, n, complete;
+		json_t *info;
+		double el;
+		rc = read_shard(m, s, err);
+		if (rc < 0)
+			goto done;
+		info = shard_info(m->dirs[s], &k, &n, &complete);
+		if (!complete) {
+			au_note(m->o, "'%s' is an interrupted audit: resume it first for the whole picture", m->dirs[s]);
+			m->incomplete = 1;
+		}
+		if (n > 0) {
+			if (!seen) {
+				nshards = n;
+				seen = calloc((size_t)n, 1);
+			}
+			if (seen && n == nshards && k >= 0 && k < n)
+				seen[k] = 1;
+		}
+		el = json_real_value(json_object_get(info, "elapsed_s"));
+		m->wall = m->wall > el ? m->wall : el;
+		json_array_append_new(m->shards, info);
+	}
+done:
+	if (rc == DS_OK)
+		for (s = 0; seen && s < (size_t)nshards; s++)
+			if (!seen[s])
+				au_note(m->o, "shard %zu/%d is missing: its photos are not in the report", s, nshards);
+	free(seen);
+	if (rc == DS_OK)
+		qsort(m->e, m->ne, sizeof(*m->e), cmp_entry);
+	return rc;
+}
+
+/* results.jsonl of the merge, through a temporary file, and the thumbnails. */
+static int write_merged(merge *m, const char *dir, size_t *kept, size_t *same, ds_error *err)
+{
+	char path[4200], tmp[4300];
+	FILE *out;
+	size_t i;
+	int rc = DS_OK;
+
+	snprintf(path, sizeof(path), "%s/thumbs", dir);
+	mkdir(path, 0777);
+	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	out = fopen(tmp, "w");
+	if (!out)
+		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	for (i = 0; i < m->ne && rc == DS_OK; i++) {
+		const entry *e = &m->e[i];
+		if (i && !strcmp(e->file, m->e[i - 1].file)) {
+			(*same)++; /* the same photo in two shard folders: once is enough */
+			continue;
+		}
+		if (au_read_line(m->in[e->src], e->offset, e->len, &m->copy) < 0 ||
+		    fwrite(m->copy.ptr, 1, e->len, out) != e->len) {
+			au_note(m->o, "cannot copy a line of '%s': %s", m->dirs[e->src], strerror(errno));
+			rc = DS_EIO;
+		}
+		if (e->thumb && !strstr(e->thumb, "..") && !strncmp(e->thumb, "thumbs/", 7)) {
+			char from[4300], to[4300], sub[4300];
+			snprintf(from, sizeof(from), "%s/%s", m->dirs[e->src], e->thumb);
+			snprintf(to, sizeof(to), "%s/%s", dir, e->thumb);
+			snprintf(sub, sizeof(sub), "%s/%.9s", dir, e->thumb);
+			mkdir(sub, 0777);
+			if (copy_file(from, to) != 0)
+				au_note(m->o, "cannot copy the thumbnail '%s': %s", from, strerror(errno));
+		}
+		(*kept)++;
+	}
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		rc = DS_EIO;
+	fclose(out);
+	if (rc != DS_OK || rename(tmp, path) != 0) {
+		rc = ds_error_set(err, DS_EIO, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+/* --out may not be one of the shards: the merge would write into it. */
+static int out_is_a_shard(const char *dir, char *const *dirs, size_t ndirs)
+{
+	size_t s;
+
+	for (s = 0; s < ndirs; s++) {
+		struct stat a, b;
+		if (stat(dirs[s], &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+int ds_audit_merge(const ds_audit_opts *o, char *const *dirs, size_t ndirs, ds_audit_result *res, ds_error *err)
+{
+	const char *dir = o->out_dir;
+	merge m;
+	au_run run;
+	size_t i, kept = 0;
+	int rc, lock = -1;
+
+	memset(res, 0, sizeof(*res));
+	if (!dir || !ndirs)
+		return ds_error_set(err, DS_EINVAL, "nothing to merge");
+	if (out_is_a_shard(dir, dirs, ndirs)) {
+		res->refused = 1;
+		return ds_error_set(err, DS_EINVAL, "'%s' is one of the shards: merge into a new folder", dir);
+	}
+	memset(&m, 0, sizeof(m));
+	memset(&run, 0, sizeof(run));
+	m.o = o;
+	m.dirs = dirs;
+	m.ndirs = ndirs;
+	m.shards = json_array();
+	m.in = calloc(ndirs, sizeof(FILE *));
+	if (!m.in || !m.shards) {
+		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = read_shards(&m, err);
+	if (rc < 0)
+		goto done;
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		rc = ds_error_set(err, DS_EIO, "cannot create '%s': %s", dir, strerror(errno));
+		goto done;
+	}
+	lock = au_lock_dir(dir, err);
+	if (lock < 0) {
+		rc = DS_EIO;
+		goto done;
+	}
+	rc = write_merged(&m, dir, &kept, &res->same, err);
+	if (rc < 0)
+		goto done;
+	if (res->same)
+		au_note(o, "%zu photos were in more than one shard folder and are counted once", res->same);
+	run.elapsed_s = m.wall;
+	run.scanned = kept;
+	run.shards = m.shards;
+	run.complete = !m.incomplete;
+	run.title = "merge";
+	res->photos = res->scanned = kept;
+	rc = ds_audit_report(dir, &run, o->lang, &res->flags, err);
+done:
+	for (i = 0; m.in && i < ndirs; i++)
+		if (m.in[i])
+			fclose(m.in[i]);
+	for (i = 0; i < m.ne; i++) {
+		free(m.e[i].file);
+		free(m.e[i].thumb);
+	}
+	if (lock >= 0)
+		close(lock);
+	free(m.e);
+	free(m.in);
+	free(m.line);
+	ds_buf_free(&m.copy);
+	json_decref(m.shards);
+	return rc;
+}

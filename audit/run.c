@@ -1,0 +1,616 @@
+/*
+ * run.c - an audit: an inspector's folders of photos in, a report folder
+ * out (results.jsonl, codes.csv, summary.json, report.html).
+ *
+ * Photos are decoded on N threads through the ordered runner of batch.c;
+ * each result line is appended to results.jsonl and flushed in input order
+ * as soon as it is ready, after its thumbnail is on disk. A killed run is
+ * resumed from those lines (path, size and mtime say a photo is done), and
+ * the reports are made from results.jsonl alone, so a resumed run ends with
+ * the same reports as an uninterrupted one. Merging shards is merge.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define THUMB_SIDE 320
+
+typedef struct audit_job {
+	const ds_audit_opts *o;
+	const char *dir;
+	int no_catalog;
+	char **todo;          /* paths still to scan */
+	size_t ntodo, done_before, dropped, total;
+	FILE *results;
+	int write_error;
+	size_t emitted;
+	double t0, last_sync;
+	ds_error err;         /* why emit stopped the run */
+} audit_job;
+
+void au_note(const ds_audit_opts *o, const char *fmt, ...)
+{
+	char msg[8192];
+	va_list ap;
+
+	if (!o || !o->note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->note(o->ctx, msg);
+}
+
+static int stopped(const audit_job *job)
+{
+	return job->o->stop && *job->o->stop;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void mtime_text(const struct stat *st, char out[48])
+{
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&st->st_mtim.tv_sec, &tm);
+	n = strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 48 - n, ".%09ldZ", (long)(st->st_mtim.tv_nsec % 1000000000L));
+}
+
+/* thumbs/ab/<sha256>.jpg: named by content, so copies share one. */
+static int save_thumb(const audit_job *job, const ds_image *thumb, const char *sha, char rel[96])
+{
+	char path[4300], tmp[4400];
+	uint8_t *jpg;
+	size_t len;
+	ds_error err;
+	FILE *f;
+	struct stat st;
+	int ok;
+
+	snprintf(rel, 96, "thumbs/%.2s/%s.jpg", sha, sha);
+	snprintf(path, sizeof(path), "%s/%s", job->dir, rel);
+	if (stat(path, &st) == 0 && st.st_size > 0)
+		return 0;
+	if (ds_image_encode_jpeg(thumb, 70, &jpg, &len, &err) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/thumbs/%.2s", job->dir, sha);
+	mkdir(tmp, 0777);
+	snprintf(tmp, sizeof(tmp), "%s.%lx.tmp", path, (unsigned long)pthread_self());
+	f = fopen(tmp, "wb");
+	ok = f && fwrite(jpg, 1, len, f) == len;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	free(jpg);
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the workers ---- */
+
+static void *audit_worker_new(void *ctx)
+{
+	audit_job *job = ctx;
+
+	return ds_image_worker_new(&job->o->scan, job->o->data_dir, job->o->insurance, job->o->lang, job->no_catalog);
+}
+
+static void audit_worker_free(void *ctx, void *state)
+{
+	(void)ctx;
+	ds_image_worker_free(state);
+}
+
+static int audit_work(void *ctx, void *state, size_t i, ds_buf *out)
+{
+	audit_job *job = ctx;
+	ds_image_worker *w = state;
+	const char *path = job->todo[i];
+	ds_scan_result res;
+	ds_scan_extra extra;
+	ds_error err;
+	struct stat st;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	char sha[65] = "", mtime[48] = "", rel[96] = "";
+	json_t *line;
+	char *s;
+	int rc, flags;
+
+	memset(&res, 0, sizeof(res));
+	memset(&extra, 0, sizeof(extra));
+	ds_error_clear(&err);
+	if (!w)
+		return -1;
+	extra.thumb_side = THUMB_SIDE;
+	if (stat(path, &st) != 0)
+		rc = ds_error_set(&err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
+	else
+		rc = ds_image_read_file(path, &data, &len, &err);
+	if (rc == DS_OK) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0, k;
+		mtime_text(&st, mtime);
+		if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+			for (k = 0; k < n && k < 32; k++)
+				snprintf(sha + 2 * k, 3, "%02x", md[k]);
+		rc = ds_scanner_scan_data(w->scanner, data, len, path, &extra, &res, &err);
+		if (extra.thumb.gray && *sha && save_thumb(job, &extra.thumb, sha, rel) < 0)
+			rel[0] = '\0';
+	}
+	free(data);
+	line = ds_scan_json(path, &res, rc < 0 ? err.message : NULL, w, job->o->lang, &flags);
+	if (line) {
+		json_object_set_new(line, "bytes", *mtime ? json_integer((json_int_t)st.st_size) : json_null());
+		json_object_set_new(line, "mtime", *mtime ? json_string(mtime) : json_null());
+		json_object_set_new(line, "sha256", *sha ? json_string(sha) : json_null());
+		json_object_set_new(line, "image", extra.width ? json_pack("{s:i, s:i}", "width", extra.width, "height",
+		                                                            extra.height)
+		                                                : json_null());
+		json_object_set_new(line, "thumbnail", *rel ? json_string(rel) : json_null());
+	}
+	s = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+	json_decref(line);
+	ds_image_free(&extra.thumb);
+	ds_scan_result_free(&res);
+	if (!s)
+		return -1;
+	ds_buf_puts(out, s);
+	ds_buf_putc(out, '\n');
+	free(s);
+	return flags;
+}
+
+static void progress(audit_job *job, int last)
+{
+	ds_audit_progress p;
+
+	if (!job->o->progress)
+		return;
+	p.done = job->done_before + job->emitted;
+	p.total = job->total;
+	p.scanned = job->emitted;
+	p.elapsed_s = now_s() - job->t0;
+	p.last = last;
+	job->o->progress(job->o->ctx, &p);
+}
+
+static int audit_emit(void *ctx, size_t i, const ds_buf *b, int flags)
+{
+	audit_job *job = ctx;
+	double t;
+
+	(void)i;
+	if (flags < 0)
+		return ds_error_set(&job->err, DS_ENOMEM, "out of memory");
+	if (fwrite(b->ptr, 1, b->len, job->results) != b->len || fflush(job->results) != 0) {
+		job->write_error = errno ? errno : EIO;
+		return DS_EIO;
+	}
+	job->emitted++;
+	t = now_s();
+	if (t - job->last_sync > 1.0) { /* on disk at least once a second, not only in the page cache */
+		fdatasync(fileno(job->results));
+		job->last_sync = t;
+	}
+	progress(job, 0);
+	return stopped(job) ? DS_ERR : DS_OK;
+}
+
+/* ---- resume ---- */
+
+typedef struct path_index {
+	size_t *slot, cap;
+} path_index;
+
+static int index_build(path_index *ix, char **v, size_t n)
+{
+	size_t i;
+
+	ix->cap = 16;
+	while (ix->cap < n * 2)
+		ix->cap *= 2;
+	ix->slot = malloc(ix->cap * sizeof(size_t));
+	if (!ix->slot)
+		return DS_ENOMEM;
+	for (i = 0; i < ix->cap; i++)
+		ix->slot[i] = (size_t)-1;
+	for (i = 0; i < n; i++) {
+		size_t j = au_path_hash(v[i]) & (ix->cap - 1);
+		while (ix->slot[j] != (size_t)-1)
+			j = (j + 1) & (ix->cap - 1);
+		ix->slot[j] = i;
+	}
+	return DS_OK;
+}
+
+static size_t index_find(const path_index *ix, char **v, const char *path)
+{
+	size_t j;
+
+	for (j = au_path_hash(path) & (ix->cap - 1); ix->slot[j] != (size_t)-1; j = (j + 1) & (ix->cap - 1))
+		if (!strcmp(v[ix->slot[j]], path))
+			return ix->slot[j];
+	return (size_t)-1;
+}
+
+/*
+ * Keep the lines of results.jsonl whose photo is in this run unchanged (same
+ * size and mtime) and mark those photos done; drop the rest (a changed or
+ * removed photo, a line cut short by a kill). The file is rewritten only
+ * when something is dropped, and always in input order.
+ */
+static int resume_load(audit_job *job, const char *path, char **files, size_t n, unsigned char *done,
+                       ds_error *err)
+{
+	FILE *f = fopen(path, "r");
+	path_index ix = {NULL, 0};
+	char *line = NULL;
+	size_t cap = 0, kept = 0, dropped = 0, last = 0, i;
+	off_t *off = NULL;
+	ds_buf copy = DS_BUF_INIT;
+	size_t *len = NULL;
+	ssize_t got;
+	off_t pos = 0, complete_end = 0;
+	int rc = DS_OK, ordered = 1, partial = 0;
+
+	if (!f)
+		return errno == ENOENT ? DS_OK : ds_error_set(err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
+	off = calloc(n ? n : 1, sizeof(*off));
+	len = calloc(n ? n : 1, sizeof(*len));
+	if (!off || !len || index_build(&ix, files, n) < 0) {
+		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	while ((got = getline(&line, &cap, f)) > 0) {
+		json_t *j = line[got - 1] == '\n' ? json_loadb(line, (size_t)got, 0, NULL) : NULL;
+		const char *file = j ? json_string_value(json_object_get(j, "file")) : NULL;
+		size_t k = file ? index_find(&ix, files, file) : (size_t)-1;
+		struct stat st;
+		char mt[48];
+		if (line[got - 1] != '\n')
+			partial = 1;
+		else
+			complete_end = pos + got;
+		if (k != (size_t)-1 && !done[k] && stat(file, &st) == 0) {
+			const char *m = json_string_value(json_object_get(j, "mtime"));
+			json_t *bytes = json_object_get(j, "bytes");
+			mtime_text(&st, mt);
+			if (m && !strcmp(m, mt) && json_is_integer(bytes) && json_integer_value(bytes) == (json_int_t)st.st_size) {
+				done[k] = 1;
+				off[k] = pos;
+				len[k] = (size_t)got;
+				if (kept && k < last)
+					ordered = 0;
+				last = k;
+				kept++;
+				k = (size_t)-2;
+			}
+		}
+		if (k != (size_t)-2 && line[got - 1] == '\n')
+			dropped++;
+		json_decref(j);
+		pos += got;
+	}
+	if (ferror(f)) {
+		rc = ds_error_set(err, DS_EIO, "cannot read '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (dropped || !ordered) {
+		char tmp[4200];
+		FILE *o;
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		o = fopen(tmp, "w");
+		if (!o) {
+			rc = ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+			goto done;
+		}
+		for (i = 0; i < n && rc == DS_OK; i++) {
+			if (!done[i])
+				continue;
+			if (au_read_line(f, off[i], len[i], &copy) < 0 || fwrite(copy.ptr, 1, len[i], o) != len[i])
+				rc = ds_error_set(err, DS_EIO, "cannot rewrite '%s': %s", path, strerror(errno));
+		}
+		if (fflush(o) != 0 || fsync(fileno(o)) != 0)
+			rc = rc ? rc : ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		fclose(o);
+		if (rc == DS_OK && rename(tmp, path) != 0)
+			rc = ds_error_set(err, DS_EIO, "cannot replace '%s': %s", path, strerror(errno));
+		if (rc != DS_OK)
+			unlink(tmp);
+	} else if (partial && truncate(path, complete_end) != 0) {
+		rc = ds_error_set(err, DS_EIO, "cannot repair '%s': %s", path, strerror(errno));
+	}
+	if (rc == DS_OK && dropped && job)
+		au_note(job->o, "audit: %zu earlier results dropped: photos changed or not in this run", dropped);
+	if (job) {
+		job->done_before = kept;
+		job->dropped = dropped;
+	}
+done:
+	fclose(f);
+	free(line);
+	free(off);
+	free(len);
+	free(ix.slot);
+	ds_buf_free(&copy);
+	return rc;
+}
+
+/* ---- the run ---- */
+
+/* thumbs/ab/<sha256>.jpg of a report folder inside the photo folder: not a photo */
+static int is_our_thumbnail(const char *path)
+{
+	size_t n = strlen(path), k;
+	const char *name;
+
+	if (n < 7 + 3 + 68 + 1)
+		return 0;
+	name = path + n - 68;
+	if (strcmp(name + 64, ".jpg") || name[-1] != '/' || name[-4] != '/' || memcmp(name - 3, name, 2) ||
+	    memcmp(name - 11, "/thumbs/", 8))
+		return 0;
+	for (k = 0; k < 64; k++)
+		if (!strchr("0123456789abcdef", name[k]))
+			return 0;
+	return 1;
+}
+
+static int cmp_paths(const void *a, const void *b)
+{
+	return au_pathcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lock DIR against a second audit writing into it at the same time. */
+int au_lock_dir(const char *dir, ds_error *err)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		ds_error_set(err, DS_EIO, "cannot write in '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ds_error_set(err, DS_EIO, "another audit is writing to '%s'", dir);
+		close(fd);
+		return -1;
+	}
+	return fd; /* held until the caller is done */
+}
+
+
+static void describe(ds_buf *title, char *const *paths, size_t npaths)
+{
+	size_t i;
+
+	for (i = 0; i < npaths; i++)
+		ds_buf_printf(title, "%s%s", i ? " " : "", paths[i]);
+}
+
+/* The photos: walked, in one order whatever the arguments, each once, this shard's only. */
+static int collect(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_files *files, ds_error *err)
+{
+	unsigned long shard_n = o->shard_n > 1 ? o->shard_n : 1;
+	size_t i, n;
+	int rc;
+
+	for (i = 0; i < npaths; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) != 0)
+			return ds_error_set(err, DS_EIO, "cannot open '%s': %s", paths[i], strerror(errno));
+		rc = ds_files_add_arg(files, paths[i], o->note, o->ctx, err);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = n = 0; i < files->n; i++) {
+		const char *p = files->v[i];
+		if ((shard_n > 1 && au_path_hash(p + files->root_len[i]) % shard_n != o->shard_k) || is_our_thumbnail(p)) {
+			free(files->v[i]);
+			continue;
+		}
+		files->v[n++] = files->v[i];
+	}
+	files->n = n;
+	qsort(files->v, files->n, sizeof(char *), cmp_paths);
+	for (i = n = 0; i < files->n; i++) {
+		if (n && !strcmp(files->v[n - 1], files->v[i])) {
+			free(files->v[i]);
+			continue;
+		}
+		files->v[n++] = files->v[i];
+	}
+	files->n = n;
+	return DS_OK;
+}
+
+/* The report folder, locked; refused when it holds an audit and this is no resume. */
+static int open_dir(const ds_audit_opts *o, const char *results_path, int *lock, ds_audit_result *res,
+                    ds_error *err)
+{
+	if (ds_mkdir_p(o->out_dir, 0777) != 0)
+		return ds_error_set(err, DS_EIO, "cannot create '%s': %s", o->out_dir, strerror(errno));
+	*lock = au_lock_dir(o->out_dir, err);
+	if (*lock < 0)
+		return DS_EIO;
+	if (!o->resume && access(results_path, F_OK) == 0) {
+		res->refused = 1;
+		return ds_error_set(err, DS_EINVAL, "'%s' already holds an audit", o->out_dir);
+	}
+	return DS_OK;
+}
+
+/* What is still to do: the photos not kept from an earlier run. *prefix is 0
+ * when a photo done comes after one still to do (the lines are put in order
+ * at the end). */
+static int plan(audit_job *job, const ds_files *files, unsigned char *done, int *prefix, ds_error *err)
+{
+	size_t i, first_todo = files->n;
+
+	job->todo = malloc((files->n ? files->n : 1) * sizeof(char *));
+	if (!job->todo)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	*prefix = 1;
+	for (i = 0; i < files->n; i++) {
+		if (done[i]) {
+			if (first_todo < i)
+				*prefix = 0;
+			continue;
+		}
+		if (first_todo == files->n)
+			first_todo = i;
+		job->todo[job->ntodo++] = files->v[i];
+	}
+	job->total = files->n;
+	return DS_OK;
+}
+
+/* Decode what is to do, appending to results.jsonl; a stop ends it early. */
+static int decode(audit_job *job, const char *results_path, int *interrupted, ds_error *err)
+{
+	int rc = DS_OK;
+
+	job->t0 = job->last_sync = now_s();
+	if (job->ntodo && !stopped(job)) {
+		static const ds_batch_ops ops = {audit_worker_new, audit_worker_free, audit_work, audit_emit};
+		ds_error_clear(&job->err);
+		rc = ds_batch_run(job->ntodo, job->o->jobs, &ops, job);
+		progress(job, 1);
+	}
+	*interrupted = stopped(job);
+	if (fflush(job->results) != 0 || fsync(fileno(job->results)) != 0 || job->write_error)
+		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", results_path,
+		                    strerror(job->write_error ? job->write_error : errno));
+	if (rc != DS_OK && !*interrupted)
+		return ds_error_set(err, rc, "%s", job->err.code ? job->err.message : "out of memory");
+	return DS_OK;
+}
+
+/* summary.json's "run" and the reports, from results.jsonl. */
+static int report(const audit_job *job, char *const *paths, size_t npaths, int interrupted, ds_audit_result *res,
+                  ds_error *err)
+{
+	const ds_audit_opts *o = job->o;
+	ds_effort effort = o->scan.effort;
+	ds_buf title = DS_BUF_INIT;
+	au_run run;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	describe(&title, paths, npaths);
+	run.elapsed_s = now_s() - job->t0;
+	run.scanned = job->emitted;
+	run.resumed = job->done_before;
+	run.jobs = o->jobs;
+	run.effort = effort == DS_EFFORT_FAST ? "fast" : effort == DS_EFFORT_THOROUGH ? "thorough" : "normal";
+	if (o->shard_n > 1)
+		snprintf(run.shard, sizeof(run.shard), "%lu/%lu", o->shard_k, o->shard_n);
+	run.title = title.ptr;
+	run.complete = !interrupted;
+	rc = ds_audit_report(job->dir, &run, o->lang, &res->flags, err);
+	ds_buf_free(&title);
+	return rc;
+}
+
+void ds_audit_opts_default(ds_audit_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->jobs = 1;
+	o->shard_n = 1;
+	o->scan.effort = DS_EFFORT_NORMAL;
+	o->lang = DS_LANG_EN;
+}
+
+int ds_audit_run(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_audit_result *res, ds_error *err)
+{
+	ds_audit_opts opts = *o;
+	audit_job job;
+	ds_files files = {0};
+	ds_error perr;
+	unsigned char *done = NULL;
+	char results_path[4200], thumbs[4200];
+	int rc, lock = -1, prefix = 1, interrupted = 0;
+
+	memset(res, 0, sizeof(*res));
+	memset(&job, 0, sizeof(job));
+	if (opts.jobs < 1)
+		opts.jobs = 1;
+	if (!opts.out_dir || (opts.shard_n > 1 && opts.shard_k >= opts.shard_n))
+		return ds_error_set(err, DS_EINVAL, "no report folder or a shard out of range");
+	job.o = &opts;
+	job.dir = opts.out_dir;
+	if (ds_catalog_probe(opts.data_dir, opts.insurance, &perr) < 0) {
+		au_note(&opts, "%s; codes are decoded without the catalog", perr.message);
+		job.no_catalog = res->no_catalog = 1;
+	}
+	rc = collect(&opts, paths, npaths, &files, err);
+	if (rc < 0)
+		goto done;
+	res->photos = files.n;
+	snprintf(results_path, sizeof(results_path), "%s/results.jsonl", job.dir);
+	rc = open_dir(&opts, results_path, &lock, res, err);
+	if (rc < 0)
+		goto done;
+	done = calloc(files.n ? files.n : 1, 1);
+	if (!done) {
+		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (opts.resume && (rc = resume_load(&job, results_path, files.v, files.n, done, err)) < 0)
+		goto done;
+	res->resumed = job.done_before;
+	res->dropped = job.dropped;
+	rc = plan(&job, &files, done, &prefix, err);
+	if (rc < 0)
+		goto done;
+	job.results = fopen(results_path, "a");
+	snprintf(thumbs, sizeof(thumbs), "%s/thumbs", job.dir);
+	if (!job.results || (mkdir(thumbs, 0777) != 0 && errno != EEXIST)) {
+		rc = ds_error_set(err, DS_EIO, "cannot write in '%s': %s", job.dir, strerror(errno));
+		goto done;
+	}
+	rc = decode(&job, results_path, &interrupted, err);
+	res->scanned = job.emitted;
+	res->interrupted = interrupted;
+	if (rc < 0)
+		goto done;
+	if (!prefix && !interrupted) {
+		memset(done, 0, files.n);
+		if ((rc = resume_load(NULL, results_path, files.v, files.n, done, err)) < 0)
+			goto done;
+	}
+	rc = report(&job, paths, npaths, interrupted, res, err);
+done:
+	if (job.results)
+		fclose(job.results);
+	if (lock >= 0)
+		close(lock);
+	free(job.todo);
+	free(done);
+	ds_files_free(&files);
+	return rc;
+}
