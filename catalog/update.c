@@ -349,8 +349,8 @@ static int install(const char *db_path, const char *url, const char *version, co
 		cat_set_meta(cat->db, "update_last_modified", mf->last_modified, NULL);
 	}
 	ds_catalog_close(cat);
-	if (rc == DS_OK && rename(tmp.ptr, db_path) != 0)
-		rc = ds_error_set(err, DS_EIO, "cannot replace '%s': %s", db_path, strerror(errno));
+	if (rc == DS_OK)
+		rc = ds_atomic_rename(tmp.ptr, db_path, err);
 	if (rc != DS_OK)
 		unlink(tmp.ptr);
 	ds_import_report_free(&report);

@@ -50,35 +50,32 @@ static int cmp_entry(const void *a, const void *b)
 
 static int copy_file(const char *from, const char *to)
 {
-	char tmp[4400], buf[65536];
-	FILE *in, *out;
+	char buf[65536];
+	ds_atomic out = DS_ATOMIC_INIT;
+	FILE *in;
 	size_t n;
 	int ok = 1;
 
 	if (link(from, to) == 0 || errno == EEXIST)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
 	in = fopen(from, "rb");
 	if (!in)
 		return -1;
-	out = fopen(tmp, "wb");
-	if (!out) {
+	if (ds_atomic_open(&out, to, NULL) < 0) {
 		fclose(in);
 		return -1;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
+		if (fwrite(buf, 1, n, out.f) != n)
 			ok = 0;
 	if (ferror(in))
 		ok = 0;
 	fclose(in);
-	if (fclose(out) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, to) != 0) {
-		unlink(tmp);
+	if (!ok) {
+		ds_atomic_abort(&out);
 		return -1;
 	}
-	return 0;
+	return ds_atomic_commit(&out, NULL) < 0 ? -1 : 0;
 }
 
 /* What a shard's summary.json says of its run. */
@@ -111,9 +108,10 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 	au_run run;
 	entry *e = NULL;
 	size_t ne = 0, cap = 0, i, kept = 0, same = 0;
-	FILE **in = NULL, *out = NULL;
+	FILE **in = NULL;
+	ds_atomic out = DS_ATOMIC_INIT;
 	json_t *shards = json_array();
-	char path[4200], tmp[4300];
+	char path[4200];
 	char *line = NULL;
 	ds_buf copy = DS_BUF_INIT;
 	size_t lcap = 0;
@@ -225,10 +223,8 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/thumbs", dir);
 	mkdir(path, 0777);
 	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	out = fopen(tmp, "w");
-	if (!out) {
-		fprintf(cli->err, "%s: cannot write '%s': %s\n", cli->prog, tmp, strerror(errno));
+	if (ds_atomic_open(&out, path, &err) < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
@@ -239,7 +235,7 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 			continue;
 		}
 		if (au_read_line(in[e[i].src], e[i].offset, e[i].len, &copy) < 0 ||
-		    fwrite(copy.ptr, 1, e[i].len, out) != e[i].len) {
+		    fwrite(copy.ptr, 1, e[i].len, out.f) != e[i].len) {
 			fprintf(cli->err, "%s: cannot copy a line of '%s': %s\n", cli->prog, v.rest[e[i].src], strerror(errno));
 			rc = DS_EXIT_ERROR;
 		}
@@ -254,12 +250,12 @@ int ds_audit_merge(ds_cli *cli, int argc, char **argv)
 		}
 		kept++;
 	}
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
-		rc = DS_EXIT_ERROR;
-	fclose(out);
-	if (rc != DS_EXIT_OK || rename(tmp, path) != 0) {
+	if (rc != DS_EXIT_OK) {
 		fprintf(cli->err, "%s: cannot write '%s': %s\n", cli->prog, path, strerror(errno));
-		unlink(tmp);
+		goto done;
+	}
+	if (ds_atomic_commit(&out, &err) < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
@@ -286,6 +282,7 @@ done:
 	}
 	if (lock >= 0)
 		close(lock);
+	ds_atomic_abort(&out); /* the temp file of a failed merge */
 	free(e);
 	free(in);
 	free(seen);

@@ -1,10 +1,15 @@
-/* torture_common.c - ds_buf, UTF-8 and date helpers. */
+/* torture_common.c - ds_buf, UTF-8, date and atomic-file helpers. */
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -114,6 +119,215 @@ static void test_loopback_hosts(void **state)
 	assert_false(ds_host_is_loopback(NULL));
 }
 
+/* ---- ds_atomic: state is a fresh temp folder ---- */
+
+static int make_dir(void **state)
+{
+	char *dir = strdup("/tmp/torture_common-XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[4096];
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			remove_tree(sub);
+		}
+	closedir(d);
+	rmdir(path);
+}
+
+static int remove_dir(void **state)
+{
+	chmod(*state, 0700);
+	remove_tree(*state);
+	free(*state);
+	return 0;
+}
+
+/* how many entries the folder has, other than . and .. */
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void read_whole(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void write_whole(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_atomic_commit(void **state)
+{
+	const char *dir = *state;
+	char path[4200], got[64];
+	ds_atomic a = DS_ATOMIC_INIT, b = DS_ATOMIC_INIT;
+	ds_error err;
+
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	assert_non_null(a.f);
+	assert_int_equal(entries(dir), 1); /* the temp file, in the same folder */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(ds_atomic_open(&b, path, &err), DS_OK); /* a second writer gets its own */
+	assert_string_not_equal(a.tmp, b.tmp);
+	ds_atomic_abort(&b);
+	fputs("first\n", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_OK);
+	assert_null(a.f);
+	assert_null(a.tmp);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "first\n");
+	assert_int_equal(entries(dir), 1);
+	ds_atomic_abort(&a); /* a no-op after the commit */
+	assert_int_equal(entries(dir), 1);
+
+	/* replacing a file that exists */
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("second\n", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_OK);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "second\n");
+	assert_int_equal(entries(dir), 1);
+}
+
+static void test_atomic_abort_leaves_nothing(void **state)
+{
+	const char *dir = *state;
+	char path[4200], got[64];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	ds_atomic_abort(NULL);
+	ds_atomic_abort(&a); /* never opened */
+	snprintf(path, sizeof(path), "%s/keep.txt", dir);
+	write_whole(path, "old\n");
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("half-written", a.f);
+	assert_int_equal(entries(dir), 2);
+	errno = EPIPE;
+	ds_atomic_abort(&a);
+	assert_int_equal(errno, EPIPE); /* kept for the caller's message */
+	assert_null(a.f);
+	assert_int_equal(entries(dir), 1);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "old\n");
+}
+
+static void test_atomic_failures_leave_nothing(void **state)
+{
+	const char *dir = *state;
+	char path[4200];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	/* the target is a folder: the rename fails, the temp file goes */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("data", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_null(strchr(err.message, '\n'));
+	assert_null(a.tmp);
+	assert_int_equal(entries(dir), 1);
+	assert_int_equal(entries(path), 0);
+
+	/* no such folder: nothing can be created */
+	snprintf(path, sizeof(path), "%s/missing/out.txt", dir);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_EIO);
+	assert_string_equal(strstr(err.message, "cannot write '"), err.message);
+	assert_non_null(strstr(err.message, "missing/out.txt"));
+	assert_null(a.f);
+	assert_null(a.tmp);
+	assert_null(a.path);
+	assert_int_equal(entries(dir), 1);
+
+	/* commit without an open file */
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_EINVAL);
+}
+
+static void test_atomic_unwritable_folder(void **state)
+{
+	const char *dir = *state;
+	char path[4200];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	if (geteuid() == 0)
+		skip(); /* root writes anyway */
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	assert_int_equal(chmod(dir, 0500), 0);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(entries(dir), 0);
+}
+
+static void test_atomic_rename(void **state)
+{
+	const char *dir = *state;
+	char tmp[4200], path[4200], got[64];
+	ds_error err;
+
+	snprintf(tmp, sizeof(tmp), "%s/db.new", dir);
+	snprintf(path, sizeof(path), "%s/db", dir);
+	write_whole(tmp, "built\n");
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_OK);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "built\n");
+	assert_int_equal(entries(dir), 1);
+
+	/* over a folder: refused, and the built file is removed */
+	write_whole(tmp, "again\n");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(entries(dir), 1);
+	/* a temp file that is not there */
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, tmp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +338,11 @@ int main(void)
 		cmocka_unit_test(test_today_env),
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_loopback_hosts),
+		cmocka_unit_test_setup_teardown(test_atomic_commit, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_abort_leaves_nothing, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_failures_leave_nothing, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_unwritable_folder, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_rename, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
