@@ -212,14 +212,9 @@ static int csum_ok(const char *d)
 
 static int valid_date(const char *s)
 {
-	int y, m, d;
+	int ymd;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !all_digits(s + 8, 2))
-		return 0;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	return y >= 1900 && y <= 2200 && d >= 1 && d <= ds_days_in_month(y, m);
+	return ds_date_parse(&ymd, s) == DS_OK && ymd >= 19000101 && ymd <= 22001231;
 }
 
 /* "甲", "甲类", "A" -> "A"; "乙"... -> "B"; "" -> NULL; else -1 */

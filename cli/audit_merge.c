@@ -84,6 +84,7 @@ static json_t *shard_info(const char *dir, int *k, int *n, int *complete)
 	char path[4200];
 	json_t *s, *run, *o;
 	const char *shard;
+	long kk = -1, nn = 0;
 
 	snprintf(path, sizeof(path), "%s/summary.json", dir);
 	s = json_load_file(path, 0, NULL);
@@ -92,8 +93,10 @@ static json_t *shard_info(const char *dir, int *k, int *n, int *complete)
 	*k = -1;
 	*n = 0;
 	*complete = !run || json_is_true(json_object_get(run, "complete"));
-	if (shard && sscanf(shard, "%d/%d", k, n) != 2)
-		*k = -1;
+	if (shard && *shard && ds_opt_shard(&kk, &nn, shard, 100000) == DS_OK) {
+		*k = (int)kk;
+		*n = (int)nn;
+	}
 	o = json_pack("{s:s, s:O?, s:O?, s:O?, s:O?}", "dir", dir, "shard", json_object_get(run, "shard"), "images",
 	              json_object_get(s, "images"), "elapsed_s", json_object_get(run, "elapsed_s"), "complete",
 	              json_object_get(run, "complete"));

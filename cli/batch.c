@@ -283,21 +283,6 @@ int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance)
 	return missing;
 }
 
-int ds_parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* ---- the scan object of DESIGN.md ---- */
 
 static double tenth(double v)

@@ -77,6 +77,15 @@ int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optval
 ds_lang ds_lang_from_env(void);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
 
+/* The one parser of numeric option values: the whole of s (base 10 for
+ * ds_opt_long) as a number from lo to hi, both included, into *out. Returns
+ * 0, also when s is NULL (the option was not given: *out keeps its default),
+ * or DS_EINVAL when s is not such a number (the caller gives the usage error). */
+int ds_opt_long(long *out, const char *s, long lo, long hi);
+int ds_opt_double(double *out, const char *s, double lo, double hi); /* no NaN or infinity */
+/* "K/N" with 0 <= K < N <= max_n (--shard); 0 also when s is NULL or empty. */
+int ds_opt_shard(long *k, long *n, const char *s, long max_n);
+
 /* ---- stdin lines (lineread.c) ---- */
 
 typedef struct ds_line {
@@ -194,8 +203,6 @@ void ds_image_worker_free(ds_image_worker *w); /* NULL-safe */
 /* Open (and on first run build) the catalog once before the workers do;
  * 1 with a message on stderr when codes must be judged without it. */
 int ds_catalog_probe(ds_cli *cli, const char *data_dir, const char *insurance);
-/* A whole number from lo to hi in *out; 0 also when s is NULL (*out kept), -1 when bad. */
-int ds_parse_count(const char *s, long lo, long hi, long *out);
 
 /* What one image gave (flags of ds_scan_json). */
 enum { DS_IMG_ERROR = 1, DS_IMG_NO_CODE = 2, DS_IMG_ALERT = 4, DS_IMG_FOUND = 8 };

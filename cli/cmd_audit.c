@@ -381,19 +381,13 @@ done:
 
 static int parse_shard(const char *s, unsigned long *k, unsigned long *n)
 {
-	char *end;
+	long kk = (long)*k, nn = (long)*n;
 
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	*k = strtoul(s, &end, 10);
-	if (errno || end == s || *end != '/' || s[0] == '-')
+	if (ds_opt_shard(&kk, &nn, s, 100000) < 0)
 		return -1;
-	s = end + 1;
-	*n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || *n < 1 || *n > 100000 || *k >= *n)
-		return -1;
-	return 1;
+	*k = (unsigned long)kk;
+	*n = (unsigned long)nn;
+	return 0;
 }
 
 /* thumbs/ab/<sha256>.jpg of a report folder inside the photo folder: not a photo */
@@ -488,11 +482,11 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &audit_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (ds_parse_count(ds_opts_get(&v, &audit_spec, "jobs"), 1, 256, &jobs) < 0) {
+	if (ds_opt_long(&jobs, ds_opts_get(&v, &audit_spec, "jobs"), 1, 256) < 0) {
 		rc = ds_cli_usage_error(cli, "audit", "--jobs needs a number from 1 to 256");
 		goto done;
 	}
-	if (ds_parse_count(ds_opts_get(&v, &audit_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+	if (ds_opt_long(&maxpx, ds_opts_get(&v, &audit_spec, "max-pixels"), 1, 4000000000L) < 0) {
 		rc = ds_cli_usage_error(cli, "audit", "--max-pixels needs a positive number");
 		goto done;
 	}

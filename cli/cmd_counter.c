@@ -285,19 +285,6 @@ static void summary(counter *k)
 	        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad);
 }
 
-static long count_opt(const char *s, long lo, long hi, int *bad)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	v = strtol(s, &end, 10);
-	if (*end || end == s || v < lo || v > hi)
-		*bad = 1;
-	return v;
-}
-
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
@@ -306,7 +293,8 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
 	char host[64] = "counter";
 	struct sigaction sa, old;
-	int rc, i, badopt = 0, use_stdin;
+	long qty = 0, units = 0;
+	int rc, i, use_stdin;
 
 	rc = ds_cli_begin(cli, &counter_spec, "counter", &v, argc, argv);
 	if (rc >= 0)
@@ -319,12 +307,13 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	k.split = ds_opts_has(&v, &counter_spec, "split");
-	k.qty = (int)count_opt(ds_opts_get(&v, &counter_spec, "qty"), 1, 100000, &badopt);
-	k.units = (int)count_opt(ds_opts_get(&v, &counter_spec, "units"), 1, 100000, &badopt);
-	if (badopt) {
+	if (ds_opt_long(&qty, ds_opts_get(&v, &counter_spec, "qty"), 1, 100000) < 0 ||
+	    ds_opt_long(&units, ds_opts_get(&v, &counter_spec, "units"), 1, 100000) < 0) {
 		rc = ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
 		goto out;
 	}
+	k.qty = (int)qty;
+	k.units = (int)units;
 	k.strict = ds_opts_has(&v, &counter_spec, "strict");
 	k.quiet = ds_opts_has(&v, &counter_spec, "quiet");
 	k.note = ds_opts_get(&v, &counter_spec, "note");

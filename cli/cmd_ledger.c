@@ -3,6 +3,7 @@
  * ledger, export what an NHSA sales upload needs, and empty the outbox.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -172,21 +173,22 @@ static int print_stock(void *ctx, const char *product, const char *nhsa, long bo
 static long long parse_since(const char *s)
 {
 	struct tm tm;
-	char *end;
-	long long v;
+	long v = 0;
+	int ymd;
 
 	if (!s)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-		tm.tm_year = atoi(s) - 1900;
-		tm.tm_mon = atoi(s + 5) - 1;
-		tm.tm_mday = atoi(s + 8);
+		if (ds_date_parse(&ymd, s) < 0)
+			return -1;
+		tm.tm_year = ymd / 10000 - 1900;
+		tm.tm_mon = ymd / 100 % 100 - 1;
+		tm.tm_mday = ymd % 100;
 		tm.tm_isdst = -1;
 		return (long long)mktime(&tm) * 1000;
 	}
-	v = strtoll(s, &end, 10);
-	return *end ? -1 : v;
+	return ds_opt_long(&v, s, 0, LONG_MAX) < 0 ? -1 : v;
 }
 
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
@@ -283,10 +285,14 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	} else {
 		ds_sync_opts so;
 		ds_sync_result sr;
+		long batch = 100; /* below 1 also means 100, as documented */
+		int bad_batch = ds_opt_long(&batch, ds_opts_get(&v, &ledger_spec, "batch"), INT_MIN, INT_MAX) < 0;
 		memset(&so, 0, sizeof(so));
 		so.url = ds_opts_get(&v, &ledger_spec, "url");
-		so.batch = ds_opts_get(&v, &ledger_spec, "batch") ? atoi(ds_opts_get(&v, &ledger_spec, "batch")) : 100;
-		if (!so.url) {
+		so.batch = (int)batch;
+		if (bad_batch) {
+			rc = ds_cli_usage_error(cli, "ledger", "--batch needs a whole number (events per request)");
+		} else if (!so.url) {
 			rc = ds_cli_usage_error(cli, "ledger", "sync needs --url");
 		} else if (ds_ledger_sync(l, &so, &sr, &err) < 0) {
 			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err.message,

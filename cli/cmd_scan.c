@@ -259,11 +259,11 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &scan_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "jobs"), 1, 256, &jobs) < 0) {
+	if (ds_opt_long(&jobs, ds_opts_get(&v, &scan_spec, "jobs"), 1, 256) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 256");
 		goto done;
 	}
-	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+	if (ds_opt_long(&maxpx, ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--max-pixels needs a positive number");
 		goto done;
 	}

@@ -1,4 +1,6 @@
-/* opts.c - one declarative option table drives parsing and --help. */
+/* opts.c - one declarative option table drives parsing and --help; numeric option values. */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,4 +210,55 @@ int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optval
 	if (lang)
 		cli->lang = strcmp(lang, "zh") ? DS_LANG_EN : DS_LANG_ZH;
 	return -1;
+}
+
+/* ---- numeric values ---- */
+
+int ds_opt_long(long *out, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return DS_OK;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return DS_EINVAL;
+	*out = v;
+	return DS_OK;
+}
+
+int ds_opt_double(double *out, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		return DS_OK;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || !(v >= lo && v <= hi))
+		return DS_EINVAL;
+	*out = v;
+	return DS_OK;
+}
+
+int ds_opt_shard(long *k, long *n, const char *s, long max_n)
+{
+	char part[32];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	long kk = 0, nn = 0;
+
+	if (!s || !*s)
+		return DS_OK;
+	if (!slash || (size_t)(slash - s) >= sizeof(part) || s[0] == '-' || slash[1] == '-')
+		return DS_EINVAL;
+	memcpy(part, s, (size_t)(slash - s));
+	part[slash - s] = '\0';
+	if (ds_opt_long(&kk, part, 0, max_n - 1) < 0 || ds_opt_long(&nn, slash + 1, 1, max_n) < 0 || kk >= nn)
+		return DS_EINVAL;
+	*k = kk;
+	*n = nn;
+	return DS_OK;
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,14 @@ static int open_camera(source *src, const char *dev, ds_cli *cli)
 	return 0;
 }
 
+/* The number of a header tag ("640" of "W640"), or 0 when it is not a positive int. */
+static long tag_number(const char *s)
+{
+	long v = 0;
+
+	return ds_opt_long(&v, s, 1, INT_MAX) < 0 ? 0 : v;
+}
+
 /* YUV4MPEG2 header: "YUV4MPEG2 W640 H480 F30:1 C420jpeg ...". Only the Y plane is used. */
 static int open_y4m(source *src, const char *path, ds_cli *cli)
 {
@@ -134,13 +143,17 @@ static int open_y4m(source *src, const char *path, ds_cli *cli)
 		return -1;
 	}
 	for (tok = strtok_r(line + 10, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *colon = strchr(tok, ':');
 		if (tok[0] == 'W')
-			src->w = (int)strtol(tok + 1, NULL, 10);
+			src->w = (int)tag_number(tok + 1);
 		else if (tok[0] == 'H')
-			src->h = (int)strtol(tok + 1, NULL, 10);
-		else if (tok[0] == 'F')
-			num = strtol(tok + 1, &tok, 10), den = *tok == ':' ? strtol(tok + 1, NULL, 10) : 1;
-		else if (tok[0] == 'C')
+			src->h = (int)tag_number(tok + 1);
+		else if (tok[0] == 'F') {
+			if (colon)
+				*colon = '\0';
+			num = tag_number(tok + 1);
+			den = colon ? tag_number(colon + 1) : 1;
+		} else if (tok[0] == 'C')
 			cs = !strncmp(tok + 1, "mono", 4) ? "mono" : !strncmp(tok + 1, "444", 3) ? "444"
 			     : !strncmp(tok + 1, "422", 3)  ? "422" : "420";
 	}
@@ -329,24 +342,15 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	l.cli = cli;
 	l.fmt = fmt == DS_FMT_CSV ? DS_FMT_JSON : fmt;
 	l.window = 2.0;
-	if (win) {
-		char *end;
-		l.window = strtod(win, &end);
-		if (*end || end == win)
-			l.window = -1;
-	}
 	l.quiet = ds_opts_has(v, spec, "quiet");
-	if (l.window < 0 || l.window > 3600)
+	if (ds_opt_double(&l.window, win, 0, 3600) < 0)
 		return ds_cli_usage_error(cli, "scan", "--window needs seconds from 0 to 3600");
 	if (v->nrest > 1 || (frames && v->nrest > 0))
 		return ds_cli_usage_error(cli, "scan", "live mode takes one camera device, or --frames PATH");
 	if (frames) {
 		struct stat st;
-		char *end = NULL;
-		double f = fps ? strtod(fps, &end) : 10.0;
-		if (fps && (*end || end == fps))
-			f = -1;
-		if (f <= 0 || f > 1000)
+		double f = 10.0;
+		if (ds_opt_double(&f, fps, 0, 1000) < 0 || f <= 0)
 			return ds_cli_usage_error(cli, "scan", "--fps needs a number from 0 to 1000");
 		if (stat(frames, &st) != 0) {
 			fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, frames, strerror(errno));

@@ -198,21 +198,36 @@ int ds_days_in_month(int year, int month)
 	return days[month - 1] + (month == 2 && leap);
 }
 
+int ds_date_parse(int *out, const char *s)
+{
+	int v[3] = {0, 0, 0}, part = 0, i;
+
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return DS_EINVAL;
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			part++;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return DS_EINVAL;
+		v[part] = v[part] * 10 + (s[i] - '0');
+	}
+	if (v[2] < 1 || v[2] > ds_days_in_month(v[0], v[1]))
+		return DS_EINVAL;
+	*out = v[0] * 10000 + v[1] * 100 + v[2];
+	return DS_OK;
+}
+
 int ds_today_ymd(void)
 {
 	const char *env = getenv("DRUGSCAN_TODAY");
 	time_t now;
 	struct tm tm;
+	int ymd;
 
-	if (env && strlen(env) == 10 && env[4] == '-' && env[7] == '-') {
-		int y = 0, m = 0, d = 0, i;
-		for (i = 0; i < 4; i++)
-			y = y * 10 + (env[i] - '0');
-		m = (env[5] - '0') * 10 + (env[6] - '0');
-		d = (env[8] - '0') * 10 + (env[9] - '0');
-		if (y > 1900 && m >= 1 && m <= 12 && d >= 1 && d <= ds_days_in_month(y, m))
-			return y * 10000 + m * 100 + d;
-	}
+	if (ds_date_parse(&ymd, env) == DS_OK && ymd > 19010000)
+		return ymd;
 	now = time(NULL);
 	if (!localtime_r(&now, &tm))
 		return 20260101;

@@ -83,6 +83,10 @@ size_t ds_utf8_check(const unsigned char *s, size_t len);
 /* Days in a month of a Gregorian year (month 1..12), 0 for a bad month. */
 int ds_days_in_month(int year, int month);
 
+/* A date written exactly YYYY-MM-DD (digits only, a real day) as YYYYMMDD in
+ * *out. 0, or DS_EINVAL with *out untouched. */
+int ds_date_parse(int *out, const char *s);
+
 /* Is this URL host this machine? "localhost", [::1], or 127.x.x.x written as an
  * address (not a name that merely starts with "127."). */
 int ds_host_is_loopback(const char *host);

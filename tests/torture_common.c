@@ -83,6 +83,29 @@ static void test_days_in_month(void **state)
 	assert_int_equal(ds_days_in_month(2027, 0), 0);
 }
 
+static void test_date_parse(void **state)
+{
+	int ymd = 7;
+
+	(void)state;
+	assert_int_equal(ds_date_parse(&ymd, "2026-02-28"), DS_OK);
+	assert_int_equal(ymd, 20260228);
+	assert_int_equal(ds_date_parse(&ymd, "2024-02-29"), DS_OK);
+	assert_int_equal(ymd, 20240229);
+	ymd = 7;
+	assert_int_equal(ds_date_parse(&ymd, "2026-02-29"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-13-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-00-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-01-00"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-1x-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, " 2026-01-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-01-011"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026/01/01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, ""), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, NULL), DS_EINVAL);
+	assert_int_equal(ymd, 7);
+}
+
 static void test_today_env(void **state)
 {
 	(void)state;
@@ -335,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_encode_roundtrip),
 		cmocka_unit_test(test_days_in_month),
+		cmocka_unit_test(test_date_parse),
 		cmocka_unit_test(test_today_env),
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_loopback_hosts),
