@@ -35,33 +35,6 @@ typedef struct fetch {
 } fetch;
 
 
-/* Is this URL one we may fetch? */
-static int url_allowed(const char *url, ds_error *err)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
-
-	if (!u)
-		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-		curl_url_cleanup(u);
-		return ds_error_set(err, DS_EINVAL, "not a valid URL: '%s'", url);
-	}
-	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-	curl_url_get(u, CURLUPART_HOST, &host, 0);
-	if (scheme && !strcmp(scheme, "https"))
-		ok = 1;
-	else if (scheme && !strcmp(scheme, "http") && host && ds_host_is_loopback(host))
-		ok = 1;
-	if (!ok)
-		ds_error_set(err, DS_EINVAL, "refusing '%s': only https:// (or http:// to this machine) is allowed", url);
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok ? DS_OK : DS_EINVAL;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	fetch *f = ctx;
@@ -129,7 +102,7 @@ static int get(const char *url, const ds_update_opts *o, const char *etag, const
 		CURLcode cc;
 		char *location = NULL;
 
-		if ((rc = url_allowed(current, err)) < 0)
+		if ((rc = ds_url_policy_check(current, err)) < 0)
 			break;
 		c = curl_easy_init();
 		if (!c) {

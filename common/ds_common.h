@@ -91,6 +91,12 @@ int ds_date_parse(int *out, const char *s);
  * address (not a name that merely starts with "127."). */
 int ds_host_is_loopback(const char *host);
 
+/* The one URL policy of catalog update and ledger sync: https:// to any host,
+ * http:// only to this machine (ds_host_is_loopback), nothing else. 0, or
+ * DS_EINVAL with "refusing 'URL': ..." (DS_ENOMEM when out of memory). The
+ * URL is parsed by libcurl (common/url_policy.c). */
+int ds_url_policy_check(const char *url, ds_error *err);
+
 /* mkdir -p: create path and its missing parents with mode. 0, or -1 with errno. */
 int ds_mkdir_p(const char *path, unsigned mode);
 

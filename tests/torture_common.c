@@ -142,6 +142,34 @@ static void test_loopback_hosts(void **state)
 	assert_false(ds_host_is_loopback(NULL));
 }
 
+static void test_url_policy(void **state)
+{
+	static const char *const allowed[] = {
+		"https://example.com/manifest.json", "HTTPS://example.com/", "http://127.0.0.1:8080/m.json",
+		"http://localhost/", "http://[::1]:9/x", "http://user@127.0.0.1/", "http://127.1.2.3/",
+	};
+	static const char *const refused[] = {
+		"http://example.com/", "http://127.example.com/", "http://127.0.0.1.evil.test/",
+		"http://127.0.0.1@evil.test/", "ftp://127.0.0.1/", "file:///etc/passwd", "gopher://localhost/",
+	};
+	ds_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		assert_int_equal(ds_url_policy_check(allowed[i], &err), DS_OK);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char want[256];
+		assert_int_equal(ds_url_policy_check(refused[i], &err), DS_EINVAL);
+		snprintf(want, sizeof(want), "refusing '%s': only https:// (or http:// to this machine) is allowed",
+		         refused[i]);
+		assert_string_equal(err.message, want);
+	}
+	assert_int_equal(ds_url_policy_check("not a url", &err), DS_EINVAL);
+	assert_string_equal(err.message, "refusing 'not a url': not a valid URL");
+	assert_int_equal(ds_url_policy_check(NULL, &err), DS_EINVAL);
+}
+
 /* ---- ds_atomic: state is a fresh temp folder ---- */
 
 static int make_dir(void **state)
@@ -362,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_today_env),
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_loopback_hosts),
+		cmocka_unit_test(test_url_policy),
 		cmocka_unit_test_setup_teardown(test_atomic_commit, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_atomic_abort_leaves_nothing, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_atomic_failures_leave_nothing, make_dir, remove_dir),
