@@ -200,14 +200,10 @@ static int all_digits(const char *s, size_t n)
 
 static int csum_ok(const char *d)
 {
-	size_t n = strlen(d), i;
-	int sum = 0, w = 3;
+	size_t n = strlen(d);
+	int c = n >= 2 ? ds_gs1_check_digit(d, n - 1) : -1;
 
-	for (i = n - 1; i-- > 0;) {
-		sum += (d[i] - '0') * w;
-		w = w == 3 ? 1 : 3;
-	}
-	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+	return c >= 0 && c == d[n - 1] - '0';
 }
 
 static int valid_date(const char *s)
