@@ -6,6 +6,7 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "ds_common.h"
@@ -85,6 +86,23 @@ int ds_opt_long(long *out, const char *s, long lo, long hi);
 int ds_opt_double(double *out, const char *s, double lo, double hi); /* no NaN or infinity */
 /* "K/N" with 0 <= K < N <= max_n (--shard); 0 also when s is NULL or empty. */
 int ds_opt_shard(long *k, long *n, const char *s, long max_n);
+
+/* ---- Ctrl-C for a loop (signals.c) ---- */
+
+/* The handlers a loop replaced, for ds_sig_restore(). */
+typedef struct ds_sigcatch {
+	int sig[2];
+	struct sigaction old[2];
+	int n;
+} ds_sigcatch;
+
+/* Clear the flag, then make SIGINT (and SIGTERM when also_term) only set it,
+ * until ds_sig_restore(). Installed without SA_RESTART, so a read(2) blocked
+ * on a terminal or a handheld scanner returns EINTR. */
+void ds_sig_catch(ds_sigcatch *c, int also_term);
+void ds_sig_restore(ds_sigcatch *c);
+/* 1 once a caught signal has arrived; stays set after ds_sig_restore(). */
+int ds_sig_pending(void);
 
 /* ---- stdin lines (lineread.c) ---- */
 

@@ -14,7 +14,6 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -60,14 +59,6 @@ static const ds_cmdspec audit_spec = {
 	"  drugscan audit --shard 0/4 --out part0 photos/       # one of 4 machines\n"
 	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n",
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 typedef struct audit_job {
 	ds_cli *cli;
@@ -244,7 +235,7 @@ static int audit_emit(void *ctx, size_t i, const ds_buf *b, int flags)
 		job->last_sync = t;
 	}
 	progress(job, 0);
-	return interrupted ? DS_ERR : DS_OK;
+	return ds_sig_pending() ? DS_ERR : DS_OK;
 }
 
 /* ---- resume ---- */
@@ -465,7 +456,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	unsigned flags = 0;
 	size_t i, n, first_todo;
 	int rc, lock = -1, resume, prefix = 1;
-	struct sigaction sa, old_int, old_term;
+	ds_sigcatch sig;
 
 	if (argc >= 2 && !strcmp(argv[1], "merge"))
 		return ds_audit_merge(cli, argc - 1, argv + 1);
@@ -589,10 +580,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	}
 
 	/* Ctrl-C or a TERM: finish the photos in flight, write the reports, say how to go on */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	ds_sig_catch(&sig, 1);
 	job.tty = isatty(fileno(cli->err));
 	job.t0 = job.last_sync = now_s();
 	rc = DS_OK;
@@ -601,19 +589,18 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 		rc = ds_batch_run(job.ntodo, (int)jobs, &ops, &job);
 		progress(&job, 1);
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	ds_sig_restore(&sig);
 	if (fflush(job.results) != 0 || fsync(fileno(job.results)) != 0 || job.write_error) {
 		fprintf(cli->err, "%s: cannot write '%s': %s\n", cli->prog, results_path,
 		        strerror(job.write_error ? job.write_error : errno));
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
-	if (rc != DS_OK && !interrupted) {
+	if (rc != DS_OK && !ds_sig_pending()) {
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
-	if (!prefix && !interrupted) {
+	if (!prefix && !ds_sig_pending()) {
 		memset(done, 0, files.n);
 		if (resume_load(NULL, results_path, files.v, files.n, done, &err) < 0) {
 			fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
@@ -631,13 +618,13 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	if (shard_n > 1)
 		snprintf(run.shard, sizeof(run.shard), "%lu/%lu", shard_k, shard_n);
 	run.title = title.ptr;
-	run.complete = !interrupted;
+	run.complete = !ds_sig_pending();
 	if (au_write_reports(job.dir, &run, cli->lang, &flags, &err) < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		rc = DS_EXIT_ERROR;
 		goto done;
 	}
-	if (interrupted) {
+	if (ds_sig_pending()) {
 		fprintf(cli->err, "%s: audit interrupted after %zu of %zu photos; the reports in '%s' cover those. "
 		                  "Run the same command with --resume to go on\n",
 		        cli->prog, job.done_before + job.emitted, job.total, job.dir);

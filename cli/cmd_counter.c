@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,14 +45,6 @@ static const ds_cmdspec counter_spec = {
 	"exit status: 0 all ok, 1 ledger or I/O error, 2 usage error, 3 an alert was raised,\n"
 	"4 some input was not a valid trace code.\n",
 };
-
-static volatile sig_atomic_t interrupted; /* SIGINT: print the summary and stop */
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 typedef struct counter {
 	ds_cli *cli;
@@ -292,7 +283,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	counter k;
 	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
 	char host[64] = "counter";
-	struct sigaction sa, old;
+	ds_sigcatch sig;
 	long qty = 0, units = 0;
 	int rc, i, use_stdin;
 
@@ -346,14 +337,11 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	                  cli->lang, 0, &err) < 0)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
 	ds_code_init(&k.code);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read returns and the summary prints */
-	sigaction(SIGINT, &sa, &old);
-	interrupted = 0;
+	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin) {
 		ds_lines *lines = ds_lines_open(cli->in, cli->out);
 		ds_line line;
-		while (lines && !interrupted && ds_lines_next(lines, &line) > 0) {
+		while (lines && !ds_sig_pending() && ds_lines_next(lines, &line) > 0) {
 			size_t a = 0, b = line.len;
 			while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
 				a++;
@@ -366,10 +354,10 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		}
 		ds_lines_free(lines);
 	} else {
-		for (i = 1; i < v.nrest && !interrupted; i++)
+		for (i = 1; i < v.nrest && !ds_sig_pending(); i++)
 			one(&k, v.rest[i], strlen(v.rest[i]));
 	}
-	sigaction(SIGINT, &old, NULL);
+	ds_sig_restore(&sig);
 	summary(&k);
 	ds_code_free(&k.code);
 	ds_judge_close(&k.judge);

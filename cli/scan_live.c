@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,15 +23,6 @@
 #include <zbar.h>
 
 #include "cli.h"
-
-/* Set by SIGINT so the loop can print its summary; the one global, as signals need. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 typedef struct seen {
 	char *payload; /* owned */
@@ -333,7 +323,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	source src;
 	live l;
 	ds_error err;
-	struct sigaction sa, old;
+	ds_sigcatch sig;
 	int rc = DS_EXIT_OK, got;
 	size_t i;
 
@@ -373,11 +363,8 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	if (ds_judge_open(&l.judge, ds_opts_get(v, spec, "data-dir"), ds_opts_get(v, spec, "insurance"), cli->lang, 1,
 	                  &err) < 0)
 		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigaction(SIGINT, &sa, &old);
-	stop_requested = 0;
-	while (l.scanner && !stop_requested) {
+	ds_sig_catch(&sig, 0); /* Ctrl-C: stop between frames, print the summary */
+	while (l.scanner && !ds_sig_pending()) {
 		ds_image img;
 		ds_scan_result res;
 		double t;
@@ -403,7 +390,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		ds_image_free(&img);
 		l.frames++;
 	}
-	sigaction(SIGINT, &old, NULL);
+	ds_sig_restore(&sig);
 	fprintf(cli->err, "%s: %lu frames, %lu codes reported\n", cli->prog, l.frames, l.reported);
 	for (i = 0; i < l.nseen; i++)
 		free(l.seen[i].payload);
