@@ -83,6 +83,36 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return 0;
 }
 
+/* The transfer options of one request: limits, TLS always verified, no automatic redirects. */
+static void set_options(CURL *c, const char *url, const ds_update_opts *o, fetch *f, char *errbuf)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
+	/* a server that stops sending: under 1 byte/s for 10 s ends the transfer */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->timeout_s > 0 && o->timeout_s < 10 ? o->timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cap);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "drugscan/catalog-update");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (f->progress) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
+	}
+}
+
 /*
  * GET url into f->body, following redirects by hand. With etag/modified set,
  * a conditional GET; returns 304 in *status when nothing changed.
@@ -112,31 +142,7 @@ static int get(const char *url, const ds_update_opts *o, const char *etag, const
 		ds_buf_clear(&f->body);
 		f->too_big = 0;
 		f->etag[0] = f->last_modified[0] = '\0';
-		curl_easy_setopt(c, CURLOPT_URL, current);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (o->ca_file)
-			curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
-		/* a server that stops sending: under 1 byte/s for 10 s ends the transfer */
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->timeout_s > 0 && o->timeout_s < 10 ? o->timeout_s : 10L);
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cap);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, "drugscan/catalog-update");
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		if (f->progress) {
-			curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-			curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-			curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
-		}
+		set_options(c, current, o, f, errbuf);
 		if (etag && *etag) {
 			snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 			hdrs = curl_slist_append(hdrs, hdr);
