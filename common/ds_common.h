@@ -4,7 +4,9 @@
  * - ds_error: a caller-owned error with a one-line message (never global).
  * - ds_buf:   a bounded, growable byte buffer for building strings.
  * - UTF-8:    a strict decoder used by the parsers.
+ * - dates:    days in a month, strict YYYY-MM-DD, today (or $DRUGSCAN_TODAY).
  * - ds_atomic: replace a file whole (temp file, fsync, rename, folder fsync).
+ * - the URL policy of catalog update and ledger sync (url_policy.c, libcurl).
  *
  * Return convention: fallible functions return 0 (DS_OK) or a negative DS_E*
  * code, fill a caller-supplied ds_error when one is given, and put their
