@@ -32,35 +32,32 @@ static int cmp_entry(const void *a, const void *b)
 
 static int copy_file(const char *from, const char *to)
 {
-	char tmp[4400], buf[65536];
-	FILE *in, *out;
+	char buf[65536];
+	ds_atomic out = DS_ATOMIC_INIT;
+	FILE *in;
 	size_t n;
 	int ok = 1;
 
 	if (link(from, to) == 0 || errno == EEXIST)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
 	in = fopen(from, "rb");
 	if (!in)
 		return -1;
-	out = fopen(tmp, "wb");
-	if (!out) {
+	if (ds_atomic_open(&out, to, NULL) < 0) {
 		fclose(in);
 		return -1;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
+		if (fwrite(buf, 1, n, out.f) != n)
 			ok = 0;
 	if (ferror(in))
 		ok = 0;
 	fclose(in);
-	if (fclose(out) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, to) != 0) {
-		unlink(tmp);
+	if (!ok) {
+		ds_atomic_abort(&out);
 		return -1;
 	}
-	return 0;
+	return ds_atomic_commit(&out, NULL) < 0 ? -1 : 0;
 }
 
 /* "K/N" as written in summary.json; -1 when it is not that. */
@@ -206,18 +203,16 @@ done:
 /* results.jsonl of the merge, through a temporary file, and the thumbnails. */
 static int write_merged(merge *m, const char *dir, size_t *kept, size_t *same, ds_error *err)
 {
-	char path[4200], tmp[4300];
-	FILE *out;
+	char path[4200];
+	ds_atomic out = DS_ATOMIC_INIT;
 	size_t i;
 	int rc = DS_OK;
 
 	snprintf(path, sizeof(path), "%s/thumbs", dir);
 	mkdir(path, 0777);
 	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	out = fopen(tmp, "w");
-	if (!out)
-		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	if ((rc = ds_atomic_open(&out, path, err)) < 0)
+		return rc;
 	for (i = 0; i < m->ne && rc == DS_OK; i++) {
 		const entry *e = &m->e[i];
 		if (i && !strcmp(e->file, m->e[i - 1].file)) {
@@ -225,7 +220,7 @@ static int write_merged(merge *m, const char *dir, size_t *kept, size_t *same, d
 			continue;
 		}
 		if (au_read_line(m->in[e->src], e->offset, e->len, &m->copy) < 0 ||
-		    fwrite(m->copy.ptr, 1, e->len, out) != e->len) {
+		    fwrite(m->copy.ptr, 1, e->len, out.f) != e->len) {
 			au_note(m->o, "cannot copy a line of '%s': %s", m->dirs[e->src], strerror(errno));
 			rc = DS_EIO;
 		}
@@ -240,14 +235,12 @@ static int write_merged(merge *m, const char *dir, size_t *kept, size_t *same, d
 		}
 		(*kept)++;
 	}
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
-		rc = DS_EIO;
-	fclose(out);
-	if (rc != DS_OK || rename(tmp, path) != 0) {
-		rc = ds_error_set(err, DS_EIO, "cannot write '%s': %s", path, strerror(errno));
-		unlink(tmp);
+	if (rc != DS_OK) {
+		ds_error_set(err, DS_EIO, "cannot write '%s': %s", path, strerror(errno));
+		ds_atomic_abort(&out);
+		return DS_EIO;
 	}
-	return rc;
+	return ds_atomic_commit(&out, err);
 }
 
 /* --out may not be one of the shards: the merge would write into it. */

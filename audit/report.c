@@ -648,29 +648,21 @@ static int write_summary(const au *a, const au_run *run, FILE *results, const ch
 static int write_atomic(const char *dir, const char *name, writer_fn fn, const au *a, const au_run *run,
                         FILE *results, ds_lang lang, ds_error *err)
 {
-	char path[4096], tmp[4200];
-	FILE *f;
+	char path[4096];
+	ds_atomic out = DS_ATOMIC_INIT;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-	rc = fn(a, run, results, dir, lang, f);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = DS_EIO;
-	if (fclose(f) != 0)
-		rc = DS_EIO;
-	if (rc == DS_OK && rename(tmp, path) != 0)
-		rc = DS_EIO;
+	if ((rc = ds_atomic_open(&out, path, err)) < 0)
+		return rc;
+	rc = fn(a, run, results, dir, lang, out.f);
 	if (rc != DS_OK) {
 		int e = errno;
-		unlink(tmp);
+		ds_atomic_abort(&out);
 		return ds_error_set(err, rc, rc == DS_ENOMEM ? "out of memory writing '%s'" : "cannot write '%s': %s", path,
 		                    strerror(e));
 	}
-	return DS_OK;
+	return ds_atomic_commit(&out, err);
 }
 
 int ds_audit_report(const char *dir, const ds_audit_info *run, ds_lang lang, unsigned *flags, ds_error *err)

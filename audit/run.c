@@ -82,7 +82,7 @@ static int save_thumb(const audit_job *job, const ds_image *thumb, const char *s
 	uint8_t *jpg;
 	size_t len;
 	ds_error err;
-	FILE *f;
+	ds_atomic out = DS_ATOMIC_INIT;
 	struct stat st;
 	int ok;
 
@@ -94,17 +94,13 @@ static int save_thumb(const audit_job *job, const ds_image *thumb, const char *s
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s/thumbs/%.2s", job->dir, sha);
 	mkdir(tmp, 0777);
-	snprintf(tmp, sizeof(tmp), "%s.%lx.tmp", path, (unsigned long)pthread_self());
-	f = fopen(tmp, "wb");
-	ok = f && fwrite(jpg, 1, len, f) == len;
-	if (f && fclose(f) != 0)
-		ok = 0;
+	ok = ds_atomic_open(&out, path, NULL) == DS_OK && fwrite(jpg, 1, len, out.f) == len;
 	free(jpg);
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
+	if (!ok) {
+		ds_atomic_abort(&out);
 		return -1;
 	}
-	return 0;
+	return ds_atomic_commit(&out, NULL) < 0 ? -1 : 0;
 }
 
 /* ---- the workers ---- */
@@ -318,27 +314,18 @@ static int resume_load(audit_job *job, const char *path, char **files, size_t n,
 		goto done;
 	}
 	if (dropped || !ordered) {
-		char tmp[4200];
-		FILE *o;
-		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		o = fopen(tmp, "w");
-		if (!o) {
-			rc = ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+		ds_atomic o = DS_ATOMIC_INIT;
+		if ((rc = ds_atomic_open(&o, path, err)) < 0)
 			goto done;
-		}
 		for (i = 0; i < n && rc == DS_OK; i++) {
 			if (!done[i])
 				continue;
-			if (au_read_line(f, off[i], len[i], &copy) < 0 || fwrite(copy.ptr, 1, len[i], o) != len[i])
+			if (au_read_line(f, off[i], len[i], &copy) < 0 || fwrite(copy.ptr, 1, len[i], o.f) != len[i])
 				rc = ds_error_set(err, DS_EIO, "cannot rewrite '%s': %s", path, strerror(errno));
 		}
-		if (fflush(o) != 0 || fsync(fileno(o)) != 0)
-			rc = rc ? rc : ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-		fclose(o);
-		if (rc == DS_OK && rename(tmp, path) != 0)
-			rc = ds_error_set(err, DS_EIO, "cannot replace '%s': %s", path, strerror(errno));
-		if (rc != DS_OK)
-			unlink(tmp);
+		if (rc == DS_OK)
+			rc = ds_atomic_commit(&o, err);
+		ds_atomic_abort(&o); /* after a failed copy; a no-op after the commit */
 	} else if (partial && truncate(path, complete_end) != 0) {
 		rc = ds_error_set(err, DS_EIO, "cannot repair '%s': %s", path, strerror(errno));
 	}

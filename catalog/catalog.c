@@ -261,8 +261,8 @@ int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *er
 	if (rc == DS_OK)
 		rc = ds_catalog_import_demo(cat, err);
 	ds_catalog_close(cat);
-	if (rc == DS_OK && rename(tmp.ptr, path.ptr) != 0)
-		rc = ds_error_set(err, DS_EIO, "cannot create '%s': %s", path.ptr, strerror(errno));
+	if (rc == DS_OK)
+		rc = ds_atomic_rename(tmp.ptr, path.ptr, err);
 	if (rc < 0)
 		unlink(tmp.ptr);
 	else

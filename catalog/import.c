@@ -200,26 +200,17 @@ static int all_digits(const char *s, size_t n)
 
 static int csum_ok(const char *d)
 {
-	size_t n = strlen(d), i;
-	int sum = 0, w = 3;
+	size_t n = strlen(d);
+	int c = n >= 2 ? ds_gs1_check_digit(d, n - 1) : -1;
 
-	for (i = n - 1; i-- > 0;) {
-		sum += (d[i] - '0') * w;
-		w = w == 3 ? 1 : 3;
-	}
-	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+	return c >= 0 && c == d[n - 1] - '0';
 }
 
 static int valid_date(const char *s)
 {
-	int y, m, d;
+	int ymd;
 
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || !all_digits(s + 8, 2))
-		return 0;
-	y = atoi(s);
-	m = atoi(s + 5);
-	d = atoi(s + 8);
-	return y >= 1900 && y <= 2200 && d >= 1 && d <= ds_days_in_month(y, m);
+	return ds_date_parse(&ymd, s) == DS_OK && ymd >= 19000101 && ymd <= 22001231;
 }
 
 /* "甲", "甲类", "A" -> "A"; "乙"... -> "B"; "" -> NULL; else -1 */

@@ -35,33 +35,6 @@ typedef struct fetch {
 } fetch;
 
 
-/* Is this URL one we may fetch? */
-static int url_allowed(const char *url, ds_error *err)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
-
-	if (!u)
-		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-		curl_url_cleanup(u);
-		return ds_error_set(err, DS_EINVAL, "not a valid URL: '%s'", url);
-	}
-	curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-	curl_url_get(u, CURLUPART_HOST, &host, 0);
-	if (scheme && !strcmp(scheme, "https"))
-		ok = 1;
-	else if (scheme && !strcmp(scheme, "http") && host && ds_host_is_loopback(host))
-		ok = 1;
-	if (!ok)
-		ds_error_set(err, DS_EINVAL, "refusing '%s': only https:// (or http:// to this machine) is allowed", url);
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok ? DS_OK : DS_EINVAL;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	fetch *f = ctx;
@@ -110,6 +83,36 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return 0;
 }
 
+/* The transfer options of one request: limits, TLS always verified, no automatic redirects. */
+static void set_options(CURL *c, const char *url, const ds_update_opts *o, fetch *f, char *errbuf)
+{
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
+	/* a server that stops sending: under 1 byte/s for 10 s ends the transfer */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->timeout_s > 0 && o->timeout_s < 10 ? o->timeout_s : 10L);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cap);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "drugscan/catalog-update");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (f->progress) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
+	}
+}
+
 /*
  * GET url into f->body, following redirects by hand. With etag/modified set,
  * a conditional GET; returns 304 in *status when nothing changed.
@@ -129,7 +132,7 @@ static int get(const char *url, const ds_update_opts *o, const char *etag, const
 		CURLcode cc;
 		char *location = NULL;
 
-		if ((rc = url_allowed(current, err)) < 0)
+		if ((rc = ds_url_policy_check(current, err)) < 0)
 			break;
 		c = curl_easy_init();
 		if (!c) {
@@ -139,31 +142,7 @@ static int get(const char *url, const ds_update_opts *o, const char *etag, const
 		ds_buf_clear(&f->body);
 		f->too_big = 0;
 		f->etag[0] = f->last_modified[0] = '\0';
-		curl_easy_setopt(c, CURLOPT_URL, current);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (o->ca_file)
-			curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s > 0 ? o->connect_timeout_s : 10L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 60L);
-		/* a server that stops sending: under 1 byte/s for 10 s ends the transfer */
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->timeout_s > 0 && o->timeout_s < 10 ? o->timeout_s : 10L);
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->cap);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, "drugscan/catalog-update");
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		if (f->progress) {
-			curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-			curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-			curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
-		}
+		set_options(c, current, o, f, errbuf);
 		if (etag && *etag) {
 			snprintf(hdr, sizeof(hdr), "If-None-Match: %s", etag);
 			hdrs = curl_slist_append(hdrs, hdr);
@@ -349,8 +328,8 @@ static int install(const char *db_path, const char *url, const char *version, co
 		cat_set_meta(cat->db, "update_last_modified", mf->last_modified, NULL);
 	}
 	ds_catalog_close(cat);
-	if (rc == DS_OK && rename(tmp.ptr, db_path) != 0)
-		rc = ds_error_set(err, DS_EIO, "cannot replace '%s': %s", db_path, strerror(errno));
+	if (rc == DS_OK)
+		rc = ds_atomic_rename(tmp.ptr, db_path, err);
 	if (rc != DS_OK)
 		unlink(tmp.ptr);
 	ds_import_report_free(&report);

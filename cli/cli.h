@@ -7,6 +7,7 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "ds_common.h"
@@ -70,8 +71,6 @@ void ds_opts_help(FILE *f, const char *prog, const ds_cmdspec *spec);
 int ds_opts_index(const ds_cmdspec *spec, const char *name);
 const char *ds_opts_get(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
-/* A whole number from lo to hi in *out; 0 also when s is NULL (*out kept), -1 when bad. */
-int ds_parse_count(const char *s, long lo, long hi, long *out);
 
 /* Parse a command's argv and handle the options every command shares (--help,
  * --lang). Returns -1 to go on, or an exit code to return: a usage error for `cmd`
@@ -81,6 +80,34 @@ ds_lang ds_lang_from_env(void);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
 /* A library's note (ds_audit_note_fn) on stderr: "drugscan: message"; ctx is the ds_cli. */
 void ds_cli_note(void *cli, const char *message);
+
+/* The one parser of numeric option values: the whole of s (base 10 for
+ * ds_opt_long) as a number from lo to hi, both included, into *out. Returns
+ * 0, also when s is NULL (the option was not given: *out keeps its default),
+ * or DS_EINVAL when s is not such a number (the caller gives the usage error). */
+int ds_opt_long(long *out, const char *s, long lo, long hi);
+int ds_opt_double(double *out, const char *s, double lo, double hi); /* no NaN or infinity */
+/* "K/N" with 0 <= K < N <= max_n (--shard); 0 also when s is NULL or empty. */
+int ds_opt_shard(long *k, long *n, const char *s, long max_n);
+
+/* ---- Ctrl-C for a loop (signals.c) ---- */
+
+/* The handlers a loop replaced, for ds_sig_restore(). */
+typedef struct ds_sigcatch {
+	int sig[2];
+	struct sigaction old[2];
+	int n;
+} ds_sigcatch;
+
+/* Clear the flag, then make SIGINT (and SIGTERM when also_term) only set it,
+ * until ds_sig_restore(). Installed without SA_RESTART, so a read(2) blocked
+ * on a terminal or a handheld scanner returns EINTR. */
+void ds_sig_catch(ds_sigcatch *c, int also_term);
+void ds_sig_restore(ds_sigcatch *c);
+/* 1 once a caught signal has arrived; stays set after ds_sig_restore(). */
+int ds_sig_pending(void);
+/* The flag itself, for a library that polls a pointer (ds_audit_opts.stop). */
+volatile sig_atomic_t *ds_sig_flag(void);
 
 /* ---- stdin lines (lineread.c) ---- */
 

@@ -6,8 +6,6 @@
  * the progress bar on a terminal, prints what the library says and turns
  * the result into an exit code.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,14 +67,6 @@ static const ds_cmdspec merge_spec = {
 	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n",
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 /* The terminal side of a run: notes on stderr, and the progress bar when stderr is a terminal. */
 typedef struct audit_ui {
 	ds_cli *cli;
@@ -116,23 +106,6 @@ static void on_progress(void *ctx, const ds_audit_progress *p)
 	fprintf(ui->cli->err, "\r\033[K[%s] %zu/%zu  %.1f img/s  ETA %dm%02ds%s", bar, p->done, p->total, rate,
 	        (int)left / 60, (int)left % 60, p->last ? "\n" : "");
 	fflush(ui->cli->err);
-}
-
-static int parse_shard(const char *s, unsigned long *k, unsigned long *n)
-{
-	char *end;
-
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	*k = strtoul(s, &end, 10);
-	if (errno || end == s || *end != '/' || s[0] == '-')
-		return -1;
-	s = end + 1;
-	*n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || *n < 1 || *n > 100000 || *k >= *n)
-		return -1;
-	return 1;
 }
 
 static int exit_code(unsigned flags)
@@ -180,25 +153,24 @@ static int cmd_merge(ds_cli *cli, int argc, char **argv)
 /* Options into o; -1 to go on, or a usage error's exit code. */
 static int read_opts(ds_cli *cli, const ds_optvals *v, ds_audit_opts *o)
 {
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0;
-	unsigned long shard_k = 0, shard_n = 1;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN), maxpx = 0, shard_k = 0, shard_n = 1;
 
 	o->out_dir = ds_opts_get(v, &audit_spec, "out") ? ds_opts_get(v, &audit_spec, "out") : "drugscan-audit";
 	o->resume = ds_opts_has(v, &audit_spec, "resume");
 	ds_effort_parse(&o->scan.effort, ds_opts_get(v, &audit_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (ds_parse_count(ds_opts_get(v, &audit_spec, "jobs"), 1, 256, &jobs) < 0)
+	if (ds_opt_long(&jobs, ds_opts_get(v, &audit_spec, "jobs"), 1, 256) < 0)
 		return ds_cli_usage_error(cli, "audit", "--jobs needs a number from 1 to 256");
-	if (ds_parse_count(ds_opts_get(v, &audit_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0)
+	if (ds_opt_long(&maxpx, ds_opts_get(v, &audit_spec, "max-pixels"), 1, 4000000000L) < 0)
 		return ds_cli_usage_error(cli, "audit", "--max-pixels needs a positive number");
-	if (parse_shard(ds_opts_get(v, &audit_spec, "shard"), &shard_k, &shard_n) < 0)
+	if (ds_opt_shard(&shard_k, &shard_n, ds_opts_get(v, &audit_spec, "shard"), 100000) < 0)
 		return ds_cli_usage_error(cli, "audit", "--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
 	if (v->nrest == 0)
 		return ds_cli_usage_error(cli, "audit", "no photos given: pass PATH... (folders or images)");
 	o->jobs = (int)jobs;
-	o->shard_k = shard_k;
-	o->shard_n = shard_n;
+	o->shard_k = (unsigned long)shard_k;
+	o->shard_n = (unsigned long)shard_n;
 	o->scan.max_pixels = (uint64_t)maxpx;
 	o->data_dir = ds_opts_get(v, &audit_spec, "data-dir");
 	o->insurance = ds_opts_get(v, &audit_spec, "insurance");
@@ -239,7 +211,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	ds_audit_result res;
 	audit_ui ui;
 	int rc;
-	struct sigaction sa, old_int, old_term;
+	ds_sigcatch sig;
 
 	if (argc >= 2 && !strcmp(argv[1], "merge"))
 		return cmd_merge(cli, argc - 1, argv + 1);
@@ -257,19 +229,15 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	memset(&ui, 0, sizeof(ui));
 	ui.cli = cli;
 	ui.tty = isatty(fileno(cli->err));
-	o.stop = &interrupted;
+	o.stop = ds_sig_flag();
 	o.note = on_note;
 	o.progress = on_progress;
 	o.ctx = &ui;
 
 	/* Ctrl-C or a TERM: finish the photos in flight, write the reports, say how to go on */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	ds_sig_catch(&sig, 1);
 	rc = ds_audit_run(&o, v.rest, (size_t)v.nrest, &res, &err);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	ds_sig_restore(&sig);
 	rc = outcome(cli, &o, rc, &res, &err);
 	free(v.rest);
 	return rc;

@@ -92,14 +92,15 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	ds_error err;
 	const char *timeout = ds_opts_get(v, &catalog_spec, "timeout");
 	char last[512] = "";
+	long timeout_s = 60;
 	int rc;
 
 	memset(&uo, 0, sizeof(uo));
 	uo.url = ds_opts_get(v, &catalog_spec, "url");
-	uo.timeout_s = timeout ? strtol(timeout, NULL, 10) : 60;
 	uo.progress = isatty(fileno(cli->err));
-	if (uo.timeout_s <= 0 || uo.timeout_s > 86400)
+	if (ds_opt_long(&timeout_s, timeout, 1, 86400) < 0)
 		return ds_cli_usage_error(cli, "catalog", "--timeout needs seconds from 1 to 86400");
+	uo.timeout_s = timeout_s;
 	rc = db_path(&path, ds_opts_get(v, &catalog_spec, "data-dir"), &err);
 	if (rc == DS_OK && access(path.ptr, F_OK) == 0) {
 		/* the file we would replace must be ours: a foreign or corrupt file is never overwritten */

@@ -156,9 +156,8 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	}
 	days = ds_opts_get(&v, &check_spec, "expiring-days");
 	if (days) {
-		char *end;
-		long d = strtol(days, &end, 10);
-		if (*end || d < 0 || d > 3650) {
+		long d = 0;
+		if (ds_opt_long(&d, days, 0, 3650) < 0) {
 			rc = ds_cli_usage_error(cli, "check", "--expiring-days needs a number of days (0-3650)");
 			ds_catalog_close(run.cat);
 			goto done;

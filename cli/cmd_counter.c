@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,14 +46,6 @@ static const ds_cmdspec counter_spec = {
 	"exit status: 0 all ok, 1 ledger or I/O error, 2 usage error, 3 an alert was raised,\n"
 	"4 some input was not a valid trace code.\n",
 };
-
-static volatile sig_atomic_t interrupted; /* SIGINT: print the summary and stop */
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
 
 typedef struct counter {
 	ds_cli *cli;
@@ -264,19 +255,6 @@ static void summary(counter *k)
 	        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad);
 }
 
-static long count_opt(const char *s, long lo, long hi, int *bad)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	v = strtol(s, &end, 10);
-	if (*end || end == s || v < lo || v > hi)
-		*bad = 1;
-	return v;
-}
-
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
@@ -284,8 +262,9 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	counter k;
 	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
 	char host[64] = "counter";
-	struct sigaction sa, old;
-	int rc, i, badopt = 0, use_stdin;
+	ds_sigcatch sig;
+	long qty = 0, units = 0;
+	int rc, i, use_stdin;
 
 	rc = ds_cli_begin(cli, &counter_spec, "counter", &v, argc, argv);
 	if (rc >= 0)
@@ -298,12 +277,13 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	k.split = ds_opts_has(&v, &counter_spec, "split");
-	k.qty = (int)count_opt(ds_opts_get(&v, &counter_spec, "qty"), 1, 100000, &badopt);
-	k.units = (int)count_opt(ds_opts_get(&v, &counter_spec, "units"), 1, 100000, &badopt);
-	if (badopt) {
+	if (ds_opt_long(&qty, ds_opts_get(&v, &counter_spec, "qty"), 1, 100000) < 0 ||
+	    ds_opt_long(&units, ds_opts_get(&v, &counter_spec, "units"), 1, 100000) < 0) {
 		rc = ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
 		goto out;
 	}
+	k.qty = (int)qty;
+	k.units = (int)units;
 	k.strict = ds_opts_has(&v, &counter_spec, "strict");
 	k.quiet = ds_opts_has(&v, &counter_spec, "quiet");
 	k.note = ds_opts_get(&v, &counter_spec, "note");
@@ -339,14 +319,11 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
 	ds_code_init(&k.code);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read returns and the summary prints */
-	sigaction(SIGINT, &sa, &old);
-	interrupted = 0;
+	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin) {
 		ds_lines *lines = ds_lines_open(cli->in, cli->out);
 		ds_line line;
-		while (lines && !interrupted && ds_lines_next(lines, &line) > 0) {
+		while (lines && !ds_sig_pending() && ds_lines_next(lines, &line) > 0) {
 			size_t a = 0, b = line.len;
 			while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
 				a++;
@@ -359,10 +336,10 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		}
 		ds_lines_free(lines);
 	} else {
-		for (i = 1; i < v.nrest && !interrupted; i++)
+		for (i = 1; i < v.nrest && !ds_sig_pending(); i++)
 			one(&k, v.rest[i], strlen(v.rest[i]));
 	}
-	sigaction(SIGINT, &old, NULL);
+	ds_sig_restore(&sig);
 	summary(&k);
 	ds_code_free(&k.code);
 	ds_catalog_close(k.cat);

@@ -3,6 +3,7 @@
  * ledger, export what an NHSA sales upload needs, and empty the outbox.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -173,21 +174,63 @@ static int print_stock(void *ctx, const char *product, const char *nhsa, long bo
 static long long parse_since(const char *s)
 {
 	struct tm tm;
-	char *end;
-	long long v;
+	long v = 0;
+	int ymd;
 
 	if (!s)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-		tm.tm_year = atoi(s) - 1900;
-		tm.tm_mon = atoi(s + 5) - 1;
-		tm.tm_mday = atoi(s + 8);
+		if (ds_date_parse(&ymd, s) < 0)
+			return -1;
+		tm.tm_year = ymd / 10000 - 1900;
+		tm.tm_mon = ymd / 100 % 100 - 1;
+		tm.tm_mday = ymd % 100;
 		tm.tm_isdst = -1;
 		return (long long)mktime(&tm) * 1000;
 	}
-	v = strtoll(s, &end, 10);
-	return *end ? -1 : v;
+	return ds_opt_long(&v, s, 0, LONG_MAX) < 0 ? -1 : v;
+}
+
+/* ledger sync [--status]: an exit code; err is left empty when the message is printed */
+static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err)
+{
+	ds_sync_opts so;
+	ds_sync_result sr;
+	long batch = 100; /* below 1 also means 100, as documented */
+	int rc = DS_EXIT_OK;
+
+	if (ds_opts_has(v, &ledger_spec, "status")) {
+		long depth;
+		long long oldest;
+		char when[32] = "-";
+		if (ds_ledger_outbox(l, &depth, &oldest, err) < 0) {
+			rc = DS_EXIT_ERROR;
+		} else if (oldest) {
+			long long age = (long long)time(NULL) - oldest / 1000;
+			iso(oldest, when, sizeof(when));
+			fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s",
+			        when, age / 3600, age / 60 % 60);
+		} else {
+			fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+		}
+		return rc;
+	}
+	memset(&so, 0, sizeof(so));
+	so.url = ds_opts_get(v, &ledger_spec, "url");
+	if (ds_opt_long(&batch, ds_opts_get(v, &ledger_spec, "batch"), INT_MIN, INT_MAX) < 0)
+		return ds_cli_usage_error(cli, "ledger", "--batch needs a whole number (events per request)");
+	so.batch = (int)batch;
+	if (!so.url)
+		return ds_cli_usage_error(cli, "ledger", "sync needs --url");
+	if (ds_ledger_sync(l, &so, &sr, err) < 0) {
+		fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err->message,
+		        sr.remaining, sr.remaining == 1 ? "" : "s");
+		err->message[0] = '\0'; /* reported above, with the queue */
+		return DS_EXIT_ERROR;
+	}
+	fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);
+	return DS_EXIT_OK;
 }
 
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
@@ -258,36 +301,8 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 				rc = DS_EXIT_ERROR;
 			ds_catalog_close(o.cat);
 		}
-	} else if (ds_opts_has(&v, &ledger_spec, "status")) {
-		long depth;
-		long long oldest;
-		char when[32] = "-";
-		if (ds_ledger_outbox(l, &depth, &oldest, &err) < 0) {
-			rc = DS_EXIT_ERROR;
-		} else if (oldest) {
-			long long age = (long long)time(NULL) - oldest / 1000;
-			iso(oldest, when, sizeof(when));
-			fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s",
-			        when, age / 3600, age / 60 % 60);
-		} else {
-			fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
-		}
 	} else {
-		ds_sync_opts so;
-		ds_sync_result sr;
-		memset(&so, 0, sizeof(so));
-		so.url = ds_opts_get(&v, &ledger_spec, "url");
-		so.batch = ds_opts_get(&v, &ledger_spec, "batch") ? atoi(ds_opts_get(&v, &ledger_spec, "batch")) : 100;
-		if (!so.url) {
-			rc = ds_cli_usage_error(cli, "ledger", "sync needs --url");
-		} else if (ds_ledger_sync(l, &so, &sr, &err) < 0) {
-			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err.message,
-			        sr.remaining, sr.remaining == 1 ? "" : "s");
-			err.message[0] = '\0';	/* reported above, with the queue */
-			rc = DS_EXIT_ERROR;
-		} else {
-			fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);
-		}
+		rc = do_sync(cli, &v, l, &err);
 	}
 	if (rc == DS_EXIT_ERROR && err.message[0])
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);

@@ -64,6 +64,43 @@ typedef struct scan_job {
 
 /* ---- one image ---- */
 
+/* The CSV row of one decoded code. */
+static void csv_code_row(FILE *mem, const char *file, const ds_symbol *sym, const ds_code *code,
+                         const ds_verdict *verdict, double elapsed_ms)
+{
+	const ds_label *labels = verdict->labels;
+	size_t nl = verdict->nlabels, j, k;
+	char q[16];
+	ds_buf cell = DS_BUF_INIT;
+
+	ds_csv_cell(mem, file, strlen(file), 0);
+	ds_csv_cell(mem, "decoded", 7, 0);
+	ds_csv_cell(mem, "", 0, 0);
+	for (j = 0; j < code->text_len; j++)
+		if ((unsigned char)code->text[j] == 0x1D)
+			ds_buf_puts(&cell, "<GS>");
+		else
+			ds_buf_putc(&cell, code->text[j]);
+	ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
+	ds_csv_cell(mem, ds_kind_name(code->kind), strlen(ds_kind_name(code->kind)), 0);
+	ds_csv_cell(mem, code->valid ? "true" : "false", code->valid ? 4 : 5, 0);
+	ds_csv_cell(mem, sym->symbology, strlen(sym->symbology), 0);
+	ds_buf_clear(&cell);
+	for (k = 0; k < nl; k++)
+		ds_buf_printf(&cell, "%s%s", k ? ";" : "", labels[k].id);
+	ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
+	ds_buf_clear(&cell);
+	for (k = 0; k < 4; k++)
+		ds_buf_printf(&cell, "%s%.0f %.0f", k ? ";" : "", sym->pos[k][0], sym->pos[k][1]);
+	ds_csv_cell(mem, cell.ptr, cell.len, 0);
+	ds_csv_cell(mem, verdict->drug ? verdict->drug->nhsa_code : "", verdict->drug ? strlen(verdict->drug->nhsa_code) : 0, 0);
+	ds_csv_cell(mem, verdict->drug ? verdict->drug->generic_name : "",
+	            verdict->drug ? strlen(verdict->drug->generic_name) : 0, 0);
+	snprintf(q, sizeof(q), "%.1f", elapsed_ms);
+	ds_csv_cell(mem, q, strlen(q), 1);
+	ds_buf_free(&cell);
+}
+
 static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_scan_result *res,
                         const char *error, ds_image_worker *w)
 {
@@ -114,12 +151,9 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 	}
 	for (i = 0; !error && i < res->count; i++) {
 		const ds_symbol *sym = &res->symbols[i];
-		const ds_label *labels = v->labels;
-		size_t nl, k;
 		ds_trace_parse(code, sym->data, sym->len, sym->symbology, sym->aim, &w->trace);
 		if (ds_catalog_judge(w->cat, code, &w->lookup, v, NULL) < 0)
 			flags |= DS_IMG_LOOKUP_FAILED; /* the code carries catalog.error */
-		nl = v->nlabels;
 		if (ds_verdict_has_alert(v))
 			flags |= DS_IMG_ALERT;
 		if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
@@ -131,34 +165,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			ds_render_text(mem, lang, &tmp, sym->data, sym->len, v);
 			ds_buf_free(&tmp);
 		} else {
-			char q[16];
-			ds_buf cell = DS_BUF_INIT;
-			size_t j;
-			ds_csv_cell(mem, file, strlen(file), 0);
-			ds_csv_cell(mem, "decoded", 7, 0);
-			ds_csv_cell(mem, "", 0, 0);
-			for (j = 0; j < code->text_len; j++)
-				if ((unsigned char)code->text[j] == 0x1D)
-					ds_buf_puts(&cell, "<GS>");
-				else
-					ds_buf_putc(&cell, code->text[j]);
-			ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
-			ds_csv_cell(mem, ds_kind_name(code->kind), strlen(ds_kind_name(code->kind)), 0);
-			ds_csv_cell(mem, code->valid ? "true" : "false", code->valid ? 4 : 5, 0);
-			ds_csv_cell(mem, sym->symbology, strlen(sym->symbology), 0);
-			ds_buf_clear(&cell);
-			for (k = 0; k < nl; k++)
-				ds_buf_printf(&cell, "%s%s", k ? ";" : "", labels[k].id);
-			ds_csv_cell(mem, cell.ptr ? cell.ptr : "", cell.len, 0);
-			ds_buf_clear(&cell);
-			for (k = 0; k < 4; k++)
-				ds_buf_printf(&cell, "%s%.0f %.0f", k ? ";" : "", sym->pos[k][0], sym->pos[k][1]);
-			ds_csv_cell(mem, cell.ptr, cell.len, 0);
-			ds_csv_cell(mem, v->drug ? v->drug->nhsa_code : "", v->drug ? strlen(v->drug->nhsa_code) : 0, 0);
-			ds_csv_cell(mem, v->drug ? v->drug->generic_name : "", v->drug ? strlen(v->drug->generic_name) : 0, 0);
-			snprintf(q, sizeof(q), "%.1f", res->elapsed_ms);
-			ds_csv_cell(mem, q, strlen(q), 1);
-			ds_buf_free(&cell);
+			csv_code_row(mem, file, sym, code, v, res->elapsed_ms);
 		}
 	}
 	fclose(mem);
@@ -262,11 +269,11 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	ds_effort_parse(&job.sopts.effort, ds_opts_get(&v, &scan_spec, "effort"));
 	if (jobs < 1)
 		jobs = 1;
-	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "jobs"), 1, 256, &jobs) < 0) {
+	if (ds_opt_long(&jobs, ds_opts_get(&v, &scan_spec, "jobs"), 1, 256) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 256");
 		goto done;
 	}
-	if (ds_parse_count(ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L, &maxpx) < 0) {
+	if (ds_opt_long(&maxpx, ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L) < 0) {
 		rc = ds_cli_usage_error(cli, "scan", "--max-pixels needs a positive number");
 		goto done;
 	}

@@ -1,5 +1,6 @@
-/* opts.c - one declarative option table drives parsing and --help. */
+/* opts.c - one declarative option table drives parsing and --help; numeric option values. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,21 +26,6 @@ int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name)
 {
 	int i = ds_opts_index(spec, name);
 	return i < 0 ? 0 : v->count[i];
-}
-
-int ds_parse_count(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int choice_ok(const char *choices, const char *value)
@@ -231,4 +217,55 @@ int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optval
 	if (lang)
 		cli->lang = strcmp(lang, "zh") ? DS_LANG_EN : DS_LANG_ZH;
 	return -1;
+}
+
+/* ---- numeric values ---- */
+
+int ds_opt_long(long *out, const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return DS_OK;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return DS_EINVAL;
+	*out = v;
+	return DS_OK;
+}
+
+int ds_opt_double(double *out, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	if (!s)
+		return DS_OK;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || !(v >= lo && v <= hi))
+		return DS_EINVAL;
+	*out = v;
+	return DS_OK;
+}
+
+int ds_opt_shard(long *k, long *n, const char *s, long max_n)
+{
+	char part[32];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	long kk = 0, nn = 0;
+
+	if (!s || !*s)
+		return DS_OK;
+	if (!slash || (size_t)(slash - s) >= sizeof(part) || s[0] == '-' || slash[1] == '-')
+		return DS_EINVAL;
+	memcpy(part, s, (size_t)(slash - s));
+	part[slash - s] = '\0';
+	if (ds_opt_long(&kk, part, 0, max_n - 1) < 0 || ds_opt_long(&nn, slash + 1, 1, max_n) < 0 || kk >= nn)
+		return DS_EINVAL;
+	*k = kk;
+	*n = nn;
+	return DS_OK;
 }

@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,15 +24,6 @@
 
 #include "audit.h"
 #include "cli.h"
-
-/* Set by SIGINT so the loop can print its summary; the one global, as signals need. */
-static volatile sig_atomic_t stop_requested;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 typedef struct seen {
 	char *payload; /* owned */
@@ -119,6 +110,14 @@ static int open_camera(source *src, const char *dev, ds_cli *cli)
 	return 0;
 }
 
+/* The number of a header tag ("640" of "W640"), or 0 when it is not a positive int. */
+static long tag_number(const char *s)
+{
+	long v = 0;
+
+	return ds_opt_long(&v, s, 1, INT_MAX) < 0 ? 0 : v;
+}
+
 /* YUV4MPEG2 header: "YUV4MPEG2 W640 H480 F30:1 C420jpeg ...". Only the Y plane is used. */
 static int open_y4m(source *src, const char *path, ds_cli *cli)
 {
@@ -137,13 +136,17 @@ static int open_y4m(source *src, const char *path, ds_cli *cli)
 		return -1;
 	}
 	for (tok = strtok_r(line + 10, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char *colon = strchr(tok, ':');
 		if (tok[0] == 'W')
-			src->w = (int)strtol(tok + 1, NULL, 10);
+			src->w = (int)tag_number(tok + 1);
 		else if (tok[0] == 'H')
-			src->h = (int)strtol(tok + 1, NULL, 10);
-		else if (tok[0] == 'F')
-			num = strtol(tok + 1, &tok, 10), den = *tok == ':' ? strtol(tok + 1, NULL, 10) : 1;
-		else if (tok[0] == 'C')
+			src->h = (int)tag_number(tok + 1);
+		else if (tok[0] == 'F') {
+			if (colon)
+				*colon = '\0';
+			num = tag_number(tok + 1);
+			den = colon ? tag_number(colon + 1) : 1;
+		} else if (tok[0] == 'C')
 			cs = !strncmp(tok + 1, "mono", 4) ? "mono" : !strncmp(tok + 1, "444", 3) ? "444"
 			     : !strncmp(tok + 1, "422", 3)  ? "422" : "420";
 	}
@@ -328,7 +331,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	source src;
 	live l;
 	ds_error err;
-	struct sigaction sa, old;
+	ds_sigcatch sig;
 	int rc = DS_EXIT_OK, got;
 	size_t i;
 
@@ -337,24 +340,15 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	l.cli = cli;
 	l.fmt = fmt == DS_FMT_CSV ? DS_FMT_JSON : fmt;
 	l.window = 2.0;
-	if (win) {
-		char *end;
-		l.window = strtod(win, &end);
-		if (*end || end == win)
-			l.window = -1;
-	}
 	l.quiet = ds_opts_has(v, spec, "quiet");
-	if (l.window < 0 || l.window > 3600)
+	if (ds_opt_double(&l.window, win, 0, 3600) < 0)
 		return ds_cli_usage_error(cli, "scan", "--window needs seconds from 0 to 3600");
 	if (v->nrest > 1 || (frames && v->nrest > 0))
 		return ds_cli_usage_error(cli, "scan", "live mode takes one camera device, or --frames PATH");
 	if (frames) {
 		struct stat st;
-		char *end = NULL;
-		double f = fps ? strtod(fps, &end) : 10.0;
-		if (fps && (*end || end == fps))
-			f = -1;
-		if (f <= 0 || f > 1000)
+		double f = 10.0;
+		if (ds_opt_double(&f, fps, 0, 1000) < 0 || f <= 0)
 			return ds_cli_usage_error(cli, "scan", "--fps needs a number from 0 to 1000");
 		if (stat(frames, &st) != 0) {
 			fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, frames, strerror(errno));
@@ -381,11 +375,8 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	ds_insurance_parse(&l.lookup.insurance, ds_opts_get(v, spec, "insurance"));
 	if (ds_catalog_open_default(&l.cat, ds_opts_get(v, spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigaction(SIGINT, &sa, &old);
-	stop_requested = 0;
-	while (l.scanner && !stop_requested) {
+	ds_sig_catch(&sig, 0); /* Ctrl-C: stop between frames, print the summary */
+	while (l.scanner && !ds_sig_pending()) {
 		ds_image img;
 		ds_scan_result res;
 		double t;
@@ -411,7 +402,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		ds_image_free(&img);
 		l.frames++;
 	}
-	sigaction(SIGINT, &old, NULL);
+	ds_sig_restore(&sig);
 	fprintf(cli->err, "%s: %lu frames, %lu codes reported\n", cli->prog, l.frames, l.reported);
 	for (i = 0; i < l.nseen; i++)
 		free(l.seen[i].payload);

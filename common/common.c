@@ -1,12 +1,14 @@
-/* common.c - error, buffer and UTF-8 helpers shared by the modules. */
+/* common.c - error, buffer, UTF-8, date and file helpers shared by the modules. */
 #include "ds_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int ds_error_set(ds_error *err, int code, const char *fmt, ...)
 {
@@ -196,21 +198,36 @@ int ds_days_in_month(int year, int month)
 	return days[month - 1] + (month == 2 && leap);
 }
 
+int ds_date_parse(int *out, const char *s)
+{
+	int v[3] = {0, 0, 0}, part = 0, i;
+
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return DS_EINVAL;
+	for (i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			part++;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9')
+			return DS_EINVAL;
+		v[part] = v[part] * 10 + (s[i] - '0');
+	}
+	if (v[2] < 1 || v[2] > ds_days_in_month(v[0], v[1]))
+		return DS_EINVAL;
+	*out = v[0] * 10000 + v[1] * 100 + v[2];
+	return DS_OK;
+}
+
 int ds_today_ymd(void)
 {
 	const char *env = getenv("DRUGSCAN_TODAY");
 	time_t now;
 	struct tm tm;
+	int ymd;
 
-	if (env && strlen(env) == 10 && env[4] == '-' && env[7] == '-') {
-		int y = 0, m = 0, d = 0, i;
-		for (i = 0; i < 4; i++)
-			y = y * 10 + (env[i] - '0');
-		m = (env[5] - '0') * 10 + (env[6] - '0');
-		d = (env[8] - '0') * 10 + (env[9] - '0');
-		if (y > 1900 && m >= 1 && m <= 12 && d >= 1 && d <= ds_days_in_month(y, m))
-			return y * 10000 + m * 100 + d;
-	}
+	if (ds_date_parse(&ymd, env) == DS_OK && ymd > 19010000)
+		return ymd;
 	now = time(NULL);
 	if (!localtime_r(&now, &tm))
 		return 20260101;
@@ -254,4 +271,147 @@ int ds_mkdir_p(const char *path, unsigned mode)
 		}
 	}
 	return 0;
+}
+
+/* ---- replacing a file whole ---- */
+
+/* fsync the folder that holds path, so that a rename in it is on disk. */
+static int sync_folder(const char *path, ds_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, rc = DS_OK;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* EINVAL: a file system that cannot sync a folder; the rename is all it offers */
+	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+		int e = errno;
+		rc = ds_error_set(err, DS_EIO, "cannot sync the folder of '%s': %s", path, strerror(e));
+		errno = e;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+/* rename tmp over path, then sync the folder; tmp is removed when the rename fails */
+static int rename_synced(const char *tmp, const char *path, ds_error *err)
+{
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return ds_error_set(err, DS_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+	}
+	return sync_folder(path, err);
+}
+
+int ds_atomic_open(ds_atomic *a, const char *path, ds_error *err)
+{
+	size_t size = strlen(path) + 64;
+	int fd = -1, i, e;
+
+	a->f = NULL;
+	a->path = strdup(path);
+	a->tmp = malloc(size);
+	if (!a->path || !a->tmp) {
+		ds_atomic_abort(a);
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	}
+	/* the pid and this struct's address tell apart concurrent writers, O_EXCL a leftover */
+	for (i = 0; i < 100 && fd < 0; i++) {
+		snprintf(a->tmp, size, "%s.%ld-%lx-%d.tmp", path, (long)getpid(), (unsigned long)(uintptr_t)a, i);
+		fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd >= 0 && !(a->f = fdopen(fd, "wb"))) {
+		e = errno;
+		close(fd);
+		unlink(a->tmp);
+		errno = e;
+		fd = -1;
+	}
+	if (fd < 0) {
+		e = errno;
+		free(a->tmp);
+		a->tmp = NULL; /* nothing to remove */
+		ds_atomic_abort(a);
+		errno = e;
+		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", path, strerror(e));
+	}
+	return DS_OK;
+}
+
+int ds_atomic_commit(ds_atomic *a, ds_error *err)
+{
+	int rc, e;
+
+	if (!a->f || !a->tmp || !a->path) {
+		ds_atomic_abort(a);
+		return ds_error_set(err, DS_EINVAL, "no file open to commit");
+	}
+	errno = 0;
+	rc = fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0;
+	e = errno ? errno : EIO;
+	if (fclose(a->f) != 0 && !rc) {
+		rc = 1;
+		e = errno;
+	}
+	a->f = NULL;
+	if (rc) {
+		ds_error_set(err, DS_EIO, "cannot write '%s': %s", a->path, strerror(e));
+		ds_atomic_abort(a);
+		errno = e;
+		return DS_EIO;
+	}
+	rc = rename_synced(a->tmp, a->path, err);
+	e = errno;
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	errno = e;
+	return rc;
+}
+
+void ds_atomic_abort(ds_atomic *a)
+{
+	int e = errno;
+
+	if (!a)
+		return;
+	if (a->f)
+		fclose(a->f);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->f = NULL;
+	a->tmp = a->path = NULL;
+	errno = e;
+}
+
+int ds_atomic_rename(const char *tmp, const char *path, ds_error *err)
+{
+	int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = e;
+		return ds_error_set(err, DS_EIO, "cannot write '%s': %s", tmp, strerror(e));
+	}
+	close(fd);
+	return rename_synced(tmp, path, err);
 }

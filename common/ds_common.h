@@ -4,6 +4,9 @@
  * - ds_error: a caller-owned error with a one-line message (never global).
  * - ds_buf:   a bounded, growable byte buffer for building strings.
  * - UTF-8:    a strict decoder used by the parsers.
+ * - dates:    days in a month, strict YYYY-MM-DD, today (or $DRUGSCAN_TODAY).
+ * - ds_atomic: replace a file whole (temp file, fsync, rename, folder fsync).
+ * - the URL policy of catalog update and ledger sync (url_policy.c, libcurl).
  *
  * Return convention: fallible functions return 0 (DS_OK) or a negative DS_E*
  * code, fill a caller-supplied ds_error when one is given, and put their
@@ -15,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,12 +85,54 @@ size_t ds_utf8_check(const unsigned char *s, size_t len);
 /* Days in a month of a Gregorian year (month 1..12), 0 for a bad month. */
 int ds_days_in_month(int year, int month);
 
+/* A date written exactly YYYY-MM-DD (digits only, a real day) as YYYYMMDD in
+ * *out. 0, or DS_EINVAL with *out untouched. */
+int ds_date_parse(int *out, const char *s);
+
 /* Is this URL host this machine? "localhost", [::1], or 127.x.x.x written as an
  * address (not a name that merely starts with "127."). */
 int ds_host_is_loopback(const char *host);
 
+/* The one URL policy of catalog update and ledger sync: https:// to any host,
+ * http:// only to this machine (ds_host_is_loopback), nothing else. 0, or
+ * DS_EINVAL with "refusing 'URL': ..." (DS_ENOMEM when out of memory). The
+ * URL is parsed by libcurl (common/url_policy.c). */
+int ds_url_policy_check(const char *url, ds_error *err);
+
 /* mkdir -p: create path and its missing parents with mode. 0, or -1 with errno. */
 int ds_mkdir_p(const char *path, unsigned mode);
+
+/*
+ * Replace a file whole, so that a crash leaves the old file or the new one,
+ * never a mix: write to a fresh temp file in the same folder, flush and fsync
+ * it, rename it over the target and fsync the folder. The temp file is
+ * removed on every error path. Messages name the target and strerror(), and
+ * errno is kept from the failure.
+ *
+ *     ds_atomic a = DS_ATOMIC_INIT;
+ *     if (ds_atomic_open(&a, path, err) < 0) return err->code;
+ *     ...write to a.f...; on a write error: ds_atomic_abort(&a)
+ *     return ds_atomic_commit(&a, err);
+ */
+typedef struct ds_atomic {
+	FILE *f;    /* the temp file, open for writing; NULL when none */
+	char *path; /* owned, from malloc(): the file to replace */
+	char *tmp;  /* owned, from malloc(): the temp file beside it */
+} ds_atomic;
+
+#define DS_ATOMIC_INIT {NULL, NULL, NULL}
+
+/* Create a new temp file beside path (mode 0666 less the umask) and open it as a->f. */
+int ds_atomic_open(ds_atomic *a, const char *path, ds_error *err);
+/* Flush, fsync and close a->f, rename it over a->path, fsync the folder. On
+ * failure the temp file is gone. Either way a is cleared (abort is then a no-op). */
+int ds_atomic_commit(ds_atomic *a, ds_error *err);
+/* Close and remove the temp file and clear a. NULL-safe, keeps errno. */
+void ds_atomic_abort(ds_atomic *a);
+/* The same last step for a file built under its own temp name (an SQLite
+ * database, closed): fsync tmp, rename it over path, fsync the folder. On
+ * failure tmp is removed. */
+int ds_atomic_rename(const char *tmp, const char *path, ds_error *err);
 
 /* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
 int ds_today_ymd(void);

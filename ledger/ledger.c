@@ -264,6 +264,56 @@ static int unsafe_to_sell(const ds_ledger_req *q)
 	return 0;
 }
 
+/* A sale: refused when the code was sold or destroyed (or, in strict mode, expired,
+ * recalled or never received); a split sale uses the pack's units up. Part of decide(). */
+static void decide_sell(const ds_ledger_req *q, const current *c, ds_lang lang, int qty, int units,
+                        ds_ledger_result *res, int *units_after)
+{
+	if (c->state == DS_ST_SOLD || (c->state == DS_ST_DESTROYED)) {
+		label(res, c->state == DS_ST_SOLD ? "ledger.already_sold" : "ledger.destroyed", DS_LEVEL_ALERT,
+		      c->state == DS_ST_SOLD ? ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
+		                                  "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it")
+		                             : ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
+		res->refused = 1;
+		return;
+	}
+	if (q->strict && unsafe_to_sell(q)) {
+		label(res, "ledger.strict_refused", DS_LEVEL_ALERT,
+		      ZH("过期或召回的药品，严格模式下拒绝销售", "expired or recalled: refused in strict mode"));
+		res->refused = 1;
+		return;
+	}
+	if (c->state == DS_ST_UNKNOWN) {
+		if (q->strict) {
+			label(res, "ledger.not_in_stock", DS_LEVEL_ALERT, ZH("未入库的追溯码，严格模式下拒绝销售", "never received here: refused in strict mode"));
+			res->refused = 1;
+			return;
+		}
+		label(res, "ledger.not_in_stock", DS_LEVEL_WARN, ZH("这个追溯码没有入库记录（库存未记录）", "no receipt recorded for this code (stock not recorded)"));
+	}
+	if (q->split) {
+		int left = c->units_left >= 0 && c->state != DS_ST_UNKNOWN ? c->units_left : units;
+		if (left <= 0) {
+			label(res, "ledger.units_unknown", DS_LEVEL_WARN,
+			      ZH("拆零销售需要包装数量：目录中没有，请用 --units 指定", "a split sale needs the pack's units: not in the catalog, give --units"));
+			res->refused = 1;
+			return;
+		}
+		if (qty > left) {
+			char t[256];
+			snprintf(t, sizeof(t), ZH("拆零数量超过剩余：本盒只剩 %d", "split quantity exceeds what is left: %d remain"), left);
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, t);
+			res->refused = 1;
+			return;
+		}
+		*units_after = left - qty;
+		res->after = *units_after == 0 ? DS_ST_SOLD : DS_ST_IN_STOCK;
+	} else {
+		res->after = DS_ST_SOLD;
+		*units_after = 0;
+	}
+}
+
 /* What the action does to the code; fills res (labels, after, refused). */
 static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_lang lang, ds_ledger_result *res,
                    int *units_after)
@@ -292,49 +342,7 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 		}
 		break;
 	case DS_ACT_SELL:
-		if (c->state == DS_ST_SOLD || (c->state == DS_ST_DESTROYED)) {
-			label(res, c->state == DS_ST_SOLD ? "ledger.already_sold" : "ledger.destroyed", DS_LEVEL_ALERT,
-			      c->state == DS_ST_SOLD ? ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
-			                                  "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it")
-			                             : ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
-			res->refused = 1;
-			break;
-		}
-		if (q->strict && unsafe_to_sell(q)) {
-			label(res, "ledger.strict_refused", DS_LEVEL_ALERT,
-			      ZH("过期或召回的药品，严格模式下拒绝销售", "expired or recalled: refused in strict mode"));
-			res->refused = 1;
-			break;
-		}
-		if (c->state == DS_ST_UNKNOWN) {
-			if (q->strict) {
-				label(res, "ledger.not_in_stock", DS_LEVEL_ALERT, ZH("未入库的追溯码，严格模式下拒绝销售", "never received here: refused in strict mode"));
-				res->refused = 1;
-				break;
-			}
-			label(res, "ledger.not_in_stock", DS_LEVEL_WARN, ZH("这个追溯码没有入库记录（库存未记录）", "no receipt recorded for this code (stock not recorded)"));
-		}
-		if (q->split) {
-			int left = c->units_left >= 0 && c->state != DS_ST_UNKNOWN ? c->units_left : units;
-			if (left <= 0) {
-				label(res, "ledger.units_unknown", DS_LEVEL_WARN,
-				      ZH("拆零销售需要包装数量：目录中没有，请用 --units 指定", "a split sale needs the pack's units: not in the catalog, give --units"));
-				res->refused = 1;
-				break;
-			}
-			if (qty > left) {
-				char t[256];
-				snprintf(t, sizeof(t), ZH("拆零数量超过剩余：本盒只剩 %d", "split quantity exceeds what is left: %d remain"), left);
-				label(res, "ledger.already_sold", DS_LEVEL_ALERT, t);
-				res->refused = 1;
-				break;
-			}
-			*units_after = left - qty;
-			res->after = *units_after == 0 ? DS_ST_SOLD : DS_ST_IN_STOCK;
-		} else {
-			res->after = DS_ST_SOLD;
-			*units_after = 0;
-		}
+		decide_sell(q, c, lang, qty, units, res, units_after);
 		break;
 	case DS_ACT_RETURN: {
 		int partly = c->state == DS_ST_IN_STOCK && c->units > 0 && c->units_left >= 0 && c->units_left < c->units;

@@ -17,25 +17,6 @@
 #include "internal.h"
 
 
-static int allowed(const char *url, ds_error *err)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int ok = 0;
-
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
-		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-		curl_url_get(u, CURLUPART_HOST, &host, 0);
-		ok = (scheme && !strcmp(scheme, "https")) ||
-		     (scheme && !strcmp(scheme, "http") && host &&
-		      ds_host_is_loopback(host));
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok ? DS_OK : ds_error_set(err, DS_EINVAL, "refusing '%s': only https:// (or http:// to this machine)", url);
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	ds_buf *b = ctx;
@@ -205,7 +186,7 @@ int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *o, ds_sync_result *res, ds_
 	long long oldest;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = allowed(o->url, err)) < 0) {
+	if ((rc = ds_url_policy_check(o->url, err)) < 0) {
 		ds_ledger_outbox(l, &res->remaining, &oldest, NULL);
 		return rc;
 	}

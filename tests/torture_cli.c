@@ -1,4 +1,4 @@
-/* torture_cli.c - the option table parser and the stdin line reader. */
+/* torture_cli.c - the option table parser, numeric option values and the stdin line reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +65,65 @@ static void test_opts_errors(void **state)
 	free(v.rest);
 	assert_int_equal(parse(&v, &err, 2, flag_value), DS_EINVAL);
 	free(v.rest);
+}
+
+static void test_numeric_values(void **state)
+{
+	long n = 7, k = 9;
+	double d = 2.5;
+
+	(void)state;
+	assert_int_equal(ds_opt_long(&n, NULL, 1, 10), DS_OK); /* not given: the default stays */
+	assert_int_equal(n, 7);
+	assert_int_equal(ds_opt_long(&n, "10", 1, 10), DS_OK);
+	assert_int_equal(n, 10);
+	assert_int_equal(ds_opt_long(&n, "1", 1, 10), DS_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ds_opt_long(&n, "11", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "0", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "abc", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "5x", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "5.0", 1, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_long(&n, "99999999999999999999999", 1, 10), DS_EINVAL);
+	assert_int_equal(n, 1); /* untouched by the failures */
+	assert_int_equal(ds_opt_long(&n, "-3", -5, 5), DS_OK);
+	assert_int_equal(n, -3);
+
+	assert_int_equal(ds_opt_double(&d, NULL, 0, 10), DS_OK);
+	assert_true(d == 2.5);
+	assert_int_equal(ds_opt_double(&d, "0.5", 0, 10), DS_OK);
+	assert_true(d == 0.5);
+	assert_int_equal(ds_opt_double(&d, "0", 0, 10), DS_OK);
+	assert_int_equal(ds_opt_double(&d, "10.5", 0, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "-1", 0, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "nan", 0, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "inf", 0, 1e300), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "1e999", 0, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "3s", 0, 10), DS_EINVAL);
+	assert_int_equal(ds_opt_double(&d, "", 0, 10), DS_EINVAL);
+	assert_true(d == 0);
+
+	n = 1;
+	k = 0;
+	assert_int_equal(ds_opt_shard(&k, &n, NULL, 100), DS_OK);
+	assert_int_equal(ds_opt_shard(&k, &n, "", 100), DS_OK);
+	assert_int_equal(k, 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ds_opt_shard(&k, &n, "2/4", 100), DS_OK);
+	assert_int_equal(k, 2);
+	assert_int_equal(n, 4);
+	assert_int_equal(ds_opt_shard(&k, &n, "0/1", 100), DS_OK);
+	assert_int_equal(ds_opt_shard(&k, &n, "4/4", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "a/b", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "-1/4", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "1/-4", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "1/0", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "1/101", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "1/4x", 100), DS_EINVAL);
+	assert_int_equal(ds_opt_shard(&k, &n, "14", 100), DS_EINVAL);
+	assert_int_equal(k, 0);
+	assert_int_equal(n, 1);
 }
 
 static void test_help_lists_every_option(void **state)
@@ -136,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_opts_forms),
 		cmocka_unit_test(test_opts_errors),
+		cmocka_unit_test(test_numeric_values),
 		cmocka_unit_test(test_help_lists_every_option),
 		cmocka_unit_test(test_lines_terminators),
 		cmocka_unit_test(test_lines_too_long),

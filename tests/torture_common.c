@@ -1,10 +1,15 @@
-/* torture_common.c - ds_buf, UTF-8 and date helpers. */
+/* torture_common.c - ds_buf, UTF-8, date and atomic-file helpers. */
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -78,6 +83,29 @@ static void test_days_in_month(void **state)
 	assert_int_equal(ds_days_in_month(2027, 0), 0);
 }
 
+static void test_date_parse(void **state)
+{
+	int ymd = 7;
+
+	(void)state;
+	assert_int_equal(ds_date_parse(&ymd, "2026-02-28"), DS_OK);
+	assert_int_equal(ymd, 20260228);
+	assert_int_equal(ds_date_parse(&ymd, "2024-02-29"), DS_OK);
+	assert_int_equal(ymd, 20240229);
+	ymd = 7;
+	assert_int_equal(ds_date_parse(&ymd, "2026-02-29"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-13-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-00-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-01-00"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-1x-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, " 2026-01-01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026-01-011"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, "2026/01/01"), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, ""), DS_EINVAL);
+	assert_int_equal(ds_date_parse(&ymd, NULL), DS_EINVAL);
+	assert_int_equal(ymd, 7);
+}
+
 static void test_today_env(void **state)
 {
 	(void)state;
@@ -114,6 +142,243 @@ static void test_loopback_hosts(void **state)
 	assert_false(ds_host_is_loopback(NULL));
 }
 
+static void test_url_policy(void **state)
+{
+	static const char *const allowed[] = {
+		"https://example.com/manifest.json", "HTTPS://example.com/", "http://127.0.0.1:8080/m.json",
+		"http://localhost/", "http://[::1]:9/x", "http://user@127.0.0.1/", "http://127.1.2.3/",
+	};
+	static const char *const refused[] = {
+		"http://example.com/", "http://127.example.com/", "http://127.0.0.1.evil.test/",
+		"http://127.0.0.1@evil.test/", "ftp://127.0.0.1/", "file:///etc/passwd", "gopher://localhost/",
+	};
+	ds_error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		assert_int_equal(ds_url_policy_check(allowed[i], &err), DS_OK);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		char want[256];
+		assert_int_equal(ds_url_policy_check(refused[i], &err), DS_EINVAL);
+		snprintf(want, sizeof(want), "refusing '%s': only https:// (or http:// to this machine) is allowed",
+		         refused[i]);
+		assert_string_equal(err.message, want);
+	}
+	assert_int_equal(ds_url_policy_check("not a url", &err), DS_EINVAL);
+	assert_string_equal(err.message, "refusing 'not a url': not a valid URL");
+	assert_int_equal(ds_url_policy_check(NULL, &err), DS_EINVAL);
+}
+
+/* ---- ds_atomic: state is a fresh temp folder ---- */
+
+static int make_dir(void **state)
+{
+	char *dir = strdup("/tmp/torture_common-XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[4096];
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			remove_tree(sub);
+		}
+	closedir(d);
+	rmdir(path);
+}
+
+static int remove_dir(void **state)
+{
+	chmod(*state, 0700);
+	remove_tree(*state);
+	free(*state);
+	return 0;
+}
+
+/* how many entries the folder has, other than . and .. */
+static int entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void read_whole(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void write_whole(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_atomic_commit(void **state)
+{
+	const char *dir = *state;
+	char path[4200], got[64];
+	ds_atomic a = DS_ATOMIC_INIT, b = DS_ATOMIC_INIT;
+	ds_error err;
+
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	assert_non_null(a.f);
+	assert_int_equal(entries(dir), 1); /* the temp file, in the same folder */
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(ds_atomic_open(&b, path, &err), DS_OK); /* a second writer gets its own */
+	assert_string_not_equal(a.tmp, b.tmp);
+	ds_atomic_abort(&b);
+	fputs("first\n", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_OK);
+	assert_null(a.f);
+	assert_null(a.tmp);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "first\n");
+	assert_int_equal(entries(dir), 1);
+	ds_atomic_abort(&a); /* a no-op after the commit */
+	assert_int_equal(entries(dir), 1);
+
+	/* replacing a file that exists */
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("second\n", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_OK);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "second\n");
+	assert_int_equal(entries(dir), 1);
+}
+
+static void test_atomic_abort_leaves_nothing(void **state)
+{
+	const char *dir = *state;
+	char path[4200], got[64];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	ds_atomic_abort(NULL);
+	ds_atomic_abort(&a); /* never opened */
+	snprintf(path, sizeof(path), "%s/keep.txt", dir);
+	write_whole(path, "old\n");
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("half-written", a.f);
+	assert_int_equal(entries(dir), 2);
+	errno = EPIPE;
+	ds_atomic_abort(&a);
+	assert_int_equal(errno, EPIPE); /* kept for the caller's message */
+	assert_null(a.f);
+	assert_int_equal(entries(dir), 1);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "old\n");
+}
+
+static void test_atomic_failures_leave_nothing(void **state)
+{
+	const char *dir = *state;
+	char path[4200];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	/* the target is a folder: the rename fails, the temp file goes */
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_OK);
+	fputs("data", a.f);
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_null(strchr(err.message, '\n'));
+	assert_null(a.tmp);
+	assert_int_equal(entries(dir), 1);
+	assert_int_equal(entries(path), 0);
+
+	/* no such folder: nothing can be created */
+	snprintf(path, sizeof(path), "%s/missing/out.txt", dir);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_EIO);
+	assert_string_equal(strstr(err.message, "cannot write '"), err.message);
+	assert_non_null(strstr(err.message, "missing/out.txt"));
+	assert_null(a.f);
+	assert_null(a.tmp);
+	assert_null(a.path);
+	assert_int_equal(entries(dir), 1);
+
+	/* commit without an open file */
+	assert_int_equal(ds_atomic_commit(&a, &err), DS_EINVAL);
+}
+
+static void test_atomic_unwritable_folder(void **state)
+{
+	const char *dir = *state;
+	char path[4200];
+	ds_atomic a = DS_ATOMIC_INIT;
+	ds_error err;
+
+	if (geteuid() == 0)
+		skip(); /* root writes anyway */
+	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	assert_int_equal(chmod(dir, 0500), 0);
+	assert_int_equal(ds_atomic_open(&a, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(entries(dir), 0);
+}
+
+static void test_atomic_rename(void **state)
+{
+	const char *dir = *state;
+	char tmp[4200], path[4200], got[64];
+	ds_error err;
+
+	snprintf(tmp, sizeof(tmp), "%s/db.new", dir);
+	snprintf(path, sizeof(path), "%s/db", dir);
+	write_whole(tmp, "built\n");
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_OK);
+	read_whole(path, got, sizeof(got));
+	assert_string_equal(got, "built\n");
+	assert_int_equal(entries(dir), 1);
+
+	/* over a folder: refused, and the built file is removed */
+	write_whole(tmp, "again\n");
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, path));
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(entries(dir), 1);
+	/* a temp file that is not there */
+	assert_int_equal(ds_atomic_rename(tmp, path, &err), DS_EIO);
+	assert_non_null(strstr(err.message, tmp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -121,9 +386,16 @@ int main(void)
 		cmocka_unit_test(test_utf8_decode),
 		cmocka_unit_test(test_utf8_encode_roundtrip),
 		cmocka_unit_test(test_days_in_month),
+		cmocka_unit_test(test_date_parse),
 		cmocka_unit_test(test_today_env),
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_loopback_hosts),
+		cmocka_unit_test(test_url_policy),
+		cmocka_unit_test_setup_teardown(test_atomic_commit, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_abort_leaves_nothing, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_failures_leave_nothing, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_unwritable_folder, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(test_atomic_rename, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -278,6 +278,19 @@ static int load(const char *dir, tcase **cases, size_t *ncases)
 	return 0;
 }
 
+static void test_gs1_check_digit(void **state)
+{
+	(void)state;
+	assert_int_equal(ds_gs1_check_digit("0695123456789", 13), 7); /* GTIN-14 06951234567897 */
+	assert_int_equal(ds_gs1_check_digit("690123456789", 12), 2);  /* EAN-13 6901234567892 */
+	assert_int_equal(ds_gs1_check_digit("9638507", 7), 4);        /* EAN-8 96385074 */
+	assert_int_equal(ds_gs1_check_digit("03600029145", 11), 2);   /* UPC-A 036000291452 */
+	assert_int_equal(ds_gs1_check_digit("00000000000", 11), 0);
+	assert_int_equal(ds_gs1_check_digit("1", 1), 7);
+	assert_int_equal(ds_gs1_check_digit("12a4", 4), -1);
+	assert_int_equal(ds_gs1_check_digit("", 0), -1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "fixtures/trace";
@@ -290,13 +303,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no trace cases loaded from '%s'\n", dir);
 		return 1;
 	}
-	tests = calloc(ncases, sizeof(*tests));
+	tests = calloc(ncases + 1, sizeof(*tests));
 	for (i = 0; i < ncases; i++) {
 		tests[i].name = cases[i].name;
 		tests[i].test_func = run_case;
 		tests[i].initial_state = &cases[i];
 	}
-	rc = _cmocka_run_group_tests("trace fixtures", tests, ncases, NULL, NULL);
+	tests[ncases].name = "ds_gs1_check_digit";
+	tests[ncases].test_func = test_gs1_check_digit;
+	rc = _cmocka_run_group_tests("trace fixtures", tests, ncases + 1, NULL, NULL);
 	for (i = 0; i < ncases; i++)
 		json_decref(cases[i].json);
 	free(cases);

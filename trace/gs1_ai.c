@@ -180,18 +180,27 @@ int gs1_cset82(unsigned char ch)
 	return ch != 0 && strchr("!\"%&'()*+,-./:;<=>?_", ch) != NULL;
 }
 
-int gs1_csum_ok(const char *d, size_t n)
+int ds_gs1_check_digit(const char *d, size_t n)
 {
 	size_t i;
 	int sum = 0, w = 3;
 
-	if (n < 2)
-		return 0;
-	for (i = n - 1; i-- > 0;) {
+	if (n == 0)
+		return -1;
+	for (i = n; i-- > 0;) { /* weights 3, 1, 3, ... from the right */
+		if (d[i] < '0' || d[i] > '9')
+			return -1;
 		sum += (d[i] - '0') * w;
 		w = w == 3 ? 1 : 3;
 	}
-	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+	return (10 - sum % 10) % 10;
+}
+
+int gs1_csum_ok(const char *d, size_t n)
+{
+	int c = n >= 2 ? ds_gs1_check_digit(d, n - 1) : -1;
+
+	return c >= 0 && c == d[n - 1] - '0';
 }
 
 int gs1_date(const char *s, int today_ymd, int allow_dd00, int *out_day00)

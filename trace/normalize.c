@@ -69,34 +69,42 @@ void tn_swap(tctx *t, size_t n2)
 	t->s[n2] = '\0';
 }
 
-int tn_prepare(tctx *t, const unsigned char *in, size_t len)
+/* UTF-8 (0), or GB18030 whose every non-ASCII char is full-width (1); else -1 with the issue. */
+static int check_encoding(tctx *t, const unsigned char *in, size_t len)
 {
-	size_t i = 0, n = 0, first_fold = (size_t)-1, last_fold = 0, bad;
-	size_t standin_pos = 0, standin_len = 0, invisible = (size_t)-1;
-	int gbk = 0, standin = 0;
-	uint32_t cp;
-	size_t k;
+	size_t bad = ds_utf8_check(in, len), k;
 
-	bad = ds_utf8_check(in, len);
-	if (bad < len && t->opts->exact) {
+	if (bad == len)
+		return 0;
+	if (t->opts->exact) {
 		/* decoders may return any bytes (QR in GBK, binary): keep them, flag them */
 		tc_issue_raw(t->c, "input.invalid_utf8", DS_SEV_ERROR, bad, 1, "");
 		return -1;
 	}
-	if (bad < len) {
-		/* Not UTF-8: accept GB18030 only when every non-ASCII char is full-width. */
-		for (k = 0; k < len;) {
-			if (in[k] < 0x80) {
-				k++;
-			} else if (gbk_fullwidth(in + k, len - k)) {
-				k += 2;
-			} else {
-				tc_issue_raw(t->c, "input.invalid_utf8", DS_SEV_ERROR, bad, 1, "");
-				return -1;
-			}
+	/* Not UTF-8: accept GB18030 only when every non-ASCII char is full-width. */
+	for (k = 0; k < len;) {
+		if (in[k] < 0x80) {
+			k++;
+		} else if (gbk_fullwidth(in + k, len - k)) {
+			k += 2;
+		} else {
+			tc_issue_raw(t->c, "input.invalid_utf8", DS_SEV_ERROR, bad, 1, "");
+			return -1;
 		}
-		gbk = 1;
 	}
+	return 1;
+}
+
+int tn_prepare(tctx *t, const unsigned char *in, size_t len)
+{
+	size_t i = 0, n = 0, first_fold = (size_t)-1, last_fold = 0;
+	size_t standin_pos = 0, standin_len = 0, invisible = (size_t)-1;
+	int gbk = check_encoding(t, in, len), standin = 0;
+	uint32_t cp;
+	size_t k;
+
+	if (gbk < 0)
+		return -1;
 	while (i < len) {
 		size_t start = i, w;
 		int ch;

@@ -174,6 +174,14 @@ typedef struct ds_unit_key {
 
 int ds_code_unit_key(const ds_code *code, ds_unit_key *out);
 
+/*
+ * The GS1 mod-10 check digit (0-9) of the n data digits at digits[0..n),
+ * without the check digit itself: GTIN-8/12/13/14 (EAN/UPC), SSCC, GLN. -1
+ * when n is 0 or a byte is not an ASCII digit. The one implementation; the
+ * parser and the catalog import both use it.
+ */
+int ds_gs1_check_digit(const char *digits, size_t n);
+
 /* Fill opts with defaults (today from the clock or $DRUGSCAN_TODAY, 90 days). */
 void ds_trace_opts_default(ds_trace_opts *opts);
 

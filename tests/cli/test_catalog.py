@@ -221,6 +221,10 @@ class Import(unittest.TestCase):
         self.assertEqual(rc, 2)
         rc, out, err = run(["catalog", "frobnicate"], self.home)
         self.assertEqual(rc, 2)
+        for t in ("0", "5x", "", "86401"):
+            rc, out, err = run(["catalog", "update", "--url", "https://example.com/m.json", "--timeout", t], self.home)
+            self.assertEqual(rc, 2, t)
+            self.assertIn("--timeout needs seconds from 1 to 86400", err)
         rc, out, err = run(["catalog", "--help"], self.home)
         self.assertEqual(rc, 0)
         self.assertIn("--replace", out)

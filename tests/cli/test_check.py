@@ -298,6 +298,10 @@ class Usage(unittest.TestCase):
         self.assertIn("invalid value 'xml' for --format", err)
         rc, _, err = run(["check", "--expiring-days", "-1", "1"])
         self.assertEqual(rc, 2)
+        for days in ("", "30x", "0x10"):
+            rc, _, err = run(["check", "--expiring-days", days, "1"])
+            self.assertEqual(rc, 2, days)
+            self.assertIn("--expiring-days needs a number of days (0-3650)", err)
         rc, _, err = run(["nosuch"])
         self.assertEqual(rc, 2)
         self.assertIn("unknown command 'nosuch'", err)

@@ -288,6 +288,17 @@ class Counter(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("another program's database", err)
 
+    def test_numeric_options_are_checked(self):
+        env = env_for(self.home)
+        for args in (["counter", "sell", "--qty", "2x", code(1)], ["counter", "sell", "--units", "", code(1)],
+                     ["ledger", "sync", "--url", "https://example.com/", "--batch", "abc"],
+                     ["ledger", "export", "--since", "2026-13-01"], ["ledger", "export", "--since", "2026-1x-01"],
+                     ["ledger", "export", "--since", ""]):
+            p = subprocess.run([BIN] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(args[-2] if args[0] == "ledger" else args[2], p.stderr.decode())
+            self.assertEqual(p.stdout, b"")
+
     def test_events_are_append_only(self):
         self.counter("receive", code(31))
         con = sqlite3.connect(os.path.join(self.home, "ledger.db"))

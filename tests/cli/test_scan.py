@@ -218,6 +218,13 @@ class ScanInputs(unittest.TestCase):
         self.assertEqual(rc, 2)
         rc, out, err = run(["scan", "--effort", "extreme", "x.jpg"])
         self.assertEqual(rc, 2)
+        for args, word in ((["--jobs", "2x"], "--jobs"), (["--max-pixels", "0"], "--max-pixels"),
+                           (["--frames", "x", "--window", "nan"], "--window"),
+                           (["--frames", "x", "--window", "1e999"], "--window"),
+                           (["--frames", "x", "--fps", "5x"], "--fps"), (["--frames", "x", "--fps", "0"], "--fps")):
+            rc, out, err = run(["scan"] + args + ([] if "--frames" in args else ["x.jpg"]))
+            self.assertEqual(rc, 2, args)
+            self.assertIn(word, err)
         rc, out, _ = run(["scan", "--help"])
         self.assertEqual(rc, 0)
         for opt in ("--jobs", "--effort", "--camera", "--frames", "--window", "--quiet", "--max-pixels"):
