@@ -1,18 +1,18 @@
 /*
- * cli.h - what the subcommands share: the run context, the option spec that
- * drives both parsing and --help, the stdin line reader and the renderers.
- * Private to cli/; the modules never see it. The code object's JSON, the
- * file walk and the parallel runner are the audit module's (audit.h).
+ * cli.h - what every subcommand shares: the run context, the exit codes, the
+ * option spec that drives both parsing and --help, the numeric option parser
+ * and the subcommands' entry points. Private to cli/; the modules never see
+ * it. A command includes the other cli headers only for what it uses:
+ * signals.h (Ctrl-C), lines.h (stdin lines), render.h (printing a verdict),
+ * scan_live.h (scan --camera/--frames). The code object's JSON, the file walk
+ * and the parallel runner are the audit module's (audit.h).
  */
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
-#include <signal.h>
 #include <stdio.h>
 
 #include "ds_common.h"
-#include "catalog.h"
-#include "scanner.h"
 #include "trace.h"
 
 /* Exit codes (DESIGN.md); documented once, in drugscan(1). */
@@ -90,59 +90,6 @@ int ds_opt_double(double *out, const char *s, double lo, double hi); /* no NaN o
 /* "K/N" with 0 <= K < N <= max_n (--shard); 0 also when s is NULL or empty. */
 int ds_opt_shard(long *k, long *n, const char *s, long max_n);
 
-/* ---- Ctrl-C for a loop (signals.c) ---- */
-
-/* The handlers a loop replaced, for ds_sig_restore(). */
-typedef struct ds_sigcatch {
-	int sig[2];
-	struct sigaction old[2];
-	int n;
-} ds_sigcatch;
-
-/* Clear the flag, then make SIGINT (and SIGTERM when also_term) only set it,
- * until ds_sig_restore(). Installed without SA_RESTART, so a read(2) blocked
- * on a terminal or a handheld scanner returns EINTR. */
-void ds_sig_catch(ds_sigcatch *c, int also_term);
-void ds_sig_restore(ds_sigcatch *c);
-/* 1 once a caught signal has arrived; stays set after ds_sig_restore(). */
-int ds_sig_pending(void);
-/* The flag itself, for a library that polls a pointer (ds_audit_opts.stop). */
-volatile sig_atomic_t *ds_sig_flag(void);
-
-/* ---- stdin lines (lineread.c) ---- */
-
-typedef struct ds_line {
-	const char *data;  /* not NUL-terminated when too_long */
-	size_t len;        /* bytes kept in data (<= DS_TRACE_MAX_INPUT) */
-	size_t full_len;   /* bytes the line really had */
-	unsigned long no;  /* 1-based line number */
-} ds_line;
-
-typedef struct ds_lines ds_lines;
-
-ds_lines *ds_lines_open(FILE *in, FILE *flush_before_block);
-/* 1 with a line, 0 at end of input, -1 on a read error (errno set). */
-int ds_lines_next(ds_lines *r, ds_line *out);
-void ds_lines_free(ds_lines *r);
-
-/* ---- rendering a code (render.c) ---- */
-
-typedef enum ds_format { DS_FMT_TEXT = 0, DS_FMT_JSON, DS_FMT_CSV } ds_format;
-
-int ds_format_parse(ds_format *out, const char *name);
-
-typedef struct ds_renderer ds_renderer;
-
-ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang);
-/* Render one checked payload. input/len is what was received. Returns 0 or DS_EIO. */
-int ds_render_check(ds_renderer *r, const void *input, size_t len, const ds_verdict *v);
-/* Finish the output (text: the closing note). */
-int ds_renderer_finish(ds_renderer *r);
-void ds_renderer_free(ds_renderer *r);
-
-/* Text for people (render_text.c). tmp is scratch space. */
-int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v);
-
 /* ---- commands ---- */
 int ds_cmd_check(ds_cli *cli, int argc, char **argv);
 int ds_cmd_scan(ds_cli *cli, int argc, char **argv);
@@ -150,8 +97,4 @@ int ds_cmd_catalog(ds_cli *cli, int argc, char **argv);
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv);
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv);
 int ds_cmd_audit(ds_cli *cli, int argc, char **argv);
-/* scan --camera / --frames (scan_live.c) */
-int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_format fmt,
-                 const ds_scan_opts *sopts);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "signals.h"
 
 static const ds_optspec audit_opts[] = {
 	{"out", 'o', "DIR", NULL, "write the report folder here (default drugscan-audit)"},

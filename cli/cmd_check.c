@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lines.h"
+#include "render.h"
 
 static const ds_optspec check_opts[] = {
 	{"format", 'f', "FMT", "text|json|jsonl|csv", "output format (default text; json is one object per line)"},

@@ -13,6 +13,9 @@
 #include "audit.h"
 #include "cli.h"
 #include "ledger.h"
+#include "lines.h"
+#include "render.h"
+#include "signals.h"
 
 static const ds_optspec counter_opts[] = {
 	{"station", 's', "ID", NULL, "this counter's id (default: the host name)"},

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "ledger.h"
+#include "render.h"
 
 static const ds_optspec ledger_opts[] = {
 	{"format", 'f', "FMT", "text|jsonl|json|csv|receipt", "output format (export: jsonl, csv or receipt)"},

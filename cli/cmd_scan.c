@@ -16,6 +16,8 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "render.h"
+#include "scan_live.h"
 #include "scanner.h"
 
 static const ds_optspec scan_opts[] = {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lines.h"
 
 #define CHUNK 65536
 

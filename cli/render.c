@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "render.h"
 
 struct ds_renderer {
 	FILE *out;

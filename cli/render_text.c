@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render.h"
 
 typedef struct field_name {
 	const char *name, *zh, *en;

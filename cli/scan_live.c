@@ -24,6 +24,9 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "render.h"
+#include "scan_live.h"
+#include "signals.h"
 
 typedef struct seen {
 	char *payload; /* owned */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "signals.h"
 
 static volatile sig_atomic_t pending;
 

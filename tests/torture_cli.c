@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cli.h"
+#include "lines.h"
 
 static const ds_optspec opts[] = {
 	{"format", 'f', "FMT", "text|json|csv", "output format"},

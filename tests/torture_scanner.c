@@ -322,8 +322,8 @@ static void test_unknown_format_and_missing_file(void **state)
 	(void)state;
 	assert_int_equal(ds_image_load_mem(&img, "GIF89a....", 10, "x.gif", NULL, &err), DS_EINVAL);
 	assert_string_equal(err.message, "'x.gif': not a PNG, JPEG, WebP or PNM image");
-	assert_int_equal(ds_image_load(&img, "/nonexistent/box.jpg", NULL, &err), DS_EIO);
-	assert_string_equal(err.message, "cannot open '/nonexistent/box.jpg': No such file or directory");
+	assert_int_equal(ds_image_load(&img, "/no-such-folder/box.jpg", NULL, &err), DS_EIO);
+	assert_string_equal(err.message, "cannot open '/no-such-folder/box.jpg': No such file or directory");
 	assert_int_equal(ds_image_load(&img, "/", NULL, &err), DS_EIO);
 	ds_image_free(NULL);
 }
