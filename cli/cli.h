@@ -97,4 +97,5 @@ int ds_cmd_catalog(ds_cli *cli, int argc, char **argv);
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv);
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv);
 int ds_cmd_audit(ds_cli *cli, int argc, char **argv);
+int ds_cmd_serve(ds_cli *cli, int argc, char **argv);
 #endif

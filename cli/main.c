@@ -15,6 +15,7 @@ static const ds_command commands[] = {
 	{"counter", ds_cmd_counter, "the pharmacy counter: receive, sell, return, destroy, stocktake, undo, scan"},
 	{"ledger", ds_cmd_ledger, "the counter's ledger: history, stock, export, upload sync"},
 	{"audit", ds_cmd_audit, "audit folders of photos: results, duplicates across photos, an HTML report"},
+	{"serve", ds_cmd_serve, "the HTTP API and the counter page (scanner, webcam or phone) on this machine"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -529,12 +529,14 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
 	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
 	size_t i;
+	/* inside a group's transaction (ds_counter_apply): a savepoint, committed with the group */
+	int nested = !sqlite3_get_autocommit(l->db);
 
 	memset(res, 0, sizeof(*res));
 	if (!q->code || !*q->code)
 		return ds_error_set(err, DS_EINVAL, "no code");
 	led_uuid(res->event_id);
-	if (led_exec(l, "BEGIN IMMEDIATE", err) < 0)
+	if (led_exec(l, nested ? "SAVEPOINT apply" : "BEGIN IMMEDIATE", err) < 0)
 		return DS_ERR;
 	if (load_current(l, q->code, &c) < 0)
 		goto fail;
@@ -561,14 +563,14 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 		if (led_exec(l, sql, err) < 0)
 			goto fail;
 	}
-	if (led_exec(l, "COMMIT", err) < 0)
+	if (led_exec(l, nested ? "RELEASE apply" : "COMMIT", err) < 0)
 		goto fail;
 	res->units_left = res->refused ? c.units_left : units_after;
 	return DS_OK;
 fail:
 	if (!err || !err->code)
 		ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(l->db, nested ? "ROLLBACK TO apply; RELEASE apply" : "ROLLBACK", NULL, NULL, NULL);
 	return DS_ERR;
 }
 

@@ -124,6 +124,63 @@ int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *opts, ds_sync_result *res, 
 /* Queue depth and the time of the oldest unacknowledged event (0 when empty). */
 int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err);
 
+/* ---- the counter action (counter.c): parse, verdict, unit key, ledger ---- */
+
+#include "catalog.h"
+
+typedef struct ds_counter_opts {
+	ds_action action;
+	int split;               /* 拆零: a sale (or return) of qty units of the pack */
+	int qty;                 /* 0 = 1 */
+	int units;               /* units in the pack when the catalog does not say; 0 = the catalog's */
+	int strict;              /* sell: refuse codes never received, expired or recalled */
+	const char *station;     /* borrowed: must live until the answer is applied */
+	const char *operator_;
+	const char *note;
+	const char *symbology;   /* the decoder's hint ("code128", "gs1-datamatrix", ...), may be NULL */
+	long long now_ms;        /* 0 = the clock */
+	ds_lookup_opts lookup;   /* insurance and language; lookup.trace NULL = the defaults */
+} ds_counter_opts;
+
+/* What the counter answers for one input. Initialise with ds_counter_answer_init;
+ * it is not copied by value (the verdict points into it). */
+typedef struct ds_counter_answer {
+	ds_code code;            /* the input, parsed (owned: ds_counter_answer_free) */
+	ds_verdict verdict;      /* the drug and the labels; the ledger's labels are added when applied */
+	int lookup_failed;       /* the catalog lookup failed: the verdict carries catalog.error */
+	ds_error lookup_error;   /* why, when lookup_failed */
+	const char *refusal_id;  /* not NULL: not the code of one box, nothing is recorded (static string: */
+	char refusal[256];       /* "code.not_a_pack"); refusal is why, in the language asked */
+	int applied;             /* 1: recorded in the ledger, ledger is filled */
+	ds_ledger_result ledger;
+	/* private: the request as judged, for ds_counter_apply */
+	ds_counter_opts opts_;
+	ds_trace_opts trace_;
+} ds_counter_answer;
+
+void ds_counter_answer_init(ds_counter_answer *a);
+void ds_counter_answer_free(ds_counter_answer *a); /* NULL-safe; init makes it usable again */
+
+/*
+ * The first half: parse input, judge it against cat (NULL: no catalog) and
+ * find the box's unit key, or fill refusal_id and refusal when the input is
+ * not the code of one box. A failed catalog lookup is not an error of the
+ * call: the answer carries catalog.error and lookup_failed. 0 or DS_ENOMEM.
+ */
+int ds_counter_judge(ds_catalog *cat, const ds_counter_opts *o, const void *input, size_t len,
+                     ds_counter_answer *out, ds_error *err);
+/*
+ * The second half: record answers[0..n) in one transaction (a group commit:
+ * one fsync for all of them), in order, so two answers for one box see each
+ * other. Answers with a refusal are skipped. When it returns 0 every answer
+ * is on disk, applied = 1, its ledger result filled and the ledger's labels
+ * added to its verdict; on an error nothing of the group is recorded.
+ */
+int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, ds_error *err);
+/* Both halves for one input: what `drugscan counter` does for each code. */
+int ds_counter_do(ds_ledger *l, ds_catalog *cat, const ds_counter_opts *o, const void *input, size_t len,
+                  ds_counter_answer *out, ds_error *err);
+
 #ifdef __cplusplus
 }
 #endif

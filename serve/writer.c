@@ -1,0 +1,224 @@
+/*
+ * writer.c - POST /v1/counter/ACTION and the ledger writer.
+ *
+ * A pool thread parses and judges the code (its own catalog connection),
+ * then suspends the connection and queues the request. The writer thread
+ * takes everything queued at that moment and records it in one transaction
+ * (ds_counter_apply: one fsync for the group, in arrival order, so two sells
+ * of one box see each other), then resumes the connections; only then is an
+ * answer sent. This is the CLI counter's rule, commit before the answer,
+ * with the fsync shared by the requests that arrived together.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GROUP_MAX 256
+
+static void *writer_run(void *arg)
+{
+	writer *w = arg;
+	sreq *batch[GROUP_MAX];
+	ds_counter_answer *answers[GROUP_MAX];
+	size_t n, i;
+
+	for (;;) {
+		ds_error err;
+		int rc;
+		pthread_mutex_lock(&w->mu);
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->head) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		for (n = 0; w->head && n < GROUP_MAX; n++) {
+			batch[n] = w->head;
+			answers[n] = batch[n]->answer;
+			w->head = w->head->next;
+		}
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		ds_error_clear(&err);
+		rc = ds_counter_apply(w->ledger, answers, n, &err);
+		w->groups++;
+		for (i = 0; i < n; i++) {
+			struct MHD_Connection *conn = batch[i]->conn;
+			batch[i]->rc = rc;
+			batch[i]->err = err;
+			if (rc < 0 && n > 1) {
+				/* the group failed: each on its own, so one bad request cannot fail the others */
+				ds_error_clear(&batch[i]->err);
+				batch[i]->rc = ds_counter_apply(w->ledger, &answers[i], 1, &batch[i]->err);
+			}
+			if (batch[i]->rc == 0)
+				w->applied++;
+			else
+				srv_log(w->srv, "ledger: %s (nothing recorded)", batch[i]->err.message);
+			batch[i]->state = RQ_DONE;
+			MHD_resume_connection(conn); /* batch[i] may be gone from here on */
+		}
+	}
+	return NULL;
+}
+
+int writer_start(writer *w, ds_server *s, const char *ledger_path, ds_error *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->srv = s;
+	if (ds_ledger_open(&w->ledger, ledger_path, err) < 0)
+		return err ? err->code : DS_ERR;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->thread, NULL, writer_run, w) != 0) {
+		ds_ledger_close(w->ledger);
+		w->ledger = NULL;
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		return ds_error_set(err, DS_ERR, "cannot start the ledger writer");
+	}
+	w->started = 1;
+	return DS_OK;
+}
+
+int writer_submit(writer *w, sreq *r)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!w->started || w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		return DS_ERR;
+	}
+	r->state = RQ_QUEUED;
+	r->next = NULL;
+	MHD_suspend_connection(r->conn);
+	if (w->tail)
+		w->tail->next = r;
+	else
+		w->head = r;
+	w->tail = r;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return DS_OK;
+}
+
+void writer_stop(writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	ds_ledger_close(w->ledger);
+	w->ledger = NULL;
+	w->started = 0;
+}
+
+/* ---- POST /v1/counter/ACTION ---- */
+
+static const field counter_fields[] = {
+	{"code", JSON_STRING, 0, 0, 0},
+	{"station", JSON_STRING, 0, 64, 1},
+	{"operator", JSON_STRING, 0, 64, 1},
+	{"note", JSON_STRING, 0, 512, 1},
+	{"split", JSON_TRUE, 0, 0, 1},
+	{"qty", JSON_INTEGER, 1, 100000, 1},
+	{"units", JSON_INTEGER, 1, 100000, 1},
+	{"strict", JSON_TRUE, 0, 0, 1},
+	{"symbology", JSON_STRING, 0, 23, 1},
+	{"insurance", JSON_STRING, 0, 16, 1},
+	{"lang", JSON_STRING, 0, 8, 1},
+	{NULL, 0, 0, 0, 0},
+};
+
+/* After the writer: the answer, or 503 when the ledger failed. */
+static int answer(ds_server *s, sreq *r, reply *out)
+{
+	json_t *o;
+	const char *code = field_str(r->json, "code");
+
+	(void)s;
+	if (r->rc < 0)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.unavailable", "ledger: %s (nothing recorded)",
+		                 r->err.message);
+	o = counter_json(r->answer, code, strlen(code), r->lang);
+	rep_json(out, MHD_HTTP_OK, o);
+	return 0;
+}
+
+/* The request's options; 0, or 400 in out. The strings point into the body, kept until the end. */
+static int counter_opts(ds_server *s, sreq *r, json_t *o, ds_counter_opts *k, reply *out)
+{
+	const char *ins = field_str(o, "insurance");
+
+	memset(k, 0, sizeof(*k));
+	k->action = (ds_action)r->rt->arg;
+	k->split = json_is_true(json_object_get(o, "split"));
+	k->strict = json_is_true(json_object_get(o, "strict"));
+	k->qty = (int)field_int(o, "qty", 0);
+	k->units = (int)field_int(o, "units", 0);
+	k->station = field_str(o, "station") && *field_str(o, "station") ? field_str(o, "station") : s->station;
+	k->operator_ = field_str(o, "operator");
+	k->note = field_str(o, "note");
+	k->symbology = field_str(o, "symbology");
+	k->now_ms = s->o.now_ms;
+	k->lookup.lang = r->lang;
+	if (ds_insurance_parse(&k->lookup.insurance, ins) < 0)
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid",
+		                 "'insurance' must be \"employee\", \"resident\" or null") + 1;
+	if (k->split && k->action != DS_ACT_SELL && k->action != DS_ACT_RETURN)
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid", "'split' is for sell and return only") + 1;
+	return 0;
+}
+
+int api_counter(ds_server *s, sreq *r, reply *out)
+{
+	ds_counter_opts k;
+	ds_error err;
+	srv_ctx *ctx;
+	const char *code;
+	int rc;
+
+	if (r->state == RQ_DONE)
+		return answer(s, r, out);
+	if (req_json(r, &r->json, out) || fields_check(r->json, counter_fields, out))
+		return 0;
+	code = field_str(r->json, "code");
+	if (!code)
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid", "'code' is missing: the scanned code, as a string");
+	r->lang = req_lang(s, r->conn, r->json);
+	if (counter_opts(s, r, r->json, &k, out))
+		return 0;
+	ctx = ctx_get(s, &err);
+	if (!ctx)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
+	r->answer = malloc(sizeof(*r->answer));
+	if (!r->answer) {
+		ctx_put(s, ctx);
+		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
+	}
+	ds_counter_answer_init(r->answer);
+	k.lookup.trace = NULL; /* the defaults, with today's date */
+	rc = ds_counter_judge(ctx->cat, &k, code, json_string_length(json_object_get(r->json, "code")), r->answer, &err);
+	ctx_put(s, ctx);
+	if (rc < 0)
+		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "%s", err.message);
+	if (r->answer->lookup_failed)
+		srv_log(s, "catalog: %s", r->answer->lookup_error.message);
+	if (r->answer->refusal_id) {
+		/* not the code of one box: the code object says what it is, nothing is recorded */
+		json_t *o = counter_json(r->answer, code, strlen(code), r->lang);
+		json_object_set_new(o, "error", error_json(r->answer->refusal_id, r->answer->refusal));
+		rep_json(out, MHD_HTTP_UNPROCESSABLE_CONTENT, o);
+		return 0;
+	}
+	if (writer_submit(&s->w, r) < 0)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "serve.stopping",
+		                 "the server is stopping: nothing recorded, send it again");
+	return 1;
+}
