@@ -45,6 +45,30 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	srv_log(s, "http: %s", line);
 }
 
+/* %XX in the path and the query, except %00: a NUL would cut the path short ("/app.js%00.html"). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *w = s;
+	const char *r = s;
+
+	(void)cls;
+	(void)c;
+	while (*r) {
+		const char *h1 = r[0] == '%' && r[1] ? strchr(hex, r[1] | 0x20) : NULL;
+		const char *h2 = h1 && r[2] ? strchr(hex, r[2] | 0x20) : NULL;
+		int v = h1 && h2 ? (int)((h1 - hex) * 16 + (h2 - hex)) : 0;
+		if (v) {
+			*w++ = (char)v;
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* ---- the context pool ---- */
 
 srv_ctx *ctx_get(ds_server *s, ds_error *err)
@@ -298,6 +322,7 @@ static int start_daemon(ds_server *s, ds_error *err)
 	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 	                          MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 	                          MHD_OPTION_STRICT_FOR_CLIENT, 1,
+	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
 	                          MHD_OPTION_END);
 	if (!s->mhd)
 		return ds_error_set(err, DS_EIO, "cannot start the HTTP server on %s", s->url);

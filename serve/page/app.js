@@ -11,6 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const LANG = params.get('lang') === 'en' ? 'en' : 'zh';
+  const sheet = $('settings');
 
   const TEXT = {
     zh: {
@@ -280,14 +281,14 @@
     if (keys[ev.key]) { ev.preventDefault(); setAction(keys[ev.key]); return; }
     const tag = ev.target && ev.target.tagName;
     /* a scanner typing while something else has the focus: the keys go to the code field */
-    if (tag !== 'INPUT' && tag !== 'SELECT' && tag !== 'TEXTAREA' && !$('settings').open && ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey) input.focus();
+    if (tag !== 'INPUT' && tag !== 'SELECT' && tag !== 'TEXTAREA' && sheet.hidden && ev.key.length === 1 && !ev.ctrlKey && !ev.metaKey) input.focus();
   });
   document.addEventListener('click', (ev) => {
     unlockAudio();
     const tag = ev.target && ev.target.tagName;
-    if (!$('settings').open && tag !== 'INPUT' && tag !== 'SELECT' && tag !== 'BUTTON' && tag !== 'A' && tag !== 'LABEL') input.focus();
+    if (sheet.hidden && tag !== 'INPUT' && tag !== 'SELECT' && tag !== 'BUTTON' && tag !== 'A' && tag !== 'LABEL') input.focus();
   });
-  window.addEventListener('focus', () => { if (!$('settings').open) input.focus(); });
+  window.addEventListener('focus', () => { if (sheet.hidden) input.focus(); });
 
   /* ---- the camera: BarcodeDetector where the browser has one, else frames to POST /v1/scan ---- */
   const seen = new Map(); /* a code is acted on when it appears, and again only after 2 s out of view */
@@ -405,7 +406,6 @@
 
   /* ---- settings ---- */
   function openSettings(why) {
-    const d = $('settings');
     $('settings-why').hidden = !why;
     $('settings-why').textContent = why || '';
     $('s-token').value = cfg.token;
@@ -413,11 +413,11 @@
     $('s-operator').value = cfg.operator;
     $('s-insurance').value = cfg.insurance;
     $('s-sound').checked = cfg.sound;
-    if (!d.open) d.showModal();
+    sheet.hidden = false;
+    $(cfg.token || !why ? 's-station' : 's-token').focus();
   }
-  $('settings-open').addEventListener('click', () => openSettings(''));
-  $('settings').addEventListener('close', () => {
-    if ($('settings').returnValue === 'save') {
+  function closeSettings(save) {
+    if (save) {
       cfg.token = $('s-token').value.trim();
       cfg.station = $('s-station').value.trim();
       cfg.operator = $('s-operator').value.trim();
@@ -428,7 +428,15 @@
       loadVersion();
       retryPending();
     }
+    sheet.hidden = true;
     input.focus();
+  }
+  $('settings-open').addEventListener('click', () => openSettings(''));
+  $('s-save').addEventListener('click', () => closeSettings(true));
+  $('s-cancel').addEventListener('click', () => closeSettings(false));
+  sheet.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') closeSettings(false);
+    else if (ev.key === 'Enter' && ev.target.tagName === 'INPUT') closeSettings(true);
   });
   function showStation() { $('station').textContent = cfg.station ? t('station', cfg.station) : t('station.server'); }
 
