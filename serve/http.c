@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -166,7 +167,8 @@ static int admit(ds_server *s, sreq *r, struct MHD_Connection *c, const char *ur
 		                 "host '%s' refused: this server listens on loopback and answers only to this machine's names",
 		                 q) + 1;
 	}
-	if (api && s->has_token && !token_ok(s, header(c, MHD_HTTP_HEADER_AUTHORIZATION))) {
+	/* a CORS preflight carries no token (the browser asks before it sends one) and reaches no data */
+	if (api && s->has_token && strcmp(method, "OPTIONS") && !token_ok(s, header(c, MHD_HTTP_HEADER_AUTHORIZATION))) {
 		int none = !header(c, MHD_HTTP_HEADER_AUTHORIZATION);
 		rep_error(out, MHD_HTTP_UNAUTHORIZED, none ? "auth.missing_token" : "auth.bad_token",
 		          none ? "this server needs a token: send 'Authorization: Bearer TOKEN'"
@@ -294,11 +296,15 @@ void http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 }
 
 /* Keep the body up to the limit; past it, count and drop (at most 4 times the limit). */
-static enum MHD_Result take_body(sreq *r, const char *data, size_t *size)
+static enum MHD_Result take_body(ds_server *s, sreq *r, const char *data, size_t *size)
 {
 	size_t n = *size;
 
 	*size = 0;
+	if (time(NULL) - r->started > DS_SERVE_MAX_REQUEST_S) {
+		srv_log(s, "a request body took over %d s: connection closed", DS_SERVE_MAX_REQUEST_S);
+		return MHD_NO; /* a trickle that the idle timeout would never end */
+	}
 	r->body_seen += n;
 	if (r->body_seen > r->limit) {
 		r->too_large = 1;
@@ -322,6 +328,7 @@ enum MHD_Result http_request(void *cls, struct MHD_Connection *c, const char *ur
 		if (!r)
 			return MHD_NO;
 		r->conn = c;
+		r->started = time(NULL);
 		*con_cls = r;
 		atomic_fetch_add(&s->inflight, 1);
 		if (admit(s, r, c, url, method, &out))
@@ -331,7 +338,7 @@ enum MHD_Result http_request(void *cls, struct MHD_Connection *c, const char *ur
 			return MHD_YES; /* the body comes in the next calls */
 	}
 	if (*upload_size)
-		return take_body(r, upload, upload_size);
+		return take_body(s, r, upload, upload_size);
 	if (r->state == RQ_QUEUED)
 		return MHD_YES; /* resumed before the writer's answer: cannot happen, wait */
 	if (r->too_large) {

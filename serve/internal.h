@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "audit.h"
 #include "catalog.h"
@@ -59,7 +60,7 @@ typedef struct sreq {
 	size_t body_seen;           /* all of it, also past the limit */
 	size_t limit;
 	int too_large;
-	int keep_reading;           /* over the limit: read and drop it, then 413 */
+	time_t started;             /* the headers arrived */
 	/* a counter request while the writer has it */
 	json_t *json;               /* the parsed body; the answer's strings point into it */
 	ds_counter_answer *answer;  /* owned, from malloc() */

@@ -33,6 +33,7 @@ extern "C" {
 #define DS_SERVE_MAX_IMAGE (16 * 1024 * 1024)    /* a POST /v1/scan body */
 #define DS_SERVE_MAX_PIXELS 40000000ULL          /* an uploaded image's pixels */
 #define DS_SERVE_MAX_CODES 1000                  /* codes in one POST /v1/check */
+#define DS_SERVE_MAX_REQUEST_S 120               /* to receive one request body, however it trickles */
 
 /* A line for the operator (startup, a failed request, shutdown); lowercase, no final full stop. */
 typedef void (*ds_serve_log_fn)(void *ctx, const char *message);

@@ -492,6 +492,24 @@ class Cors(unittest.TestCase):
                              (403, "http.cross_origin", None))
         finally:
             self.assertEqual(s.stop()[0], 0)
+        token = os.path.join(home, "token")
+        with open(token, "w") as f:
+            f.write("cors-token\n")
+        os.chmod(token, 0o600)
+        s = Server(home, "--listen", "127.0.0.1:0", "--allow-origin", "https://pos.example", "--token-file", token)
+        try:  # the browser's preflight carries no token; the request itself must
+            st, _, r, _ = s.req("OPTIONS", "/v1/check", headers={"Origin": "https://pos.example",
+                                                                 "Access-Control-Request-Headers": "authorization"})
+            self.assertEqual((st, r.getheader("Access-Control-Allow-Origin")), (204, "https://pos.example"))
+            self.assertIn("Authorization", r.getheader("Access-Control-Allow-Headers"))
+            st, j, r, _ = s.req("POST", "/v1/check", {"codes": [clean(1)]}, headers={"Origin": "https://pos.example"})
+            self.assertEqual((st, j["error"]["id"], r.getheader("Access-Control-Allow-Origin")),
+                             (401, "auth.missing_token", "https://pos.example"))
+            st, j, r, _ = s.req("POST", "/v1/check", {"codes": [clean(1)]}, headers={
+                "Origin": "https://pos.example", "Authorization": "Bearer cors-token"})
+            self.assertEqual(st, 200)
+        finally:
+            self.assertEqual(s.stop()[0], 0)
             shutil.rmtree(home)
 
 
