@@ -107,6 +107,16 @@ static void merge(ds_counter_answer *a)
 		a->verdict.labels[a->verdict.nlabels++] = a->ledger.labels[i];
 }
 
+/* A ledger still locked by another writer after the busy timeout is DS_ELIMIT (a time limit), not damage. */
+static int busy(ds_ledger *l, ds_error *err)
+{
+	int code = sqlite3_errcode(l->db) == SQLITE_BUSY ? DS_ELIMIT : err && err->code ? err->code : DS_ERR;
+
+	if (err)
+		err->code = code;
+	return code;
+}
+
 int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, ds_error *err)
 {
 	ds_ledger_req q;
@@ -120,14 +130,17 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 	/* one answer: its own transaction; several: one transaction, each answer a savepoint in it */
 	group = todo > 1;
 	if (group && led_exec(l, "BEGIN IMMEDIATE", err) < 0)
-		return DS_ERR;
+		return busy(l, err);
 	for (i = 0; i < n; i++) {
 		ds_counter_answer *a = answers[i];
 		if (a->refusal_id)
 			continue;
 		request(a, &q);
-		if (ds_ledger_apply(l, &q, a->opts_.lookup.lang, &a->ledger, err) < 0)
+		if (ds_ledger_apply(l, &q, a->opts_.lookup.lang, &a->ledger, err) < 0) {
+			if (!group)
+				return busy(l, err);
 			goto fail;
+		}
 	}
 	if (group && led_exec(l, "COMMIT", err) < 0)
 		goto fail;

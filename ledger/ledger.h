@@ -174,7 +174,9 @@ int ds_counter_judge(ds_catalog *cat, const ds_counter_opts *o, const void *inpu
  * one fsync for all of them), in order, so two answers for one box see each
  * other. Answers with a refusal are skipped. When it returns 0 every answer
  * is on disk, applied = 1, its ledger result filled and the ledger's labels
- * added to its verdict; on an error nothing of the group is recorded.
+ * added to its verdict; on an error nothing of the group is recorded:
+ * DS_ELIMIT when another writer held the ledger past the busy timeout (30 s),
+ * another code when the ledger failed.
  */
 int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, ds_error *err);
 /* Both halves for one input: what `drugscan counter` does for each code. */

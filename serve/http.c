@@ -331,22 +331,27 @@ enum MHD_Result http_request(void *cls, struct MHD_Connection *c, const char *ur
 		r->started = time(NULL);
 		*con_cls = r;
 		atomic_fetch_add(&s->inflight, 1);
-		if (admit(s, r, c, url, method, &out))
+		if (admit(s, r, c, url, method, &out)) {
+			r->answered = 1;
 			return http_send(s, c, &out);
+		}
 		r->state = RQ_BODY;
 		if (r->rt->body != BODY_NONE)
 			return MHD_YES; /* the body comes in the next calls */
+	}
+	if (r->answered) { /* answered early (an error before the body): what still comes is dropped */
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_size)
 		return take_body(s, r, upload, upload_size);
 	if (r->state == RQ_QUEUED)
 		return MHD_YES; /* resumed before the writer's answer: cannot happen, wait */
-	if (r->too_large) {
+	if (r->too_large)
 		rep_error(&out, MHD_HTTP_CONTENT_TOO_LARGE, "http.too_large", "the body is over %zu bytes: too large here",
 		          r->limit);
-		return http_send(s, c, &out);
-	}
-	if (r->rt->fn(s, r, &out) == 1)
+	else if (r->rt->fn(s, r, &out) == 1)
 		return MHD_YES; /* suspended: the writer resumes it, and the handler runs again */
+	r->answered = 1;
 	return http_send(s, c, &out);
 }

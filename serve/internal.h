@@ -61,6 +61,7 @@ typedef struct sreq {
 	size_t limit;
 	int too_large;
 	time_t started;             /* the headers arrived */
+	int answered;               /* a reply was queued before the body was read */
 	/* a counter request while the writer has it */
 	json_t *json;               /* the parsed body; the answer's strings point into it */
 	ds_counter_answer *answer;  /* owned, from malloc() */

@@ -48,7 +48,7 @@ static void *writer_run(void *arg)
 			struct MHD_Connection *conn = batch[i]->conn;
 			batch[i]->rc = rc;
 			batch[i]->err = err;
-			if (rc < 0 && n > 1) {
+			if (rc < 0 && rc != DS_ELIMIT && n > 1) {
 				/* the group failed: each on its own, so one bad request cannot fail the others */
 				ds_error_clear(&batch[i]->err);
 				batch[i]->rc = ds_counter_apply(w->ledger, &answers[i], 1, &batch[i]->err);
@@ -143,6 +143,9 @@ static int answer(ds_server *s, sreq *r, reply *out)
 	const char *code = field_str(r->json, "code");
 
 	(void)s;
+	if (r->rc == DS_ELIMIT)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.busy",
+		                 "the ledger was busy for 30 s (another program holds it): nothing recorded, send it again");
 	if (r->rc < 0)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.unavailable", "ledger: %s (nothing recorded)",
 		                 r->err.message);
