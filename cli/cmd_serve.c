@@ -49,7 +49,7 @@ static const ds_cmdspec serve_spec = {
 };
 
 /* The token: the file's first line, without trailing blanks. 0, or a message in err. */
-static int read_token(const char *path, char *out, size_t size, ds_error *err)
+static int read_token(ds_cli *cli, const char *path, char *out, size_t size, ds_error *err)
 {
 	struct stat st;
 	ssize_t n;
@@ -59,7 +59,8 @@ static int read_token(const char *path, char *out, size_t size, ds_error *err)
 	if (fd < 0)
 		return ds_error_set(err, DS_EIO, "cannot read token file '%s': %s", path, strerror(errno));
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-		fprintf(stderr, "drugscan serve: warning: token file '%s' can be read by other users (chmod 600 it)\n", path);
+		fprintf(cli->err, "%s serve: warning: token file '%s' can be read by other users (chmod 600 it)\n", cli->prog,
+		        path);
 	n = read(fd, out, size - 1);
 	close(fd);
 	if (n < 0)
@@ -127,7 +128,7 @@ static int options(ds_cli *cli, const ds_optvals *v, ds_serve_opts *o, char *tok
 	if (o->allow_origin && !origin_valid(o->allow_origin))
 		return ds_cli_usage_error(cli, "serve", "--allow-origin needs one origin, like https://pos.example:8443 "
 		                                        "(no path, no wildcard)");
-	if (tf && read_token(tf, token, tsize, &err) < 0) {
+	if (tf && read_token(cli, tf, token, tsize, &err) < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		return err.code == DS_EINVAL ? DS_EXIT_USAGE : DS_EXIT_ERROR;
 	}
