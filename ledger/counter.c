@@ -131,6 +131,7 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 	group = todo > 1;
 	if (group && led_exec(l, "BEGIN IMMEDIATE", err) < 0)
 		return busy(l, err);
+	l->in_group = group;
 	for (i = 0; i < n; i++) {
 		ds_counter_answer *a = answers[i];
 		if (a->refusal_id)
@@ -142,6 +143,7 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 			goto fail;
 		}
 	}
+	l->in_group = 0;
 	if (group && led_exec(l, "COMMIT", err) < 0)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -149,6 +151,7 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 			merge(answers[i]);
 	return DS_OK;
 fail:
+	l->in_group = 0;
 	if (group)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	for (i = 0; i < n; i++)

@@ -11,6 +11,7 @@
 struct ds_ledger {
 	sqlite3 *db;
 	int warn_after, alert_after, undo_days; /* from the settings table */
+	int in_group;                           /* ds_counter_apply holds a transaction open */
 };
 
 int led_exec(ds_ledger *l, const char *sql, ds_error *err);

@@ -530,7 +530,7 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
 	size_t i;
 	/* inside a group's transaction (ds_counter_apply): a savepoint, committed with the group */
-	int nested = !sqlite3_get_autocommit(l->db);
+	int nested = l->in_group;
 
 	memset(res, 0, sizeof(*res));
 	if (!q->code || !*q->code)
