@@ -115,6 +115,7 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 struct json_t;
 struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
+struct json_t *ds_label_json(const ds_label *l); /* id, severity, text, and ratio when there is one */
 
 /* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
 void ds_put_visible(ds_buf *b, const char *s, size_t n);

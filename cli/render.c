@@ -29,7 +29,6 @@ struct ds_renderer {
 	} frags[1024];
 };
 
-static json_t *label_json(const ds_label *l);
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
 {
@@ -48,7 +47,7 @@ static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(
 
 	if (!f->json || f->hash != hash) {
 		json_t *j = make(arg);
-		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 		json_decref(j);
 		if (!s)
 			return DS_ENOMEM;
@@ -61,7 +60,7 @@ static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(
 
 static json_t *make_label(const void *l)
 {
-	return label_json(l);
+	return ds_label_json(l);
 }
 
 static json_t *make_drug(const void *d)
@@ -190,12 +189,24 @@ json_t *ds_drug_json(const ds_drug *d)
 	json_object_set_new(o, "matched_by", json_string(d->matched_by));
 	json_object_set_new(o, "package_level", json_integer(d->package_level));
 	json_object_set_new(o, "units", d->units ? json_integer(d->units) : json_null());
+	/* the national list's row (format_version 1, added) */
+	json_object_set_new(o, "list_key", str_or_null(d->list_key));
+	json_object_set_new(o, "section", str_or_null(d->section));
+	json_object_set_new(o, "list_no", str_or_null(d->list_no));
+	json_object_set_new(o, "agreement_period", str_or_null(d->agreement_period));
+	json_object_set_new(o, "category_code", str_or_null(d->category_code));
+	json_object_set_new(o, "local_mapping", json_boolean(d->local_mapping));
+	json_object_set_new(o, "demo_mapping", json_boolean(d->demo_mapping));
 	return o;
 }
 
-static json_t *label_json(const ds_label *l)
+json_t *ds_label_json(const ds_label *l)
 {
-	return json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
+
+	if (o && l->ratio > 0) /* a reimbursement ratio for the chosen insurance (format_version 1, added) */
+		json_object_set_new(o, "ratio", json_real(l->ratio));
+	return o;
 }
 
 /* The code object up to "elements"; with_tail adds drug, labels and note. */
@@ -230,7 +241,7 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
 	arr = json_array();
 	for (i = 0; i < nlabels; i++)
-		json_array_append_new(arr, label_json(&labels[i]));
+		json_array_append_new(arr, ds_label_json(&labels[i]));
 	json_object_set_new(o, "labels", arr);
 	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
 	return o;
@@ -272,6 +283,8 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_v
 		h = fnv(h, d->matched_by, strlen(d->matched_by));
 		h = fnv(h, &d->package_level, sizeof(d->package_level));
 		h = fnv(h, &d->units, sizeof(d->units));
+		h = fnv(h, &d->local_mapping, sizeof(d->local_mapping));
+		h = fnv(h, &d->demo_mapping, sizeof(d->demo_mapping));
 		h = fnv(h, "drug", 4);
 		rc = put_frag(r, &r->json, h, make_drug, d);
 	} else {
@@ -282,6 +295,7 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_v
 		const ds_label *l = &v->labels[i];
 		uint64_t h = fnv(0xcbf29ce484222325ULL, l->id, strlen(l->id));
 		h = fnv(h, &l->level, sizeof(l->level));
+		h = fnv(h, &l->ratio, sizeof(l->ratio));
 		h = fnv(h, l->text, strlen(l->text));
 		if (i)
 			ds_buf_putc(&r->json, ',');
