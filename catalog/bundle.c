@@ -180,6 +180,9 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
 	int rc = DS_OK, drugs = opts && opts->replace;
 
 	qsort(files, n, sizeof(*files), cmp_infile);
+	cat_read_end(cat); /* a lookup's read transaction would block the write */
+	if (cat->cache)     /* our own writes do not change data_version */
+		memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
 	if (cat_exec(cat->db, "BEGIN IMMEDIATE", err) < 0)
 		return DS_ERR;
 	if (opts && opts->replace)
@@ -201,6 +204,7 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
 		sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
 		report->rows = 0;
 	}
+	cat_load_period(cat);
 	return rc;
 }
 

@@ -222,8 +222,8 @@ static void list_text(ds_cli *cli, const ds_catalog_info *info, int outdated)
 	for (i = 0; i < info->nchecks; i++) {
 		const ds_list_check *c = &info->checks[i];
 		int drugs = !strcmp(c->id, "cidl") || !strcmp(c->id, "new_2025");
-		fprintf(cli->out, "  %s %s%s %ld %s", c->stated < 0 ? " " : c->ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
-		        zh ? c->name_zh : c->name_en, zh ? "：" : ":", c->actual,
+		fprintf(cli->out, "  %s %s%s%ld %s", c->stated < 0 ? " " : c->ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+		        zh ? c->name_zh : c->name_en, zh ? "：" : ": ", c->actual,
 		        drugs ? (zh ? "种" : "drugs") : (zh ? "个编号" : "numbers"));
 		if (c->stated >= 0)
 			fprintf(cli->out, zh ? "（公布 %ld）" : " (stated %ld)", c->stated);
