@@ -305,7 +305,8 @@ int ds_catalog_search(ds_catalog *cat, const char *text, const ds_lookup_opts *o
 	cat_read_begin(cat);
 	rc = collect(cat, text, &h, err);
 	if (rc == DS_OK) {
-		qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
+		if (h.n)
+			qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
 		if (total)
 			*total = h.n;
 		rc = report_range(cat, &h, 0, h.n < (limit ? limit : 20) ? h.n : (limit ? limit : 20), opts, fn, ctx, err);

@@ -400,9 +400,10 @@ static int do_search(ds_cli *cli, const ds_optvals *v)
 
 	if (!text || !*text || ds_parse_count(opt(v, "limit"), 1, 1000, &limit) < 0 ||
 	    ds_insurance_parse(&lo.insurance, opt(v, "insurance")) < 0) {
+		const char *why = !text || !*text ? "search needs TEXT" : "--limit needs 1-1000";
 		free(text);
 		json_decref(s.hits);
-		return ds_cli_usage_error(cli, "catalog", !text || !*text ? "search needs TEXT" : "--limit needs 1-1000");
+		return ds_cli_usage_error(cli, "catalog", why);
 	}
 	rc = open_default(cli, v, &cat) < 0 ? DS_ERR
 	                                     : ds_catalog_search(cat, text, &lo, (size_t)limit, print_hit, &s, &total, &err);
