@@ -155,21 +155,19 @@ int cat_set_meta(sqlite3 *db, const char *key, const char *value, ds_error *err)
 	" d.restriction, d.remarks, d.section, d.list_no, d.list_key, d.agreement_period, d.category_code"
 
 static const char *const statements[ST_COUNT] = {
-	/* the pharmacy's own 对照 (pri 0) before the catalog's identifiers (pri 1) */
-	("SELECT " DRUG_COLUMNS ", i.package_level, i.units, i.demo, i.pri FROM"
-	 " (SELECT nhsa_code, package_level, units, demo, 0 AS pri FROM local_identifiers WHERE type = ?1 AND value = ?2"
-	 " UNION ALL SELECT nhsa_code, package_level, units, 0, 1 FROM identifiers WHERE type = ?1 AND value = ?2) AS i"
-	 " JOIN drugs d ON d.nhsa_code = i.nhsa_code ORDER BY i.pri, i.package_level LIMIT 1"),
-	("SELECT list_id FROM list_members WHERE nhsa_code IN (?1, ?2) UNION"
-	 " SELECT list_id FROM local_list_members WHERE nhsa_code IN (?1, ?2) ORDER BY 1"),
-	("SELECT insurance, label_id, ratio, text_zh, text_en FROM local_policies WHERE scope = ?1"
-	 " AND setting IN ('*', 'outpatient') UNION ALL"
-	 " SELECT insurance, label_id, ratio, text_zh, text_en FROM policies p WHERE scope = ?1"
-	 " AND setting IN ('*', 'outpatient') AND NOT EXISTS (SELECT 1 FROM local_policies l WHERE l.scope = p.scope"
-	 " AND l.insurance = p.insurance AND l.setting = p.setting AND l.label_id = p.label_id) ORDER BY 2, 1"),
+	("SELECT " DRUG_COLUMNS ", l.package_level, l.units, l.demo, 0 FROM local_identifiers l"
+	 " JOIN drugs d ON d.nhsa_code = l.nhsa_code WHERE l.type = ?1 AND l.value = ?2"),
+	("SELECT " DRUG_COLUMNS ", i.package_level, i.units, 0, 1 FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
+	 " WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1"),
+	"SELECT list_id FROM list_members WHERE nhsa_code = ?1 ORDER BY list_id",
+	"SELECT list_id FROM local_list_members WHERE nhsa_code = ?1 ORDER BY list_id",
+	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM policies WHERE scope = ?1"
+	 " AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance"),
+	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM local_policies WHERE scope = ?1"
+	 " AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance"),
 	"SELECT batch, reason, date FROM recalls WHERE type = ?1 AND value = ?2",
-	("SELECT label_id, severity, name_zh, name_en FROM local_lists WHERE list_id = ?1 UNION ALL"
-	 " SELECT label_id, severity, name_zh, name_en FROM lists WHERE list_id = ?1 LIMIT 1"),
+	"SELECT label_id, severity, name_zh, name_en FROM lists WHERE list_id = ?1",
+	"SELECT label_id, severity, name_zh, name_en FROM local_lists WHERE list_id = ?1",
 	"SELECT " DRUG_COLUMNS ", 0, 0, 0, 2 FROM drugs d WHERE d.nhsa_code = ?1",
 	"SELECT nhsa_code FROM local_identifiers WHERE type = ?1 AND value = ?2",
 };

@@ -8,14 +8,21 @@
 
 #define DS_CATALOG_APP_ID 0x44534341 /* "DSCA" */
 
+/* Prepared lookups. Each reads one table: a compound SELECT (UNION, or an
+ * ORDER BY over a subquery) would open an ephemeral table per lookup, whose
+ * page cache costs more than the lookup. The local_* tables come first. */
 enum {
-	ST_IDENT = 0, /* identifier -> drug (the pharmacy's own 对照 first) */
-	ST_LISTS,     /* lists of a drug (and of its list row) */
-	ST_POLICY,    /* policies of a scope (local rows replace national ones) */
-	ST_RECALL,    /* recalls of an identifier */
-	ST_LISTLABEL, /* label of a list */
-	ST_DRUG,      /* a drug by its key */
-	ST_DANGLING,  /* a local mapping whose target is not in the catalog */
+	ST_IDENT_LOCAL = 0, /* identifier -> drug through the pharmacy's own 对照 */
+	ST_IDENT,           /* identifier -> drug */
+	ST_LISTS,           /* lists of a drug */
+	ST_LISTS_LOCAL,
+	ST_POLICY,          /* policies of a scope */
+	ST_POLICY_LOCAL,
+	ST_RECALL,          /* recalls of an identifier */
+	ST_LISTLABEL,       /* label of a list */
+	ST_LISTLABEL_LOCAL,
+	ST_DRUG,            /* a drug by its key */
+	ST_DANGLING,        /* a local mapping whose target is not in the catalog */
 	ST_COUNT
 };
 
@@ -41,6 +48,8 @@ struct ds_catalog {
 	int superseded_ymd;      /* YYYYMMDD from which a newer list is in force; 0 = none known */
 	char outdated_zh[512];   /* the catalog.outdated texts */
 	char outdated_en[512];
+	/* which of the pharmacy's own tables have rows: lookups skip the empty ones */
+	int local_idents, local_lists, local_members, local_policies;
 };
 
 #define DRUG_CACHE 2048
@@ -204,7 +213,7 @@ typedef struct cat_section {
 } cat_section;
 const cat_section *cat_section_by_name(const char *name);
 const cat_section *cat_section_by_alias(const char *alias);
-void cat_load_period(ds_catalog *cat);
+void cat_load_period(ds_catalog *cat); /* and which local tables have rows */
 void cat_list_info(sqlite3 *db, ds_catalog_info *info);
 
 #endif

@@ -85,11 +85,28 @@ int cat_product_key(const ds_code *c, const char **type, char *value, size_t siz
 	return 0;
 }
 
+/* Add the lists of key (national or local) to the drug's, kept sorted and unique. */
+static void lists_of(sqlite3_stmt *st, const char *key, ds_drug *d)
+{
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && d->nlists < DS_MAX_LISTS) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		size_t i = 0, k;
+		while (i < d->nlists && strcmp(d->lists[i], id) < 0)
+			i++;
+		if (i < d->nlists && !strncmp(d->lists[i], id, sizeof(d->lists[0]) - 1))
+			continue;
+		for (k = d->nlists; k > i; k--)
+			memcpy(d->lists[k], d->lists[k - 1], sizeof(d->lists[0]));
+		snprintf(d->lists[i], sizeof(d->lists[0]), "%s", id);
+		d->nlists++;
+	}
+	sqlite3_reset(st);
+}
+
 /* The columns of ST_IDENT and ST_DRUG into a drug, then the drug's lists. */
 static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
 {
-	sqlite3_stmt *ls;
-
 	copy_col(d->nhsa_code, sizeof(d->nhsa_code), st, 0);
 	copy_col(d->generic_name, sizeof(d->generic_name), st, 1);
 	copy_col(d->brand_name, sizeof(d->brand_name), st, 2);
@@ -115,32 +132,43 @@ static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
 	d->units = sqlite3_column_int(st, 22);
 	d->demo_mapping = sqlite3_column_int(st, 23);
 	d->local_mapping = sqlite3_column_int(st, 24) == 0;
-	ls = cat->st[ST_LISTS];
-	sqlite3_bind_text(ls, 1, d->nhsa_code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ls, 2, d->list_key[0] ? d->list_key : d->nhsa_code, -1, SQLITE_STATIC);
 	d->nlists = 0;
-	while (sqlite3_step(ls) == SQLITE_ROW && d->nlists < DS_MAX_LISTS)
-		copy_col(d->lists[d->nlists++], sizeof(d->lists[0]), ls, 0);
-	sqlite3_reset(ls);
+	lists_of(cat->st[ST_LISTS], d->nhsa_code, d);
+	if (cat->local_members)
+		lists_of(cat->st[ST_LISTS_LOCAL], d->nhsa_code, d);
+	if (d->list_key[0] && strcmp(d->list_key, d->nhsa_code)) { /* a product joined to a list row */
+		lists_of(cat->st[ST_LISTS], d->list_key, d);
+		if (cat->local_members)
+			lists_of(cat->st[ST_LISTS_LOCAL], d->list_key, d);
+	}
 }
 
-static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+/* One row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. */
+static int ident_row(ds_catalog *cat, int which, const char *type, const char *value, ds_drug *d)
 {
-	sqlite3_stmt *st = cat->st[ST_IDENT];
+	sqlite3_stmt *st = cat->st[which];
 	int rc;
 
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : -1;
-	}
-	read_drug(cat, st, d);
-	snprintf(d->matched_by, sizeof(d->matched_by), "%s", type);
+	if (rc == SQLITE_ROW)
+		read_drug(cat, st, d);
 	sqlite3_reset(st);
-	return 1;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The pharmacy's own 对照 first, then the catalog's identifiers. */
+static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+{
+	int rc = cat->local_idents ? ident_row(cat, ST_IDENT_LOCAL, type, value, d) : 0;
+
+	if (rc == 0)
+		rc = ident_row(cat, ST_IDENT, type, value, d);
+	if (rc == 1)
+		snprintf(d->matched_by, sizeof(d->matched_by), "%s", type);
+	return rc;
 }
 
 int cat_get_drug(ds_catalog *cat, const char *key, ds_drug *d)
@@ -202,45 +230,79 @@ static void with_ratio(ds_label *l, double ratio, int zh)
 		snprintf(l->text + used, sizeof(l->text) - used, zh ? "（报销比例 %s）" : " (ratio %s)", pct);
 }
 
+/* One policy row (columns insurance, label_id, ratio, text_zh, text_en) into the labels. */
+static void policy_row(sqlite3_stmt *st, const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
+{
+	int zh = o->lang == DS_LANG_ZH;
+	const char *ins = (const char *)sqlite3_column_text(st, 0);
+	const char *id = intern((const char *)sqlite3_column_text(st, 1));
+	const char *text = (const char *)sqlite3_column_text(st, zh ? 3 : 4);
+	double ratio = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 2);
+	int any = !strcmp(ins, "*");
+	ds_label *l;
+	int match = any || o->insurance == DS_INS_ANY || (o->insurance == DS_INS_EMPLOYEE && !strcmp(ins, "employee")) ||
+	            (o->insurance == DS_INS_RESIDENT && !strcmp(ins, "resident"));
+
+	if (!id || !match)
+		return;
+	l = add(labels, n, max, id, strcmp(id, "list.commercial_innovative") ? DS_LEVEL_INFO : DS_LEVEL_WARN);
+	if (!l)
+		return;
+	if (l->text[0] && o->insurance == DS_INS_ANY && !any) {
+		size_t used = strlen(l->text);
+		snprintf(l->text + used, sizeof(l->text) - used, "%s%s", zh ? "；" : "; ", text);
+		l->ratio = 0; /* two insurance types, two ratios: the text has both */
+	} else {
+		snprintf(l->text, sizeof(l->text), "%s", text);
+		l->ratio = 0;
+		if (ratio > 0 && (any || o->insurance != DS_INS_ANY))
+			with_ratio(l, ratio, zh);
+	}
+}
+
+/* Order of two policy rows: label_id, then insurance; 0 when the setting is the same too. */
+static int policy_cmp(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+	int c = strcmp((const char *)sqlite3_column_text(a, 1), (const char *)sqlite3_column_text(b, 1));
+
+	if (!c)
+		c = strcmp((const char *)sqlite3_column_text(a, 0), (const char *)sqlite3_column_text(b, 0));
+	if (!c && strcmp((const char *)sqlite3_column_text(a, 5), (const char *)sqlite3_column_text(b, 5)))
+		c = -1; /* same label and insurance, another setting: both count */
+	return c;
+}
+
 /*
  * The labels of one policy scope (a list id, or "category:A"). With an
  * insurance type, its rows (and "*" rows) count, with their ratios; without,
  * "*" rows count and per-insurance rows are joined so the patient sees both.
+ * The pharmacy's own rows and the catalog's are merged in label and
+ * insurance order; a local row replaces the national one with its key.
  */
 static void scope_labels(ds_catalog *cat, const char *scope, const ds_lookup_opts *o, ds_label *labels,
                          size_t *n, size_t max)
 {
-	sqlite3_stmt *st = cat->st[ST_POLICY];
-	int zh = o->lang == DS_LANG_ZH;
+	sqlite3_stmt *loc = cat->st[ST_POLICY_LOCAL], *nat = cat->st[ST_POLICY];
+	int rl, rn;
 
-	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ins = (const char *)sqlite3_column_text(st, 0);
-		const char *id = intern((const char *)sqlite3_column_text(st, 1));
-		const char *text = (const char *)sqlite3_column_text(st, zh ? 3 : 4);
-		double ratio = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 2);
-		int any = !strcmp(ins, "*");
-		ds_label *l;
-		int match = any || o->insurance == DS_INS_ANY ||
-		            (o->insurance == DS_INS_EMPLOYEE && !strcmp(ins, "employee")) ||
-		            (o->insurance == DS_INS_RESIDENT && !strcmp(ins, "resident"));
-		if (!id || !match)
+	sqlite3_bind_text(loc, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(nat, 1, scope, -1, SQLITE_STATIC);
+	rl = cat->local_policies ? sqlite3_step(loc) : SQLITE_DONE;
+	rn = sqlite3_step(nat);
+	while (rl == SQLITE_ROW || rn == SQLITE_ROW) {
+		int c = rl != SQLITE_ROW ? 1 : rn != SQLITE_ROW ? -1 : policy_cmp(loc, nat);
+		if (c == 0) { /* the national row the local one replaces */
+			rn = sqlite3_step(nat);
 			continue;
-		l = add(labels, n, max, id, strcmp(id, "list.commercial_innovative") ? DS_LEVEL_INFO : DS_LEVEL_WARN);
-		if (!l)
-			continue;
-		if (l->text[0] && o->insurance == DS_INS_ANY && !any) {
-			size_t used = strlen(l->text);
-			snprintf(l->text + used, sizeof(l->text) - used, "%s%s", zh ? "；" : "; ", text);
-			l->ratio = 0; /* two insurance types, two ratios: the text has both */
-		} else {
-			snprintf(l->text, sizeof(l->text), "%s", text);
-			l->ratio = 0;
-			if (ratio > 0 && (any || o->insurance != DS_INS_ANY))
-				with_ratio(l, ratio, zh);
 		}
+		policy_row(c < 0 ? loc : nat, o, labels, n, max);
+		if (c < 0)
+			rl = sqlite3_step(loc);
+		else
+			rn = sqlite3_step(nat);
 	}
-	sqlite3_reset(st);
+	sqlite3_reset(loc);
+	sqlite3_reset(nat);
 }
 
 static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts *o, ds_label *labels, size_t *n,
@@ -250,9 +312,16 @@ static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts 
 	int zh = o->lang == DS_LANG_ZH;
 
 	for (i = 0; i < d->nlists; i++) {
-		sqlite3_stmt *st = cat->st[ST_LISTLABEL];
+		sqlite3_stmt *st = cat->st[ST_LISTLABEL_LOCAL]; /* a local list of the same id wins */
+		int row = 0;
 		sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (!cat->local_lists || (row = sqlite3_step(st) == SQLITE_ROW) == 0) {
+			sqlite3_reset(st);
+			st = cat->st[ST_LISTLABEL];
+			sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
+			row = sqlite3_step(st) == SQLITE_ROW;
+		}
+		if (row) {
 			const char *id = intern((const char *)sqlite3_column_text(st, 0));
 			ds_label *l = id ? add(labels, n, max, id, level_of((const char *)sqlite3_column_text(st, 1))) : NULL;
 			if (l && !l->text[0])

@@ -271,6 +271,13 @@ static void forget(ds_catalog *cat)
 		memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
 }
 
+/* After our own write: what the lookups know of the local tables. */
+static int written(ds_catalog *cat, int rc)
+{
+	cat_load_period(cat);
+	return rc;
+}
+
 static void read_mapping(sqlite3_stmt *st, ds_mapping *m)
 {
 	const unsigned char *v;
@@ -353,7 +360,8 @@ int ds_catalog_map(ds_catalog *cat, const char *code, const char *target, const 
 	sqlite3_bind_int(st, 5, opts->units);
 	sqlite3_bind_int(st, 6, opts->demo != 0);
 	sqlite3_bind_text(st, 7, opts->note ? opts->note : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? DS_OK : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
+	rc = written(cat, sqlite3_step(st) == SQLITE_DONE ? DS_OK
+	                                                : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db)));
 	sqlite3_finalize(st);
 	if (rc == DS_OK && out)
 		rc = ds_catalog_get_mapping(cat, code, out, &found, err);
@@ -377,6 +385,7 @@ int ds_catalog_unmap(ds_catalog *cat, const char *code, int *removed, ds_error *
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? DS_OK : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
 	*removed = sqlite3_changes(cat->db) > 0;
+	written(cat, rc);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -80,6 +80,10 @@ void cat_load_period(ds_catalog *cat)
 	cat_meta(cat->db, "list_name", name, sizeof(name));
 	cat_meta(cat->db, "list_name_en", name_en, sizeof(name_en));
 	cat->superseded_ymd = ymd_of(from);
+	cat->local_idents = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_identifiers)") > 0;
+	cat->local_lists = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_lists)") > 0;
+	cat->local_members = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_list_members)") > 0;
+	cat->local_policies = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_policies)") > 0;
 	snprintf(cat->outdated_zh, sizeof(cat->outdated_zh),
 	         "目录可能已过期：本地目录是%s（%s），自 %s 起应已由新版目录取代；请运行 drugscan catalog update，"
 	         "或安装带新版目录的 drugscan，或用 drugscan catalog import --replace 导入新版目录",

@@ -503,6 +503,46 @@ static void test_nhsa_join_local_policy_ratio_outdated(void **state)
 	free(labels);
 }
 
+/* A local policy row replaces the national one with its key; the others stay. */
+static void test_local_policy_overrides(void **state)
+{
+	ds_catalog *cat = nrdl_catalog("override.db");
+	ds_import_opts local = {0, 0, 0, 1};
+	ds_import_report rep;
+	ds_drug *d = malloc(sizeof(*d));
+	ds_label *labels = malloc(DS_MAX_LABELS * sizeof(*labels));
+	const ds_label *l;
+	const char *paths[1];
+	size_t n;
+	int found;
+	ds_error err;
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(labels);
+	assert_int_equal(ds_catalog_map(cat, "8100012", "NW:35", NULL, NULL, NULL, NULL, &err), 0);
+	write_text("override.csv", "scope,insurance,setting,label_id,ratio,text_zh,text_en,source\n"
+	                           "nrdl-2025-new,employee,outpatient,policy.outpatient_inpatient_level,0.9,"
+	                           "本市职工90%,city: employee 90%,本市文件\n");
+	paths[0] = path_of("override.csv");
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(ds_catalog_import(cat, paths, 1, &local, &rep, &err), 0);
+	ds_import_report_free(&rep);
+	lookup(cat, "81000120000000000001", DS_INS_EMPLOYEE, 20260601, d, &found, labels, &n);
+	assert_non_null(l = find_label(labels, n, "policy.outpatient_inpatient_level"));
+	assert_string_equal(l ? l->text : "", "city: employee 90%");
+	assert_true(l && l->ratio > 0.8999 && l->ratio < 0.9001);
+	lookup(cat, "81000120000000000001", DS_INS_RESIDENT, 20260601, d, &found, labels, &n);
+	assert_non_null(l = find_label(labels, n, "policy.outpatient_inpatient_level"));
+	assert_non_null(strstr(l ? l->text : "", "resident insurance up to 80%"));
+	lookup(cat, "81000120000000000001", DS_INS_ANY, 20260601, d, &found, labels, &n);
+	assert_non_null(l = find_label(labels, n, "policy.outpatient_inpatient_level"));
+	assert_non_null(strstr(l ? l->text : "", "city: employee 90%; 2026 news reports"));
+	ds_catalog_close(cat);
+	free(d);
+	free(labels);
+}
+
 static void test_default_catalog(void **state)
 {
 	ds_catalog *cat = NULL;
@@ -592,6 +632,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_mapping_round_trip_and_survival),
 		cmocka_unit_test(test_nhsa_join_local_policy_ratio_outdated),
+		cmocka_unit_test(test_local_policy_overrides),
 		cmocka_unit_test(test_default_catalog),
 		cmocka_unit_test(test_bad_list_rows),
 	};
