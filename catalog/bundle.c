@@ -279,6 +279,7 @@ static int import_embedded(ds_catalog *cat, const demo_file *emb, size_t n, cons
 		             report.errors.ptr);
 	if (rc == DS_OK)
 		rc = cat_set_meta(cat->db, "seed", seed, err);
+	cat_load_period(cat);
 	ds_import_report_free(&report);
 	free(files);
 	return rc;

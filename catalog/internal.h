@@ -48,6 +48,7 @@ struct ds_catalog {
 	int superseded_ymd;      /* YYYYMMDD from which a newer list is in force; 0 = none known */
 	char outdated_zh[512];   /* the catalog.outdated texts */
 	char outdated_en[512];
+	int unannounced_demo;    /* synthetic data nobody asked for (an older drugscan's first run): say so */
 	/* which of the pharmacy's own tables have rows: lookups skip the empty ones */
 	int local_idents, local_lists, local_members, local_policies;
 };

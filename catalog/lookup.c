@@ -511,5 +511,11 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 	/* every answer from a list past its period says so, and how to update */
 	if (rc == DS_OK && ds_catalog_outdated(cat, today) && (l = add(labels, n, max, "catalog.outdated", DS_LEVEL_WARN)))
 		snprintf(l->text, sizeof(l->text), "%s", opts->lang == DS_LANG_ZH ? cat->outdated_zh : cat->outdated_en);
+	/* synthetic data that was not asked for (DRUGSCAN_CATALOG_SEED=demo) says so on every answer */
+	if (rc == DS_OK && cat->unannounced_demo && (l = add(labels, n, max, "catalog.synthetic", DS_LEVEL_WARN)))
+		snprintf(l->text, sizeof(l->text), "%s",
+		         opts->lang == DS_LANG_ZH
+		             ? "本地目录是合成的演示数据（旧版 drugscan 首次运行时生成或手工导入），药品和标签均为虚构：请用 drugscan catalog import --builtin 换成真实的国家医保药品目录"
+		             : "the catalog holds the synthetic demo data (built by an older drugscan, or imported): its drugs and labels are made up; switch to the real national list with `drugscan catalog import --builtin`");
 	return rc;
 }

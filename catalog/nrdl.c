@@ -80,6 +80,12 @@ void cat_load_period(ds_catalog *cat)
 	cat_meta(cat->db, "list_name", name, sizeof(name));
 	cat_meta(cat->db, "list_name_en", name_en, sizeof(name_en));
 	cat->superseded_ymd = ymd_of(from);
+	{
+		char synthetic[8], seed[64];
+		cat_meta(cat->db, "synthetic", synthetic, sizeof(synthetic));
+		cat_meta(cat->db, "seed", seed, sizeof(seed));
+		cat->unannounced_demo = synthetic[0] == '1' && strcmp(seed, "demo") != 0;
+	}
 	cat->local_idents = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_identifiers)") > 0;
 	cat->local_lists = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_lists)") > 0;
 	cat->local_members = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_list_members)") > 0;

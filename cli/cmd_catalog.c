@@ -15,6 +15,7 @@ static const ds_optspec catalog_opts[] = {
 	{"replace", 0, NULL, NULL, "import: drop the national data first (same transaction); local 对照 and policies stay"},
 	{"skip-bad", 0, NULL, NULL, "import: report bad rows and import the rest"},
 	{"local", 0, NULL, NULL, "import: lists, list_members, policies and identifiers are the pharmacy's own"},
+	{"builtin", 0, NULL, NULL, "import: the national list compiled into drugscan, instead of the national data"},
 	{"url", 0, "URL", NULL, "update: the manifest (https://, or http:// to this machine); default: the last URL used"},
 	{"timeout", 0, "SECONDS", NULL, "update: give up after this long (default 60)"},
 	{"format", 'f', "FMT", "text|json", "info, lists and search: output format"},
@@ -32,7 +33,7 @@ static const ds_optspec catalog_opts[] = {
 };
 
 static const ds_cmdspec catalog_spec = {
-	"catalog import [--replace] [--skip-bad] [--local] FILE|DIR...  |  catalog update [--url URL]  |  catalog info"
+	"catalog import [--replace] [--skip-bad] [--local] FILE|DIR... | --builtin  |  catalog update [--url URL]  |  catalog info"
 	"  |  catalog lists  |  catalog search TEXT  |  catalog map CODE [--to TARGET | --remove]  |  catalog export-map",
 	"Manage the local 医保目录 catalog (catalog.db). On first use drugscan builds it from the\n"
 	"national list compiled into it: the 国家基本医疗保险、生育保险和工伤保险药品目录（2025年）\n"
@@ -81,6 +82,28 @@ static int open_default(ds_cli *cli, const ds_optvals *v, ds_catalog **cat)
 	return 0;
 }
 
+/* The compiled-in list again, e.g. after importing other national data. */
+static int import_builtin(ds_cli *cli, const ds_optvals *v)
+{
+	ds_catalog *cat = NULL;
+	ds_error err;
+	int rc;
+
+	if (v->nrest != 1 || ds_opts_has(v, &catalog_spec, "local"))
+		return ds_cli_usage_error(cli, "catalog", "import --builtin takes no files and no --local");
+	if (open_default(cli, v, &cat) < 0)
+		return DS_EXIT_ERROR;
+	rc = ds_catalog_import_nrdl(cat, &err);
+	ds_catalog_close(cat);
+	if (rc < 0) {
+		fprintf(cli->err, "%s: catalog import: %s\n", cli->prog, err.message);
+		return DS_EXIT_ERROR;
+	}
+	fprintf(cli->out, "imported the national list compiled into drugscan (%s); local mappings and policies kept\n",
+	        ds_catalog_builtin_version());
+	return DS_EXIT_OK;
+}
+
 static int do_import(ds_cli *cli, const ds_optvals *v)
 {
 	ds_buf path = DS_BUF_INIT;
@@ -92,8 +115,10 @@ static int do_import(ds_cli *cli, const ds_optvals *v)
 	int rc;
 
 	memset(&report, 0, sizeof(report));
+	if (ds_opts_has(v, &catalog_spec, "builtin"))
+		return import_builtin(cli, v);
 	if (v->nrest < 2)
-		return ds_cli_usage_error(cli, "catalog", "import needs FILE or DIR");
+		return ds_cli_usage_error(cli, "catalog", "import needs FILE or DIR (or --builtin)");
 	rc = db_path(&path, opt(v, "data-dir"), &err);
 	/* adding to a catalog that does not exist yet adds to the national list */
 	if (rc == DS_OK && !io.replace && access(path.ptr, F_OK) != 0)

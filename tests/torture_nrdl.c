@@ -543,6 +543,21 @@ static void test_local_policy_overrides(void **state)
 	free(labels);
 }
 
+static void expect_synthetic_label(ds_catalog *cat, int present)
+{
+	ds_drug *d = malloc(sizeof(*d));
+	ds_label *labels = malloc(DS_MAX_LABELS * sizeof(*labels));
+	size_t n;
+	int found;
+
+	assert_non_null(d);
+	assert_non_null(labels);
+	lookup(cat, "81234567890123456789", DS_INS_ANY, 20260601, d, &found, labels, &n);
+	assert_int_equal(find_label(labels, n, "catalog.synthetic") != NULL, present);
+	free(d);
+	free(labels);
+}
+
 static void test_default_catalog(void **state)
 {
 	ds_catalog *cat = NULL;
@@ -585,6 +600,16 @@ static void test_default_catalog(void **state)
 	ds_catalog_get_info(cat, &info, &err);
 	assert_true(info.synthetic);
 	assert_int_equal(info.list_rows, 0);
+	ds_catalog_close(cat);
+	/* a demo nobody asked for (an older drugscan built it by default) says so on every answer */
+	snprintf(path, sizeof(path), "%s/catalog.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'seed'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ds_catalog_open_default(&cat, dir, &err), 0);
+	expect_synthetic_label(cat, 1);
+	assert_int_equal(ds_catalog_import_nrdl(cat, &err), 0); /* catalog import --builtin */
+	expect_synthetic_label(cat, 0);
 	ds_catalog_close(cat);
 }
 

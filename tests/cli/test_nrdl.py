@@ -308,6 +308,11 @@ class Survival(Home):
         o = self.mapped()
         self.assertEqual(o["drug"]["list_key"], "NRDL2025-NW-0035")
         self.assertIn("policy.dual_channel", labels(o))
+        out, _ = self.ok(["catalog", "import", "--builtin"])  # the same, from the binary
+        self.assertIn("nrdl-2025", out)
+        o = self.mapped()
+        self.assertEqual(o["drug"]["list_key"], "NRDL2025-NW-0035")
+        self.assertIn("policy.dual_channel", labels(o))
         # an update from a server with the list's files
         serve = os.path.join(self.home, "serve")
         shutil.copytree(os.path.join(SRC, "data", "nrdl-2025"), serve)
