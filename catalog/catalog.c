@@ -65,7 +65,7 @@ static const char schema_v2[] =
 	"ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE categories (code TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE name_keys (key TEXT NOT NULL, nhsa_code TEXT NOT NULL, quality INTEGER NOT NULL,"
-	" form TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, nhsa_code)) WITHOUT ROWID;"
+	" form TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, nhsa_code, form)) WITHOUT ROWID;"
 	"CREATE VIRTUAL TABLE name_search USING fts5(nhsa_code UNINDEXED, text, tokenize = 'trigram');"
 	"CREATE TABLE local_identifiers (type TEXT NOT NULL, value TEXT NOT NULL, nhsa_code TEXT NOT NULL,"
 	" package_level INTEGER NOT NULL DEFAULT 1, units INTEGER NOT NULL DEFAULT 0, demo INTEGER NOT NULL DEFAULT 0,"

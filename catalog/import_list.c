@@ -257,7 +257,7 @@ static int fit(const char *name, const char *form, const char *list_no, const ca
 		for (j = 0; j < nq; j++)
 			if (!strcmp(keys[i].key, q[j].key))
 				score = score > 2 ? score : 2 + cat_form_agrees(pform, keys[i].form);
-		if (!score && strlen(keys[i].key) >= 6 && strstr(pfull, keys[i].key))
+		if (!score && keys[i].quality < 2 && strlen(keys[i].key) >= 6 && strstr(pfull, keys[i].key))
 			score = 1 + cat_form_agrees(pform, keys[i].form);
 	}
 	return score ? score * 2 + (star == (strstr(list_no, "★") != NULL)) : 0;

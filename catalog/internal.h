@@ -179,12 +179,13 @@ int cat_import_memory(ds_catalog *cat, const char *const *names, const unsigned 
 /* ---- names.c: matching names ---- */
 
 #define CAT_NAME_MAX 384
-#define CAT_MAX_KEYS 16
+#define CAT_MAX_KEYS 32
 
 typedef struct cat_name_key {
 	char key[CAT_NAME_MAX];
 	const char *form; /* the list's dosage form, or the form class of a stripped suffix; NULL unknown */
-	int quality;      /* 0: the name itself; 1: an alias, a stacked name or the name without its brackets */
+	int quality;      /* 0: the name itself; 1: an alias, a stacked name or the name without its brackets;
+	                     2: the family of a numbered name (布地奈德福莫特罗 for 布地奈德福莫特罗Ⅱ) */
 } cat_name_key;
 
 size_t cat_name_norm(char *out, size_t size, const char *in, size_t len);

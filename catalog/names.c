@@ -161,56 +161,127 @@ int cat_form_agrees(const char *qform, const char *row_form)
 	return !strncmp(row_form, qform, strlen(qform));
 }
 
+/* Add (key, form) unless it is there. */
+static size_t add_norm(cat_name_key *out, size_t n, size_t max, const char *key, const char *form, int quality)
+{
+	size_t i;
+
+	if (n >= max || !*key || (quality > 0 && chars(key, strlen(key)) < 2))
+		return n;
+	for (i = 0; i < n; i++)
+		if (!strcmp(out[i].key, key) && (out[i].form == form || (out[i].form && form && !strcmp(out[i].form, form))))
+			return n;
+	snprintf(out[n].key, sizeof(out[n].key), "%s", key);
+	out[n].form = form;
+	out[n].quality = quality;
+	return n + 1;
+}
+
+/* Normalise raw, take its form off, and add it: the row's dosage_form wins over the suffix's. */
 static size_t add_key(cat_name_key *out, size_t n, size_t max, const char *raw, size_t len, int quality,
                       const char *dosage_form)
 {
 	char key[CAT_NAME_MAX];
 	const char *form;
-	size_t i;
 
-	if (n >= max || cat_name_norm(key, sizeof(key), raw, len) == 0)
+	if (cat_name_norm(key, sizeof(key), raw, len) == 0)
 		return n;
 	form = cat_name_strip_form(key);
-	if (quality > 0 && chars(key, strlen(key)) < 2)
-		return n;
-	for (i = 0; i < n; i++)
-		if (!strcmp(out[i].key, key))
-			return n;
-	snprintf(out[n].key, sizeof(out[n].key), "%s", key);
-	out[n].form = dosage_form && *dosage_form ? dosage_form : form;
-	out[n].quality = quality;
-	return n + 1;
+	return add_norm(out, n, max, key, dosage_form && *dosage_form ? dosage_form : form, quality);
 }
 
-/* One 、-separated part of a name: itself, without its bracketed words, and
- * each bracketed word of two or more Chinese characters (an alias). */
+/* The form of a word that is only a dosage form ("丸", "胶囊", "口服液"); NULL otherwise. */
+static const char *form_word(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strlen(forms[i].word) == len && !memcmp(forms[i].word, p, len))
+			return forms[i].form;
+	return NULL;
+}
+
+/* A bracket that lists forms, "(丸、胶囊、颗粒、滴丸)": its forms into out, or 0 when it is not one. */
+static size_t form_list(const char *p, size_t len, const char **out, size_t max)
+{
+	static const char sep[] = "、";
+	size_t n = 0, start = 0, i;
+
+	for (i = 0; i <= len; i++) {
+		if (i == len || (i + strlen(sep) <= len && !memcmp(p + i, sep, strlen(sep)))) {
+			const char *f = form_word(p + start, i - start);
+			if (!f || n >= max)
+				return 0;
+			out[n++] = f;
+			start = i + strlen(sep);
+			i = start - 1;
+		}
+	}
+	return n;
+}
+
+/*
+ * One 、-separated part of a name: itself; without its bracketed words; each
+ * bracketed word of two or more Chinese characters (an alias). A bracket
+ * that lists forms, as 中成药 names do ("六味地黄片(胶囊、颗粒、口服液)"), makes
+ * the bare name the row's name in each of those forms.
+ */
 static size_t part_keys(cat_name_key *out, size_t n, size_t max, const char *p, size_t len, const char *dosage_form)
 {
-	char bare[CAT_NAME_MAX];
-	size_t i = 0, nb = 0, open_at = 0;
-	int depth = 0, bracketed = 0;
+	char bare[CAT_NAME_MAX], key[CAT_NAME_MAX];
+	const char *listed[12];
+	size_t i = 0, nb = 0, open_at = 0, nforms = 0, k;
+	int depth = 0, brackets = 0;
 
 	n = add_key(out, n, max, p, len, 0, dosage_form);
 	while (i < len) {
 		uint32_t cp;
-		size_t k = ds_utf8_decode(&cp, (const unsigned char *)p + i, len - i);
-		if (k == 0)
-			k = 1, cp = 0xFFFD;
+		size_t w = ds_utf8_decode(&cp, (const unsigned char *)p + i, len - i);
+		if (w == 0)
+			w = 1, cp = 0xFFFD;
 		if (is_open_bracket(cp)) {
 			if (depth++ == 0)
-				open_at = i + k;
-			bracketed = 1;
+				open_at = i + w;
+			brackets++;
 		} else if (is_bracket(cp) && depth > 0) {
-			if (--depth == 0 && chars(p + open_at, i - open_at) >= 2 && (unsigned char)p[open_at] >= 0xE4)
+			size_t got;
+			if (--depth == 0 && (got = form_list(p + open_at, i - open_at, listed + nforms, 12 - nforms)) > 0)
+				nforms += got;
+			else if (depth == 0 && chars(p + open_at, i - open_at) >= 2 && (unsigned char)p[open_at] >= 0xE4)
 				n = add_key(out, n, max, p + open_at, i - open_at, 1, dosage_form);
-		} else if (depth == 0 && nb + k < sizeof(bare)) {
-			memcpy(bare + nb, p + i, k);
-			nb += k;
+		} else if (depth == 0 && nb + w < sizeof(bare)) {
+			memcpy(bare + nb, p + i, w);
+			nb += w;
 		}
-		i += k;
+		i += w;
 	}
-	if (bracketed)
-		n = add_key(out, n, max, bare, nb, 1, dosage_form);
+	if (!brackets)
+		return n;
+	n = add_key(out, n, max, bare, nb, nforms && brackets == 1 ? 0 : 1, dosage_form);
+	if (nforms && cat_name_norm(key, sizeof(key), bare, nb) > 0) {
+		cat_name_strip_form(key);
+		for (k = 0; k < nforms; k++)
+			n = add_norm(out, n, max, key, listed[k], brackets == 1 ? 0 : 1);
+	}
+	return n;
+}
+
+/* "布地奈德福莫特罗II" is also the family "布地奈德福莫特罗" (quality 2: found by
+ * that name only, never inside a longer text, where it would match Ⅷ for Ⅸ). */
+static size_t family_keys(cat_name_key *out, size_t n, size_t max)
+{
+	size_t i, count = n;
+
+	for (i = 0; i < count; i++) {
+		char key[CAT_NAME_MAX];
+		size_t len = strlen(out[i].key), end = len;
+		while (end > 0 && (out[i].key[end - 1] == 'I' || out[i].key[end - 1] == 'V' || out[i].key[end - 1] == 'X'))
+			end--;
+		if (end == len || end == 0 || (unsigned char)out[i].key[end - 1] < 0x80)
+			continue; /* no numeral, or one after a Latin letter or digit */
+		snprintf(key, sizeof(key), "%.*s", (int)end, out[i].key);
+		n = add_norm(out, n, max, key, out[i].form, 2);
+	}
 	return n;
 }
 
@@ -240,6 +311,7 @@ size_t cat_name_keys(cat_name_key *out, size_t max, const char *name, const char
 		}
 		i += k;
 	}
+	n = family_keys(out, n, max);
 	/* a stacked name ("二甲双胍、二甲双胍Ⅱ") is also found as printed */
 	if (strstr(name, sep))
 		n = add_key(out, n, max, name, len, 1, dosage_form);

@@ -13,6 +13,9 @@
  *   3  a row whose name holds the text (FTS5 trigram for 3 or more
  *      characters, LIKE for fewer),
  * and within a rank, rows whose dosage form agrees with the text's first.
+ * A row in another form than the text names comes after all the others: a
+ * box of 磷酸奥司他韦胶囊 is 奥司他韦 in capsules (rank 2) before the
+ * 磷酸奥司他韦干混悬剂 (rank 0, another form).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +73,7 @@ int cat_search_rebuild(sqlite3 *db, ds_error *err)
 
 typedef struct hit {
 	char code[64];
+	int form_conflict; /* the text names a form and the row is another: after every row that is not */
 	int rank, form_match;
 	size_t keylen;    /* rank 2: the longer the name found inside the text, the better */
 	int section;      /* the list's order of sections */
@@ -95,6 +99,8 @@ static int section_order(const char *section)
 
 static int better(const hit *a, const hit *b)
 {
+	if (a->form_conflict != b->form_conflict)
+		return a->form_conflict < b->form_conflict;
 	if (a->rank != b->rank)
 		return a->rank < b->rank;
 	if (a->form_match != b->form_match)
@@ -156,6 +162,7 @@ static int gather(sqlite3 *db, const char *sql, const char *arg, int rank, const
 		snprintf(x.code, sizeof(x.code), "%s", (const char *)sqlite3_column_text(st, 0));
 		x.rank = rank < 0 ? (sqlite3_column_int(st, 2) ? 1 : 0) : rank;
 		x.form_match = cat_form_agrees(qform, (const char *)sqlite3_column_text(st, 3));
+		x.form_conflict = qform && *(const char *)sqlite3_column_text(st, 3) && !x.form_match;
 		x.keylen = key ? strlen(key) : 0;
 		x.section = section_order((const char *)sqlite3_column_text(st, 4));
 		x.number = (long)sqlite3_column_int64(st, 5);
@@ -195,7 +202,7 @@ static int collect(ds_catalog *cat, const char *text, hits *h, ds_error *err)
 	if (rc == DS_OK)
 		rc = gather(cat->db,
 		            "SELECT " HIT_COLS " FROM name_keys k JOIN drugs d USING (nhsa_code) WHERE length(k.key) >= 2"
-		            " AND k.key != ?1 AND instr(?1, k.key) > 0",
+		            " AND k.quality < 2 AND k.key != ?1 AND instr(?1, k.key) > 0",
 		            key, 2, qform, h, err);
 	if (rc != DS_OK)
 		return rc;

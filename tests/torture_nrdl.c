@@ -173,6 +173,15 @@ static void test_keys_and_targets(void **state)
 	expect_resolves(cat, "二甲双胍缓释片", "NRDL2025-W-0134-S1");
 	expect_resolves(cat, "艾司奥美拉唑镁肠溶片", "NRDL2025-W-0016");
 	expect_resolves(cat, "替尔泊肽注射液", "NRDL2025-NW-0035");
+	/* a row in another form comes after the others; 中成药 names list their forms in brackets */
+	expect_resolves(cat, "磷酸奥司他韦胶囊", "NRDL2025-W-0803");
+	expect_resolves(cat, "盐酸二甲双胍片", "NRDL2025-W-0134");
+	expect_resolves(cat, "连花清瘟胶囊", "NRDL2025-Z-0129");
+	expect_resolves(cat, "六味地黄胶囊", "NRDL2025-Z-0372-S1");
+	expect_resolves(cat, "六味地黄丸", "NRDL2025-Z-0372");
+	expect_resolves(cat, "复方丹参滴丸", "NRDL2025-Z-0513");
+	/* a numbered family by its name: 布地奈德福莫特罗Ⅰ、布地奈德福莫特罗Ⅱ */
+	expect_resolves(cat, "布地奈德福莫特罗吸入粉雾剂", "NRDL2025-W-1269");
 	/* an ambiguous name is refused, with its candidates */
 	assert_int_equal(ds_catalog_resolve(cat, "头孢克肟", key, sizeof(key), count_hit, &n, &err), DS_EINVAL);
 	assert_int_equal(n, 3);

@@ -123,6 +123,8 @@ HELD_OUT = [
     ("六味地黄丸", "NRDL2025-Z-0372", "A", False, None, False, False),
     ("仑卡奈单抗注射液", "CIDL2025-19", None, False, None, False, True),
     ("头孢克肟分散片", "NRDL2025-W-0693", "B", False, None, False, False),
+    ("连花清瘟胶囊", "NRDL2025-Z-0129", "A", False, None, False, False),
+    ("磷酸奥司他韦胶囊", "NRDL2025-W-0803", "B", False, None, False, False),
 ]
 
 
