@@ -255,6 +255,8 @@ int ds_catalog_unmap(ds_catalog *cat, const char *code, int *removed, ds_error *
 /* The local mapping of code; *found 0 when none. */
 int ds_catalog_get_mapping(ds_catalog *cat, const char *code, ds_mapping *out, int *found, ds_error *err);
 
+/* Call fn for each local mapping, by type and identifier; a non-zero return
+ * stops the walk and is returned. */
 typedef int (*ds_mapping_fn)(void *ctx, const ds_mapping *m);
 int ds_catalog_each_mapping(ds_catalog *cat, ds_mapping_fn fn, void *ctx, ds_error *err);
 /* The local mappings as a mapping CSV (docs/catalog-format.md) that imports

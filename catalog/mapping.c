@@ -425,7 +425,7 @@ static int export_one(void *ctx, const ds_mapping *m)
 	snprintf(units, sizeof(units), "%d", m->units);
 	cells[0] = m->type, cells[1] = m->value, cells[2] = m->target, cells[3] = level, cells[4] = units;
 	cells[5] = m->demo ? "1" : "0", cells[6] = m->note, cells[7] = m->added_at, cells[8] = m->name;
-	return csv_row(ctx, cells, 9);
+	return csv_row(ctx, cells, 9) < 0 ? 1 : 0; /* 1 stops the walk: the output failed */
 }
 
 int ds_catalog_export_map(ds_catalog *cat, FILE *out, ds_error *err)
@@ -437,9 +437,11 @@ int ds_catalog_export_map(ds_catalog *cat, FILE *out, ds_error *err)
 	if (csv_row(out, header, 9) < 0)
 		return ds_error_set(err, DS_EIO, "cannot write the mapping");
 	rc = ds_catalog_each_mapping(cat, export_one, out, err);
+	if (rc < 0)
+		return rc; /* the database */
 	if (rc > 0 || fflush(out) != 0 || ferror(out))
 		return ds_error_set(err, DS_EIO, "cannot write the mapping");
-	return rc;
+	return DS_OK;
 }
 
 /* ---- keeping the local tables ---- */
