@@ -11,6 +11,10 @@
 
 #include "cli.h"
 
+/* Cached fragments: enough for the distinct drugs of a busy stream (a
+ * pharmacy's few thousand products) and their labels. */
+#define DS_FRAGS 8192
+
 struct ds_renderer {
 	FILE *out;
 	ds_format fmt;
@@ -26,7 +30,7 @@ struct ds_renderer {
 	struct frag {
 		uint64_t hash;
 		char *json; /* owned, NUL-terminated */
-	} frags[1024];
+	} frags[DS_FRAGS];
 };
 
 
@@ -43,7 +47,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
 /* Append the cached serialisation of v (made by make when missing) to out. */
 static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(const void *), const void *arg)
 {
-	struct frag *f = &r->frags[hash % 1024];
+	struct frag *f = &r->frags[hash % DS_FRAGS];
 
 	if (!f->json || f->hash != hash) {
 		json_t *j = make(arg);
@@ -111,7 +115,7 @@ void ds_renderer_free(ds_renderer *r)
 	ds_buf_free(&r->tmp);
 	ds_buf_free(&r->json);
 	ds_buf_free(&r->note);
-	for (i = 0; i < 1024; i++)
+	for (i = 0; i < DS_FRAGS; i++)
 		free(r->frags[i].json);
 	}
 	free(r);
