@@ -154,7 +154,7 @@ static void print_json(counter *k, const char *input, const ds_ledger_result *r)
 	                              "event_id", r->event_id, "outcome",
 	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
 	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null()));
-	json_dumpf(o, k->cli->out, JSON_COMPACT);
+	json_dumpf(o, k->cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	fputc('\n', k->cli->out);
 	json_decref(o);
 }

@@ -243,6 +243,7 @@ static void label(ds_ledger_result *r, const char *id, ds_level level, const cha
 	if (r->nlabels < DS_LEDGER_MAX_LABELS) {
 		r->labels[r->nlabels].id = id;
 		r->labels[r->nlabels].level = level;
+		r->labels[r->nlabels].ratio = 0;
 		snprintf(r->labels[r->nlabels].text, sizeof(r->labels[0].text), "%s", text);
 		r->nlabels++;
 	}
