@@ -57,18 +57,34 @@ ds_ledger_fault ds_ledger_last_fault(const ds_ledger *l)
 	return l ? l->fault : DS_LEDGER_OK;
 }
 
-/* SQLITE_FULL comes from a short write, which is also what the file size limit
- * (ulimit -f) gives: with a limit set and room on the disk, it is the limit. */
-static int size_limited(const char *path)
+/* Room left on the ledger's file system, in bytes (a lot when it cannot be told). */
+static unsigned long long room(const char *path)
 {
-	struct rlimit rl;
 	struct statvfs vs;
+
+	if (statvfs(path, &vs) != 0)
+		return (unsigned long long)-1;
+	return (unsigned long long)vs.f_bavail * vs.f_frsize;
+}
+
+/* Is one of the ledger's files at the file size limit (ulimit -f)? A write past
+ * it fails with EFBIG, or is cut short (SQLITE_FULL), and by the time SQLite
+ * reports it errno may say something else: the sizes tell. */
+static int at_size_limit(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-journal"};
+	struct rlimit rl;
+	struct stat sb;
+	char name[4200];
+	size_t i;
 
 	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return 0;
-	if (statvfs(path, &vs) != 0)
-		return 1;
-	return (unsigned long long)vs.f_bavail * vs.f_frsize > 1024 * 1024;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (snprintf(name, sizeof(name), "%s%s", path, sfx[i]) < (int)sizeof(name) && stat(name, &sb) == 0 &&
+		    (unsigned long long)sb.st_size + 65536 >= (unsigned long long)rl.rlim_cur)
+			return 1;
+	return 0;
 }
 
 static ds_ledger_fault classify(const ds_ledger *l, int rc, int sys, const char *msg)
@@ -78,7 +94,7 @@ static ds_ledger_fault classify(const ds_ledger *l, int rc, int sys, const char 
 	case SQLITE_NOTADB:
 		return DS_LEDGER_DAMAGED;
 	case SQLITE_FULL:
-		return size_limited(l->path) ? DS_LEDGER_TOO_BIG : DS_LEDGER_FULL;
+		return at_size_limit(l->path) && room(l->path) > 1024 * 1024 ? DS_LEDGER_TOO_BIG : DS_LEDGER_FULL;
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
@@ -90,7 +106,7 @@ static ds_ledger_fault classify(const ds_ledger *l, int rc, int sys, const char 
 		return DS_LEDGER_NOMEM;
 	case SQLITE_ERROR:
 		/* the ledger was checked when it was opened: a table gone missing is damage */
-		if (msg && (!strncmp(msg, "no such", 7) || strstr(msg, "malformed")))
+		if (msg && (!strncmp(msg, "no such", 7) || strstr(msg, "malformed") || strstr(msg, "unsupported file format")))
 			return DS_LEDGER_DAMAGED;
 		return DS_LEDGER_IO;
 	default:
@@ -102,6 +118,14 @@ static ds_ledger_fault classify(const ds_ledger *l, int rc, int sys, const char 
 		return DS_LEDGER_FULL;
 	if (sys == EFBIG)
 		return DS_LEDGER_TOO_BIG;
+	/* errno is often gone by now: a write that failed at the size limit or on a
+	 * full file system (creating -shm, growing -wal) is told by the sizes */
+	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) {
+		if (at_size_limit(l->path))
+			return DS_LEDGER_TOO_BIG;
+		if (room(l->path) < 256 * 1024)
+			return DS_LEDGER_FULL;
+	}
 	return DS_LEDGER_IO;
 }
 
@@ -478,10 +502,11 @@ static int open_ro(ds_ledger *l, ds_error *err)
 			rc = recognise(l, &empty, err);
 		l->immutable = rc == DS_OK;
 	} else if (rc < 0 && l->fault == DS_LEDGER_READONLY) {
-		char why[DS_ERROR_MAX];
-		snprintf(why, sizeof(why), "%s", err ? err->message : "");
-		rc = ds_error_set(err, DS_EIO, "%s; its write-ahead log '%s-wal' cannot be read without creating '%s-shm'", why,
-		                  l->path, l->path);
+		int e = l->db ? sqlite3_system_errno(l->db) : 0;
+		rc = ds_error_set(err, DS_EIO,
+		                  "ledger '%s' cannot be read here: its write-ahead log needs '%s-shm', which cannot be opened"
+		                  " or created (%s)",
+		                  l->path, l->path, strerror(e > 0 ? e : EACCES));
 	}
 	if (rc == DS_OK && empty) {
 		disconnect(l);
