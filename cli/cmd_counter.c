@@ -362,6 +362,12 @@ static void one(counter *k, const char *data, size_t len)
 		return;
 	}
 	k->recorded++;
+	if (r.fault != DS_LEDGER_OK) {
+		/* the commit failed, yet the ledger holds the event: it stands, and the run ends in 1 */
+		fprintf(k->cli->err, "%s: %s: %s (at commit; the event is in the ledger all the same)\n", k->cli->prog,
+		        esc(k, in.ptr), err.message);
+		k->io_error = 1;
+	}
 	merge_labels(&k->verdict, &r); /* r.outcome already counts the verdict's alerts */
 	if (k->fmt == DS_FMT_JSON)
 		print_json(k, in.ptr, &r);

@@ -495,11 +495,8 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	/* nothing is committed before COMMIT; after a failed COMMIT, look */
 	res->recorded = committing ? confirm(l, res->event_id) : 0;
 	l->fault = res->fault = fault;
-	if (res->recorded == 1) {
-		res->fault = DS_LEDGER_OK;
-		return DS_OK;
-	}
-	return rc;
+	/* in the ledger all the same: the answer stands, and err and res->fault say what went wrong */
+	return res->recorded == 1 ? DS_OK : rc;
 }
 
 /* ---- reading ---- */

@@ -117,7 +117,8 @@ typedef struct ds_ledger_req {
 typedef struct ds_ledger_result {
 	char event_id[40];       /* the event's uuid (also when it could not be committed) */
 	int recorded;            /* 1 committed; 0 not recorded; -1 unknown (the ledger could not be re-read) */
-	ds_ledger_fault fault;   /* when not recorded: why */
+	ds_ledger_fault fault;   /* when not recorded: why; when recorded although COMMIT reported an
+	                          * error (found in the ledger when it was re-read): that error */
 	int outcome;             /* 0 ok, 1 warn, 2 alert: the ledger's rules and the verdict's alerts */
 	int refused;             /* the action did not happen (the attempt is still recorded) */
 	ds_state before, after;
@@ -129,8 +130,8 @@ typedef struct ds_ledger_result {
 /* Apply one counter action atomically and durably. DS_OK when it is
  * committed (res->recorded 1). On a failure the ledger is re-read before the
  * function returns: a failed commit can leave a committed frame in the WAL,
- * so res->recorded says what the ledger now holds (a commit that reported an
- * error but is in the ledger returns DS_OK). */
+ * so res->recorded says what the ledger now holds. A commit that reported an
+ * error but is in the ledger returns DS_OK with res->fault and err set. */
 int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *req, ds_lang lang, ds_ledger_result *res, ds_error *err);
 
 /* One recorded event. Strings are valid during the callback only. */

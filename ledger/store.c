@@ -476,6 +476,13 @@ static int wal_has_frames(const char *path)
 	return rc;
 }
 
+/* Faults that leave a ledger readable but not writable: a read-only file,
+ * folder or file system; no room for the -shm file, or none under the limit. */
+static int cannot_write(ds_ledger_fault f)
+{
+	return f == DS_LEDGER_READONLY || f == DS_LEDGER_FULL || f == DS_LEDGER_TOO_BIG;
+}
+
 /* No ledger file: an empty ledger in memory, never written to a file. */
 static int open_empty(ds_ledger *l, ds_error *err)
 {
@@ -487,21 +494,22 @@ static int open_empty(ds_ledger *l, ds_error *err)
 	return rc;
 }
 
-/* For reading: mode=ro, which needs the -shm file; in a read-only folder
- * without a -wal file nothing is lost by reading the file as immutable. */
+/* For reading: mode=ro, which needs the -shm file; in a read-only folder (or
+ * on a full disk) without a -wal file nothing is lost by reading the file as
+ * immutable. */
 static int open_ro(ds_ledger *l, ds_error *err)
 {
 	int empty = 0, rc = connect(l, OPEN_RO, err);
 
 	if (rc == DS_OK)
 		rc = recognise(l, &empty, err);
-	if (rc < 0 && l->fault == DS_LEDGER_READONLY && !wal_has_frames(l->path)) {
+	if (rc < 0 && cannot_write(l->fault) && !wal_has_frames(l->path)) {
 		disconnect(l);
 		rc = connect(l, OPEN_IMMUTABLE, err);
 		if (rc == DS_OK)
 			rc = recognise(l, &empty, err);
 		l->immutable = rc == DS_OK;
-	} else if (rc < 0 && l->fault == DS_LEDGER_READONLY) {
+	} else if (rc < 0 && cannot_write(l->fault)) {
 		int e = l->db ? sqlite3_system_errno(l->db) : 0;
 		rc = ds_error_set(err, DS_EIO,
 		                  "ledger '%s' cannot be read here: its write-ahead log needs '%s-shm', which cannot be opened"
@@ -530,19 +538,18 @@ static int open_rw(ds_ledger *l, ds_error *err)
 		rc = led_exec(l, "PRAGMA journal_mode = WAL", &why);
 	if (rc == DS_OK && sqlite3_db_readonly(l->db, "main") == 1)
 		rc = fault_error(l, DS_LEDGER_READONLY, "the file cannot be written", &why);
-	if (rc == DS_OK || l->fault != DS_LEDGER_READONLY) {
+	if (rc == DS_OK || !cannot_write(l->fault)) {
 		if (rc < 0 && err)
 			*err = why;
 		return rc;
 	}
-	/* it cannot be written: opened for reading, every write refused with the reason */
+	/* it cannot be written (read-only, or no room to open it for writing): opened
+	 * for reading, and every write refused with the reason */
 	disconnect(l);
 	snprintf(l->ro_reason, sizeof(l->ro_reason), "%s", why.message);
 	l->readonly = 1;
 	l->fault = DS_LEDGER_OK;
 	rc = access(l->path, F_OK) == 0 ? open_ro(l, err) : open_empty(l, err);
-	if (rc < 0 && l->fault == DS_LEDGER_READONLY && err)
-		*err = why;
 	return rc;
 }
 

@@ -316,6 +316,23 @@ class IOFaults(unittest.TestCase):
                              len(specs), time.time() - t0))
         self.assertEqual(problems, [])
 
+    def test_syncs_that_keep_failing(self):
+        # every fsync from the 2nd on fails: a commit whose frames reached the WAL comes back
+        # when the ledger is re-read, so it is answered as recorded (and the run ends in 1)
+        base = self.base("sell")
+        before = uuids(base)
+        for spec in ("sync:1+", "sync:2+", "write:20+"):
+            d, db, rc, out, err, counts = self.counter_run("sell", base, spec)
+            try:
+                answers = jsonl(out)
+                self.assertEqual((rc, len(answers)), (1, 5), (spec, err))
+                self.assertEqual(clear_lines(err), [])
+                shown = {a["ledger"]["event_id"] for a in answers if a["ledger"].get("recorded")}
+                self.assertEqual(uuids(db) - before, shown, spec)
+                self.assertEqual(ledger_problems(db), [], spec)
+            finally:
+                shutil.rmtree(d)
+
     def test_a_full_disk_from_then_on(self):
         # every write from the 30th on fails as a full disk: the rest of the stream is answered NOT recorded
         base = self.base("sell")
