@@ -236,10 +236,11 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 		json_object_set_new(o, "input", json_string(input));
 		json_object_update(o, code);
 		json_decref(code);
+		json_t *why = json_string(err->message);
 		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:o, s:s, s:s}", "action", ds_action_name(k->action), "recorded",
+		                    json_pack("{s:s, s:o, s:s, s:o}", "action", ds_action_name(k->action), "recorded",
 		                              unknown ? json_null() : json_false(), "fault", fault_id(r->fault), "error",
-		                              err->message));
+		                              why ? why : json_string("(the reason names a path that is not UTF-8)")));
 		json_dumpf(o, k->cli->out, JSON_COMPACT);
 		fputc('\n', k->cli->out);
 		json_decref(o);

@@ -59,6 +59,7 @@ typedef struct out_ctx {
 	int encode_error;   /* an event's text could not be written as JSON */
 	ds_catalog *cat;
 	ds_verdict verdict; /* the receipt line's drug */
+	ds_buf esc[2];      /* text from the ledger with its control characters made visible */
 } out_ctx;
 
 static json_t *event_json(const ds_event *e)
@@ -98,6 +99,13 @@ static int put_json(out_ctx *o, json_t *j)
 	return wrote(o);
 }
 
+/* s for a terminal, in scratch buffer i (0 or 1): control characters made visible */
+static const char *shown(out_ctx *o, int i, const char *s)
+{
+	ds_buf_clear(&o->esc[i]);
+	return ds_cli_escape(&o->esc[i], s, strlen(s)) == DS_OK && o->esc[i].ptr ? o->esc[i].ptr : "";
+}
+
 static int print_event(void *ctx, const ds_event *e)
 {
 	out_ctx *o = ctx;
@@ -108,7 +116,7 @@ static int print_event(void *ctx, const ds_event *e)
 	iso(e->time_ms, when, sizeof(when));
 	fprintf(o->cli->out, "%s  %-9s %-9s -> %-9s %s%s%s  [%s%s%s]%s%s\n", when, e->action, e->state_before, e->state_after,
 	        e->refused ? "REFUSED " : "", e->outcome == 2 ? "ALERT " : e->outcome == 1 ? "warn " : "", e->uuid,
-	        e->station, e->operator_[0] ? " / " : "", e->operator_, e->split ? " 拆零" : "",
+	        shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_), e->split ? " 拆零" : "",
 	        e->undoes[0] ? " (undo)" : "");
 	return wrote(o);
 }
@@ -146,8 +154,8 @@ static int export_event(void *ctx, const ds_event *e)
 				name = o->verdict.drug->generic_name;
 			ds_code_free(&c);
 		}
-		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, name, e->split ? "（拆零）" : "",
-		        undo ? "撤销" : ret ? "退" : "×", e->qty, e->code);
+		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, shown(o, 0, name), e->split ? "（拆零）" : "",
+		        undo ? "撤销" : ret ? "退" : "×", e->qty, shown(o, 1, e->code));
 		return wrote(o);
 	}
 	if (o->fmt == DS_FMT_CSV) {
@@ -429,6 +437,8 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	else
 		rc = do_sync(cli, &v, l, &err);
 	rc = finish(cli, &o, rc, &err);
+	ds_buf_free(&o.esc[0]);
+	ds_buf_free(&o.esc[1]);
 	ds_ledger_close(l);
 out:
 	free(v.rest);

@@ -81,9 +81,12 @@ typedef struct ds_ledger_open_opts {
  * read-only folder works (an unchanged ledger.db without a -wal file is read
  * as immutable, since its -shm cannot be created there).
  *
- * Otherwise a ledger that cannot be written (read-only file, folder or file
- * system) is still opened, read-only, and told to opts->note: every
- * ds_ledger_apply and ds_ledger_sync then fails with DS_LEDGER_READONLY.
+ * Otherwise a ledger that cannot be written (a read-only file, folder or file
+ * system; a disk too full to open it for writing) is still opened, for
+ * reading: ds_ledger_writable says why, and every ds_ledger_apply and
+ * ds_ledger_sync fails with that reason. opts->note hears of bad settings.
+ *
+ * The whole-file check costs about half a second of CPU per 100 000 events.
  */
 int ds_ledger_open(ds_ledger **out, const char *path, const ds_ledger_open_opts *opts, ds_error *err);
 void ds_ledger_close(ds_ledger *l); /* NULL-safe */
