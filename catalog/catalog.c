@@ -2,7 +2,9 @@
  * catalog.c - open and migrate catalog.db, the data directory and the
  * default catalog (the compiled-in national list, or the demo), info and lists.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +289,43 @@ int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
 	return DS_OK;
 }
 
+/* The first-run build's temp file catalog.db.new-PID and SQLite's files beside it. */
+static void remove_build(const char *tmp)
+{
+	static const char *const sfx[] = {"", "-journal", "-wal", "-shm"};
+	char name[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (snprintf(name, sizeof(name), "%s%s", tmp, sfx[i]) < (int)sizeof(name))
+			unlink(name);
+}
+
+/* Leftovers of a first-run build that died (a crash, SIGKILL): its process is gone. */
+static void remove_stale_builds(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char tmp[4096];
+
+	while (d && (e = readdir(d))) {
+		const char *p = e->d_name + 15;
+		long pid = 0;
+		if (strncmp(e->d_name, "catalog.db.new-", 15) || *p < '1' || *p > '9')
+			continue;
+		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+			pid = pid * 10 + (*p - '0');
+		if (*p && *p != '-')
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(tmp, sizeof(tmp), "%s/catalog.db.new-%ld", dir, pid) < (int)sizeof(tmp))
+			remove_build(tmp);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Build a catalog at tmp: the demo bundle, or the compiled-in list plus the
  * local tables of the catalog at keep (when it exists). */
 static int build(const char *tmp, int demo, const char *keep, ds_error *err)
@@ -329,6 +368,7 @@ int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *er
 	if (rc < 0)
 		goto done;
 	ds_buf_printf(&path, "%s/catalog.db", dir.ptr);
+	remove_stale_builds(dir.ptr);
 	ds_buf_printf(&tmp, "%s/catalog.db.new-%ld", dir.ptr, (long)getpid());
 	exists = access(path.ptr, F_OK) == 0;
 	if (exists) {
@@ -340,12 +380,12 @@ int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *er
 		*out = NULL;
 	}
 	/* build aside, then move in place */
+	remove_build(tmp.ptr);
 	rc = build(tmp.ptr, demo && !exists, exists ? path.ptr : NULL, err);
 	if (rc == DS_OK)
 		rc = ds_atomic_rename(tmp.ptr, path.ptr, err);
-	if (rc < 0) {
-		unlink(tmp.ptr);
-	}
+	if (rc < 0)
+		remove_build(tmp.ptr); /* and its journal: nothing of a failed build stays */
 	if (rc == DS_OK)
 		rc = ds_catalog_open(out, path.ptr, 0, err);
 done:
