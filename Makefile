@@ -54,6 +54,7 @@ valgrind: build
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_scan.py $(BUILD)/drugscan fixtures
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_counter.py $(BUILD)/drugscan tests/tools/receiver.py
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_audit.py $(BUILD)/drugscan fixtures
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_nrdl.py $(BUILD)/drugscan .
 
 install: build
 	cmake --install $(BUILD)

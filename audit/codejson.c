@@ -69,12 +69,24 @@ json_t *ds_drug_json(const ds_drug *d)
 	json_object_set_new(o, "matched_by", json_string(d->matched_by));
 	json_object_set_new(o, "package_level", json_integer(d->package_level));
 	json_object_set_new(o, "units", d->units ? json_integer(d->units) : json_null());
+	/* the national list's row (format_version 1, added) */
+	json_object_set_new(o, "list_key", str_or_null(d->list_key));
+	json_object_set_new(o, "section", str_or_null(d->section));
+	json_object_set_new(o, "list_no", str_or_null(d->list_no));
+	json_object_set_new(o, "agreement_period", str_or_null(d->agreement_period));
+	json_object_set_new(o, "category_code", str_or_null(d->category_code));
+	json_object_set_new(o, "local_mapping", json_boolean(d->local_mapping));
+	json_object_set_new(o, "demo_mapping", json_boolean(d->demo_mapping));
 	return o;
 }
 
 json_t *ds_label_json(const ds_label *l)
 {
-	return json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "id", l->id, "severity", ds_level_name(l->level), "text", l->text);
+
+	if (o && l->ratio > 0) /* a reimbursement ratio for the chosen insurance (format_version 1, added) */
+		json_object_set_new(o, "ratio", json_real(l->ratio));
+	return o;
 }
 
 /* The code object up to "elements"; with_tail adds drug, labels and note. */

@@ -2,6 +2,8 @@
  * bundle.c - an import run: gather files (and the files of directories),
  * order them so referenced rows come first, and import them in one
  * transaction that is committed only when every row was good (or --skip-bad).
+ * The bundles compiled into the binary (the national list, the demo) are
+ * imported the same way.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,11 +21,13 @@ void ds_import_report_free(ds_import_report *r)
 		ds_buf_free(&r->errors);
 }
 
+/* The national data goes; the pharmacy's own tables (local_*) stay. */
 int cat_clear(sqlite3 *db, ds_error *err)
 {
 	return cat_exec(db,
 	                "DELETE FROM drugs; DELETE FROM identifiers; DELETE FROM lists; DELETE FROM list_members;"
-	                " DELETE FROM policies; DELETE FROM recalls; DELETE FROM meta;",
+	                " DELETE FROM policies; DELETE FROM recalls; DELETE FROM meta; DELETE FROM categories;"
+	                " DELETE FROM name_keys; DELETE FROM name_search;",
 	                err);
 }
 
@@ -41,9 +45,10 @@ static int has(const char *head, const char *name)
 
 /*
  * Order by what the header names, so referenced rows exist first: meta,
- * drugs (and NHSA exports), lists, identifiers, list members, policies,
- * recalls. A header with none of the bundle's ASCII names is an NHSA export
- * (its Chinese names may still be GB18030 here).
+ * drugs (NHSA exports, the list's rows, cidl and categories), lists,
+ * identifiers and mappings, list members, policies, recalls. A header with
+ * none of the bundle's ASCII names is an NHSA export (its Chinese names may
+ * still be GB18030 here).
  */
 static int rank_of(const unsigned char *d, size_t len)
 {
@@ -61,6 +66,8 @@ static int rank_of(const unsigned char *d, size_t len)
 	for (i = 0; i < n; i++)
 		if (head[i] >= 'A' && head[i] <= 'Z')
 			head[i] = (char)(head[i] - 'A' + 'a');
+	if (has(head, "identifier") && has(head, "target"))
+		return 3; /* a 对照 file: after the drugs it names */
 	if (has(head, "generic_name"))
 		return 1;
 	if (has(head, "list_id") && has(head, "name_zh"))
@@ -170,18 +177,25 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
                const char *source, ds_error *err)
 {
 	size_t i;
-	int rc = DS_OK;
+	int rc = DS_OK, drugs = opts && opts->replace;
 
 	qsort(files, n, sizeof(*files), cmp_infile);
+	cat_read_end(cat); /* a lookup's read transaction would block the write */
+	if (cat->cache)     /* our own writes do not change data_version */
+		memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
 	if (cat_exec(cat->db, "BEGIN IMMEDIATE", err) < 0)
 		return DS_ERR;
 	if (opts && opts->replace)
 		rc = cat_clear(cat->db, err);
-	for (i = 0; i < n && rc == DS_OK; i++)
-		rc = cat_import_buffer(cat->db, files[i].path, files[i].data, files[i].len, opts && opts->skip_bad, report, err);
+	for (i = 0; i < n && rc == DS_OK; i++) {
+		rc = cat_import_buffer(cat->db, files[i].path, files[i].data, files[i].len, opts, report, err);
+		drugs |= files[i].rank == 1;
+	}
 	if (rc == DS_OK && report->bad && !(opts && opts->skip_bad))
 		rc = ds_error_set(err, DS_EINVAL, "%ld bad row%s: nothing was imported (--skip-bad imports the rest)",
 		                  report->bad, report->bad == 1 ? "" : "s");
+	if (rc == DS_OK && drugs) /* drugs changed: join NHSA rows to the list, rebuild the search index */
+		rc = cat_after_import(cat->db, err);
 	if (rc == DS_OK) {
 		stamp(cat->db, source);
 		rc = cat_exec(cat->db, "COMMIT", err);
@@ -190,6 +204,7 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
 		sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
 		report->rows = 0;
 	}
+	cat_load_period(cat);
 	return rc;
 }
 
@@ -239,28 +254,69 @@ int cat_import_memory(ds_catalog *cat, const char *const *names, const unsigned 
 	return rc;
 }
 
-int ds_catalog_import_demo(ds_catalog *cat, ds_error *err)
+/* Import a bundle compiled into the binary, instead of the national data. */
+static int import_embedded(ds_catalog *cat, const demo_file *emb, size_t n, const char *what, const char *source,
+                           const char *seed, ds_error *err)
 {
-	infile *files = calloc(ds_demo_nfiles ? ds_demo_nfiles : 1, sizeof(infile));
+	infile *files = calloc(n ? n : 1, sizeof(infile));
 	ds_import_report report;
-	ds_import_opts opts = {1, 0, 0};
+	ds_import_opts opts = {1, 0, 0, 0};
 	size_t i;
 	int rc;
 
 	if (!files)
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
 	memset(&report, 0, sizeof(report));
-	for (i = 0; i < ds_demo_nfiles; i++) {
-		files[i].path = (char *)(uintptr_t)ds_demo_files[i].name;
-		files[i].data = (unsigned char *)(uintptr_t)ds_demo_files[i].data;
-		files[i].len = ds_demo_files[i].len;
+	for (i = 0; i < n; i++) {
+		files[i].path = (char *)(uintptr_t)emb[i].name;
+		files[i].data = (unsigned char *)(uintptr_t)emb[i].data;
+		files[i].len = emb[i].len;
 		files[i].rank = rank_of(files[i].data, files[i].len);
 	}
-	rc = run(cat, files, ds_demo_nfiles, &opts, &report, "drugscan demo bundle (embedded)", err);
+	rc = run(cat, files, n, &opts, &report, source, err);
 	if (rc < 0 && report.errors.ptr) /* the bundle is ours: its first bad row says what broke */
-		ds_error_set(err, DS_EINVAL, "embedded demo catalog: %.*s", (int)strcspn(report.errors.ptr, "\n"),
+		ds_error_set(err, DS_EINVAL, "embedded %s: %.*s", what, (int)strcspn(report.errors.ptr, "\n"),
 		             report.errors.ptr);
+	if (rc == DS_OK)
+		rc = cat_set_meta(cat->db, "seed", seed, err);
+	cat_load_period(cat);
 	ds_import_report_free(&report);
 	free(files);
 	return rc;
+}
+
+int ds_catalog_import_demo(ds_catalog *cat, ds_error *err)
+{
+	return import_embedded(cat, ds_demo_files, ds_demo_nfiles, "demo catalog", "drugscan demo bundle (embedded)",
+	                       "demo", err);
+}
+
+const char *ds_catalog_builtin_version(void)
+{
+	static const char key[] = "\nversion,";
+	static char version[64];
+	size_t i;
+
+	if (version[0])
+		return version;
+	for (i = 0; i < ds_nrdl_nfiles; i++) {
+		const char *d = (const char *)ds_nrdl_files[i].data, *v;
+		size_t n;
+		if (strcmp(ds_nrdl_files[i].name, "meta.csv") || !(v = strstr(d, key)))
+			continue;
+		v += strlen(key);
+		n = strcspn(v, "\r\n");
+		snprintf(version, sizeof(version), "%.*s", (int)(n < sizeof(version) ? n : sizeof(version) - 1), v);
+	}
+	if (!version[0])
+		snprintf(version, sizeof(version), "unknown");
+	return version;
+}
+
+int ds_catalog_import_nrdl(ds_catalog *cat, ds_error *err)
+{
+	char seed[80];
+
+	snprintf(seed, sizeof(seed), "builtin:%s", ds_catalog_builtin_version());
+	return import_embedded(cat, ds_nrdl_files, ds_nrdl_nfiles, "national list", NULL, seed, err);
 }

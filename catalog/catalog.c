@@ -1,7 +1,10 @@
 /*
- * catalog.c - open and migrate catalog.db, the data directory, info and lists.
+ * catalog.c - open and migrate catalog.db, the data directory and the
+ * default catalog (the compiled-in national list, or the demo), info and lists.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +52,37 @@ static const char schema_v1[] =
 	" reason TEXT NOT NULL DEFAULT '', date TEXT NOT NULL DEFAULT '',"
 	" PRIMARY KEY (type, value, batch)) WITHOUT ROWID;";
 
+/* v2: the national list's rows (section, number, key), name search, and the
+ * pharmacy's own tables (local_*), which imports of national data leave alone. */
+static const char schema_v2[] =
+	"ALTER TABLE drugs ADD COLUMN section TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN list_no TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN primary_no INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE drugs ADD COLUMN agreement_period TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN category_code TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN list_key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN list_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE drugs ADD COLUMN list_form TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX drugs_by_number ON drugs (primary_no) WHERE list_key = nhsa_code;"
+	"ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE categories (code TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE name_keys (key TEXT NOT NULL, nhsa_code TEXT NOT NULL, quality INTEGER NOT NULL,"
+	" form TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, nhsa_code, form)) WITHOUT ROWID;"
+	"CREATE VIRTUAL TABLE name_search USING fts5(nhsa_code UNINDEXED, text, tokenize = 'trigram');"
+	"CREATE TABLE local_identifiers (type TEXT NOT NULL, value TEXT NOT NULL, nhsa_code TEXT NOT NULL,"
+	" package_level INTEGER NOT NULL DEFAULT 1, units INTEGER NOT NULL DEFAULT 0, demo INTEGER NOT NULL DEFAULT 0,"
+	" note TEXT NOT NULL DEFAULT '', added_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (type, value)) WITHOUT ROWID;"
+	"CREATE TABLE local_lists (list_id TEXT PRIMARY KEY, name_zh TEXT NOT NULL DEFAULT '',"
+	" name_en TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '',"
+	" label_id TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT 'info');"
+	"CREATE TABLE local_list_members (list_id TEXT NOT NULL, nhsa_code TEXT NOT NULL,"
+	" PRIMARY KEY (nhsa_code, list_id)) WITHOUT ROWID;"
+	"CREATE TABLE local_policies (scope TEXT NOT NULL, insurance TEXT NOT NULL, setting TEXT NOT NULL,"
+	" label_id TEXT NOT NULL, ratio REAL, text_zh TEXT NOT NULL DEFAULT '', text_en TEXT NOT NULL DEFAULT '',"
+	" source TEXT NOT NULL DEFAULT '', PRIMARY KEY (scope, insurance, setting, label_id)) WITHOUT ROWID;";
+
 /* Migrations by user_version: index i takes the schema from version i to i+1. */
-static const char *const migrations[] = {schema_v1};
+static const char *const migrations[] = {schema_v1, schema_v2};
 
 int cat_migrate(sqlite3 *db, ds_error *err)
 {
@@ -96,6 +128,9 @@ int cat_migrate(sqlite3 *db, ds_error *err)
 		if (cat_exec(db, sql, err) < 0)
 			goto fail;
 	}
+	/* a catalog from before name search gets its index now */
+	if (version >= 1 && cat_search_rebuild(db, err) < 0)
+		goto fail;
 	return cat_exec(db, "COMMIT", err);
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -116,16 +151,27 @@ int cat_set_meta(sqlite3 *db, const char *key, const char *value, ds_error *err)
 	return rc == SQLITE_DONE ? DS_OK : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
 }
 
+#define DRUG_COLUMNS                                                                                        \
+	"d.nhsa_code, d.generic_name, d.brand_name, d.dosage_form, d.spec, d.pack, d.manufacturer, d.approval_no," \
+	" d.standard_code, d.nrdl_no, ifnull(d.category, ''), d.negotiated, d.agreement_end, d.payment_standard,"  \
+	" d.restriction, d.remarks, d.section, d.list_no, d.list_key, d.agreement_period, d.category_code"
+
 static const char *const statements[ST_COUNT] = {
-	("SELECT d.nhsa_code, generic_name, brand_name, dosage_form, spec, pack, manufacturer, approval_no,"
-	 " standard_code, nrdl_no, ifnull(category, ''), negotiated, agreement_end, payment_standard, restriction,"
-	 " remarks, i.package_level, i.units FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
+	("SELECT " DRUG_COLUMNS ", l.package_level, l.units, l.demo, 0 FROM local_identifiers l"
+	 " JOIN drugs d ON d.nhsa_code = l.nhsa_code WHERE l.type = ?1 AND l.value = ?2"),
+	("SELECT " DRUG_COLUMNS ", i.package_level, i.units, 0, 1 FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
 	 " WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1"),
 	"SELECT list_id FROM list_members WHERE nhsa_code = ?1 ORDER BY list_id",
-	("SELECT insurance, label_id, ratio, text_zh, text_en FROM policies WHERE scope = ?1"
+	"SELECT list_id FROM local_list_members WHERE nhsa_code = ?1 ORDER BY list_id",
+	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM policies WHERE scope = ?1"
+	 " AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance"),
+	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM local_policies WHERE scope = ?1"
 	 " AND setting IN ('*', 'outpatient') ORDER BY label_id, insurance"),
 	"SELECT batch, reason, date FROM recalls WHERE type = ?1 AND value = ?2",
 	"SELECT label_id, severity, name_zh, name_en FROM lists WHERE list_id = ?1",
+	"SELECT label_id, severity, name_zh, name_en FROM local_lists WHERE list_id = ?1",
+	"SELECT " DRUG_COLUMNS ", 0, 0, 0, 2 FROM drugs d WHERE d.nhsa_code = ?1",
+	"SELECT nhsa_code FROM local_identifiers WHERE type = ?1 AND value = ?2",
 };
 
 int ds_catalog_open(ds_catalog **out, const char *path, int create, ds_error *err)
@@ -161,6 +207,7 @@ int ds_catalog_open(ds_catalog **out, const char *path, int create, ds_error *er
 			return DS_ERR;
 		}
 	}
+	cat_load_period(cat);
 	*out = cat;
 	return DS_OK;
 }
@@ -185,8 +232,11 @@ void cat_read_begin(ds_catalog *cat)
 		if (sqlite3_prepare_v2(cat->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW) {
 				long dv = (long)sqlite3_column_int64(st, 0);
-				if (dv != cat->data_version && cat->cache)
-					memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+				if (dv != cat->data_version) {
+					if (cat->cache)
+						memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+					cat_load_period(cat);
+				}
 				cat->data_version = dv;
 			}
 			sqlite3_finalize(st);
@@ -239,33 +289,104 @@ int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
 	return DS_OK;
 }
 
-int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *err)
+/* The first-run build's temp file catalog.db.new-PID and SQLite's files beside it. */
+static void remove_build(const char *tmp)
 {
-	ds_buf dir = DS_BUF_INIT, path = DS_BUF_INIT, tmp = DS_BUF_INIT;
+	static const char *const sfx[] = {"", "-journal", "-wal", "-shm"};
+	char name[4096];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (snprintf(name, sizeof(name), "%s%s", tmp, sfx[i]) < (int)sizeof(name))
+			unlink(name);
+}
+
+/* Leftovers of a first-run build that died (a crash, SIGKILL): its process is gone. */
+static void remove_stale_builds(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char tmp[4096];
+
+	while (d && (e = readdir(d))) {
+		const char *p = e->d_name + 15;
+		long pid = 0;
+		if (strncmp(e->d_name, "catalog.db.new-", 15) || *p < '1' || *p > '9')
+			continue;
+		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+			pid = pid * 10 + (*p - '0');
+		if (*p && *p != '-')
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(tmp, sizeof(tmp), "%s/catalog.db.new-%ld", dir, pid) < (int)sizeof(tmp))
+			remove_build(tmp);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Build a catalog at tmp: the demo bundle, or the compiled-in list plus the
+ * local tables of the catalog at keep (when it exists). */
+static int build(const char *tmp, int demo, const char *keep, ds_error *err)
+{
 	ds_catalog *cat = NULL;
 	int rc;
 
+	unlink(tmp);
+	rc = ds_catalog_open(&cat, tmp, 1, err);
+	if (rc == DS_OK)
+		rc = demo ? ds_catalog_import_demo(cat, err) : ds_catalog_import_nrdl(cat, err);
+	if (rc == DS_OK && keep && access(keep, F_OK) == 0)
+		rc = cat_copy_local(cat->db, keep, err);
+	ds_catalog_close(cat);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* Built from an older compiled-in list than this binary carries? */
+static int stale_builtin(ds_catalog *cat)
+{
+	char seed[64], want[64];
+
+	cat_meta(cat->db, "seed", seed, sizeof(seed));
+	snprintf(want, sizeof(want), "builtin:%s", ds_catalog_builtin_version());
+	return !strncmp(seed, "builtin:", 8) && strcmp(seed, want) != 0;
+}
+
+int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *err)
+{
+	ds_buf dir = DS_BUF_INIT, path = DS_BUF_INIT, tmp = DS_BUF_INIT;
+	const char *seed = getenv("DRUGSCAN_CATALOG_SEED");
+	int rc, demo = seed && !strcmp(seed, "demo"), exists;
+
 	*out = NULL;
+	if (seed && *seed && !demo && strcmp(seed, "nrdl"))
+		return ds_error_set(err, DS_EINVAL, "DRUGSCAN_CATALOG_SEED '%s' is not nrdl (the national list) or demo", seed);
 	rc = ds_data_dir(&dir, data_dir, err);
 	if (rc < 0)
 		goto done;
 	ds_buf_printf(&path, "%s/catalog.db", dir.ptr);
-	if (access(path.ptr, F_OK) == 0) {
-		rc = ds_catalog_open(out, path.ptr, 0, err);
-		goto done;
-	}
-	/* first run: build the demo catalog aside, then move it in place */
+	remove_stale_builds(dir.ptr);
 	ds_buf_printf(&tmp, "%s/catalog.db.new-%ld", dir.ptr, (long)getpid());
-	unlink(tmp.ptr);
-	rc = ds_catalog_open(&cat, tmp.ptr, 1, err);
-	if (rc == DS_OK)
-		rc = ds_catalog_import_demo(cat, err);
-	ds_catalog_close(cat);
+	exists = access(path.ptr, F_OK) == 0;
+	if (exists) {
+		rc = ds_catalog_open(out, path.ptr, 0, err);
+		if (rc < 0 || !stale_builtin(*out))
+			goto done;
+		/* a newer drugscan carries a newer list: rebuild, keeping the pharmacy's own rows */
+		ds_catalog_close(*out);
+		*out = NULL;
+	}
+	/* build aside, then move in place */
+	remove_build(tmp.ptr);
+	rc = build(tmp.ptr, demo && !exists, exists ? path.ptr : NULL, err);
 	if (rc == DS_OK)
 		rc = ds_atomic_rename(tmp.ptr, path.ptr, err);
 	if (rc < 0)
-		unlink(tmp.ptr);
-	else
+		remove_build(tmp.ptr); /* and its journal: nothing of a failed build stays */
+	if (rc == DS_OK)
 		rc = ds_catalog_open(out, path.ptr, 0, err);
 done:
 	ds_buf_free(&dir);
@@ -274,7 +395,7 @@ done:
 	return rc;
 }
 
-static long count(sqlite3 *db, const char *sql)
+long cat_count(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
 	long n = -1;
@@ -287,7 +408,7 @@ static long count(sqlite3 *db, const char *sql)
 	return n;
 }
 
-static void meta(sqlite3 *db, const char *key, char *out, size_t size)
+void cat_meta(sqlite3 *db, const char *key, char *out, size_t size)
 {
 	sqlite3_stmt *st;
 
@@ -302,29 +423,37 @@ static void meta(sqlite3 *db, const char *key, char *out, size_t size)
 
 int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size)
 {
-	meta(cat->db, key, out, size);
+	cat_meta(cat->db, key, out, size);
 	return DS_OK;
 }
 
 int ds_catalog_get_info(ds_catalog *cat, ds_catalog_info *info, ds_error *err)
 {
+	sqlite3 *db = cat->db;
 	char synthetic[8];
 
 	(void)err;
 	memset(info, 0, sizeof(*info));
-	info->drugs = count(cat->db, "SELECT count(*) FROM drugs");
-	info->listed = count(cat->db, "SELECT count(*) FROM drugs WHERE category IS NOT NULL OR negotiated");
-	info->negotiated = count(cat->db, "SELECT count(*) FROM drugs WHERE negotiated");
-	info->identifiers = count(cat->db, "SELECT count(*) FROM identifiers");
-	info->lists = count(cat->db, "SELECT count(*) FROM lists");
-	info->policies = count(cat->db, "SELECT count(*) FROM policies");
-	info->recalls = count(cat->db, "SELECT count(*) FROM recalls");
-	info->schema_version = (int)count(cat->db, "PRAGMA user_version");
-	meta(cat->db, "source", info->source, sizeof(info->source));
-	meta(cat->db, "version", info->version, sizeof(info->version));
-	meta(cat->db, "imported_at", info->imported_at, sizeof(info->imported_at));
-	meta(cat->db, "synthetic", synthetic, sizeof(synthetic));
+	info->drugs = cat_count(db, "SELECT count(*) FROM drugs");
+	info->listed = cat_count(db, "SELECT count(*) FROM drugs WHERE category IS NOT NULL OR negotiated");
+	info->negotiated = cat_count(db, "SELECT count(*) FROM drugs WHERE negotiated");
+	info->identifiers = cat_count(db, "SELECT count(*) FROM identifiers");
+	info->lists = cat_count(db, "SELECT count(*) FROM lists");
+	info->policies = cat_count(db, "SELECT count(*) FROM policies");
+	info->recalls = cat_count(db, "SELECT count(*) FROM recalls");
+	info->schema_version = (int)cat_count(db, "PRAGMA user_version");
+	info->local_mappings = cat_count(db, "SELECT count(*) FROM local_identifiers");
+	info->local_demo_mappings = cat_count(db, "SELECT count(*) FROM local_identifiers WHERE demo");
+	info->local_unresolved = cat_count(db, "SELECT count(*) FROM local_identifiers l WHERE NOT EXISTS"
+	                                       " (SELECT 1 FROM drugs d WHERE d.nhsa_code = l.nhsa_code)");
+	info->local_lists = cat_count(db, "SELECT count(*) FROM local_lists");
+	info->local_policies = cat_count(db, "SELECT count(*) FROM local_policies");
+	cat_meta(db, "source", info->source, sizeof(info->source));
+	cat_meta(db, "version", info->version, sizeof(info->version));
+	cat_meta(db, "imported_at", info->imported_at, sizeof(info->imported_at));
+	cat_meta(db, "synthetic", synthetic, sizeof(synthetic));
 	info->synthetic = synthetic[0] == '1';
+	cat_list_info(db, info);
 	return DS_OK;
 }
 
@@ -336,7 +465,10 @@ int ds_catalog_each_list(ds_catalog *cat, ds_list_fn fn, void *ctx, ds_error *er
 	if (sqlite3_prepare_v2(cat->db,
 	                       "SELECT l.list_id, name_zh, name_en, source, label_id,"
 	                       " (SELECT count(*) FROM list_members m WHERE m.list_id = l.list_id)"
-	                       " FROM lists l ORDER BY l.list_id",
+	                       " FROM lists l UNION ALL"
+	                       " SELECT l.list_id, name_zh, name_en, 'local: ' || source, label_id,"
+	                       " (SELECT count(*) FROM local_list_members m WHERE m.list_id = l.list_id)"
+	                       " FROM local_lists l ORDER BY 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
 	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW)

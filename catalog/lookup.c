@@ -1,7 +1,8 @@
 /*
  * lookup.c - from a parsed code to a drug, and from the drug to the labels a
  * patient, a counter or an inspector sees. Every rule that is policy (which
- * list gives which label, what a ratio is) comes from the catalog's rows.
+ * list gives which label, what a ratio is) comes from the catalog's rows; the
+ * pharmacy's own 对照 and policy rows (the local_* tables) come first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ static ds_label *add(ds_label *labels, size_t *n, size_t max, const char *id, ds
 	labels[*n].id = id;
 	labels[*n].level = level;
 	labels[*n].text[0] = '\0';
+	labels[*n].ratio = 0;
 	return &labels[(*n)++];
 }
 
@@ -52,10 +54,9 @@ static ds_level level_of(const char *severity)
 }
 
 /* Which identifier to look up for this code. Returns 0 when there is none. */
-static int product_key(const ds_code *c, const char **type, char *value, size_t size)
+int cat_product_key(const ds_code *c, const char **type, char *value, size_t size)
 {
 	const char *v;
-
 	const char *embedded = ds_code_field(c, "embedded_kind");
 
 	if ((v = ds_code_field(c, "product_code")) && strlen(v) == 7 && c->kind != DS_KIND_MA &&
@@ -84,19 +85,28 @@ static int product_key(const ds_code *c, const char **type, char *value, size_t 
 	return 0;
 }
 
-static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+/* Add the lists of key (national or local) to the drug's, kept sorted and unique. */
+static void lists_of(sqlite3_stmt *st, const char *key, ds_drug *d)
 {
-	sqlite3_stmt *st = cat->st[ST_IDENT];
-	int rc;
-
-	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW && d->nlists < DS_MAX_LISTS) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		size_t i = 0, k;
+		while (i < d->nlists && strcmp(d->lists[i], id) < 0)
+			i++;
+		if (i < d->nlists && !strncmp(d->lists[i], id, sizeof(d->lists[0]) - 1))
+			continue;
+		for (k = d->nlists; k > i; k--)
+			memcpy(d->lists[k], d->lists[k - 1], sizeof(d->lists[0]));
+		snprintf(d->lists[i], sizeof(d->lists[0]), "%s", id);
+		d->nlists++;
 	}
+	sqlite3_reset(st);
+}
+
+/* The columns of ST_IDENT and ST_DRUG into a drug, then the drug's lists. */
+static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
+{
 	copy_col(d->nhsa_code, sizeof(d->nhsa_code), st, 0);
 	copy_col(d->generic_name, sizeof(d->generic_name), st, 1);
 	copy_col(d->brand_name, sizeof(d->brand_name), st, 2);
@@ -113,17 +123,67 @@ static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_dr
 	copy_col(d->payment_standard, sizeof(d->payment_standard), st, 13);
 	copy_col(d->restriction, sizeof(d->restriction), st, 14);
 	copy_col(d->remarks, sizeof(d->remarks), st, 15);
-	d->package_level = sqlite3_column_int(st, 16);
-	d->units = sqlite3_column_int(st, 17);
-	snprintf(d->matched_by, sizeof(d->matched_by), "%s", type);
-	sqlite3_reset(st);
-	st = cat->st[ST_LISTS];
-	sqlite3_bind_text(st, 1, d->nhsa_code, -1, SQLITE_STATIC);
+	copy_col(d->section, sizeof(d->section), st, 16);
+	copy_col(d->list_no, sizeof(d->list_no), st, 17);
+	copy_col(d->list_key, sizeof(d->list_key), st, 18);
+	copy_col(d->agreement_period, sizeof(d->agreement_period), st, 19);
+	copy_col(d->category_code, sizeof(d->category_code), st, 20);
+	d->package_level = sqlite3_column_int(st, 21);
+	d->units = sqlite3_column_int(st, 22);
+	d->demo_mapping = sqlite3_column_int(st, 23);
+	d->local_mapping = sqlite3_column_int(st, 24) == 0;
 	d->nlists = 0;
-	while (sqlite3_step(st) == SQLITE_ROW && d->nlists < DS_MAX_LISTS)
-		copy_col(d->lists[d->nlists++], sizeof(d->lists[0]), st, 0);
+	lists_of(cat->st[ST_LISTS], d->nhsa_code, d);
+	if (cat->local_members)
+		lists_of(cat->st[ST_LISTS_LOCAL], d->nhsa_code, d);
+	if (d->list_key[0] && strcmp(d->list_key, d->nhsa_code)) { /* a product joined to a list row */
+		lists_of(cat->st[ST_LISTS], d->list_key, d);
+		if (cat->local_members)
+			lists_of(cat->st[ST_LISTS_LOCAL], d->list_key, d);
+	}
+}
+
+/* One row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. */
+static int ident_row(ds_catalog *cat, int which, const char *type, const char *value, ds_drug *d)
+{
+	sqlite3_stmt *st = cat->st[which];
+	int rc;
+
 	sqlite3_reset(st);
-	return 1;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_drug(cat, st, d);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The pharmacy's own 对照 first, then the catalog's identifiers. */
+static int find_drug(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+{
+	int rc = cat->local_idents ? ident_row(cat, ST_IDENT_LOCAL, type, value, d) : 0;
+
+	if (rc == 0)
+		rc = ident_row(cat, ST_IDENT, type, value, d);
+	if (rc == 1)
+		snprintf(d->matched_by, sizeof(d->matched_by), "%s", type);
+	return rc;
+}
+
+int cat_get_drug(ds_catalog *cat, const char *key, ds_drug *d)
+{
+	sqlite3_stmt *st = cat->st[ST_DRUG];
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_drug(cat, st, d);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* find_drug through the per-connection cache. */
@@ -158,39 +218,91 @@ static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_
 	return rc;
 }
 
+/* A ratio's percentage goes into the label's text when the text lacks it. */
+static void with_ratio(ds_label *l, double ratio, int zh)
+{
+	char pct[32];
+	size_t used = strlen(l->text);
+
+	l->ratio = ratio;
+	snprintf(pct, sizeof(pct), "%.4g%%", ratio * 100);
+	if (!strstr(l->text, pct))
+		snprintf(l->text + used, sizeof(l->text) - used, zh ? "（报销比例 %s）" : " (ratio %s)", pct);
+}
+
+/* One policy row (columns insurance, label_id, ratio, text_zh, text_en) into the labels. */
+static void policy_row(sqlite3_stmt *st, const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
+{
+	int zh = o->lang == DS_LANG_ZH;
+	const char *ins = (const char *)sqlite3_column_text(st, 0);
+	const char *id = intern((const char *)sqlite3_column_text(st, 1));
+	const char *text = (const char *)sqlite3_column_text(st, zh ? 3 : 4);
+	double ratio = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 2);
+	int any = !strcmp(ins, "*");
+	ds_label *l;
+	int match = any || o->insurance == DS_INS_ANY || (o->insurance == DS_INS_EMPLOYEE && !strcmp(ins, "employee")) ||
+	            (o->insurance == DS_INS_RESIDENT && !strcmp(ins, "resident"));
+
+	if (!id || !match)
+		return;
+	l = add(labels, n, max, id, strcmp(id, "list.commercial_innovative") ? DS_LEVEL_INFO : DS_LEVEL_WARN);
+	if (!l)
+		return;
+	if (l->text[0] && o->insurance == DS_INS_ANY && !any) {
+		size_t used = strlen(l->text);
+		snprintf(l->text + used, sizeof(l->text) - used, "%s%s", zh ? "；" : "; ", text);
+		l->ratio = 0; /* two insurance types, two ratios: the text has both */
+	} else {
+		snprintf(l->text, sizeof(l->text), "%s", text);
+		l->ratio = 0;
+		if (ratio > 0 && (any || o->insurance != DS_INS_ANY))
+			with_ratio(l, ratio, zh);
+	}
+}
+
+/* Order of two policy rows: label_id, then insurance; 0 when the setting is the same too. */
+static int policy_cmp(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+	int c = strcmp((const char *)sqlite3_column_text(a, 1), (const char *)sqlite3_column_text(b, 1));
+
+	if (!c)
+		c = strcmp((const char *)sqlite3_column_text(a, 0), (const char *)sqlite3_column_text(b, 0));
+	if (!c && strcmp((const char *)sqlite3_column_text(a, 5), (const char *)sqlite3_column_text(b, 5)))
+		c = -1; /* same label and insurance, another setting: both count */
+	return c;
+}
+
 /*
  * The labels of one policy scope (a list id, or "category:A"). With an
- * insurance type, its rows (and "*" rows) count; without, "*" rows count and
- * per-insurance rows are joined so the patient sees both ratios.
+ * insurance type, its rows (and "*" rows) count, with their ratios; without,
+ * "*" rows count and per-insurance rows are joined so the patient sees both.
+ * The pharmacy's own rows and the catalog's are merged in label and
+ * insurance order; a local row replaces the national one with its key.
  */
 static void scope_labels(ds_catalog *cat, const char *scope, const ds_lookup_opts *o, ds_label *labels,
                          size_t *n, size_t max)
 {
-	sqlite3_stmt *st = cat->st[ST_POLICY];
-	int zh = o->lang == DS_LANG_ZH;
+	sqlite3_stmt *loc = cat->st[ST_POLICY_LOCAL], *nat = cat->st[ST_POLICY];
+	int rl, rn;
 
-	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *ins = (const char *)sqlite3_column_text(st, 0);
-		const char *id = intern((const char *)sqlite3_column_text(st, 1));
-		const char *text = (const char *)sqlite3_column_text(st, zh ? 3 : 4);
-		ds_label *l;
-		int match = !strcmp(ins, "*") || o->insurance == DS_INS_ANY ||
-		            (o->insurance == DS_INS_EMPLOYEE && !strcmp(ins, "employee")) ||
-		            (o->insurance == DS_INS_RESIDENT && !strcmp(ins, "resident"));
-		if (!id || !match)
+	sqlite3_bind_text(loc, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(nat, 1, scope, -1, SQLITE_STATIC);
+	rl = cat->local_policies ? sqlite3_step(loc) : SQLITE_DONE;
+	rn = sqlite3_step(nat);
+	while (rl == SQLITE_ROW || rn == SQLITE_ROW) {
+		int c = rl != SQLITE_ROW ? 1 : rn != SQLITE_ROW ? -1 : policy_cmp(loc, nat);
+		if (c == 0) { /* the national row the local one replaces */
+			rn = sqlite3_step(nat);
 			continue;
-		l = add(labels, n, max, id, strcmp(id, "list.commercial_innovative") ? DS_LEVEL_INFO : DS_LEVEL_WARN);
-		if (!l)
-			continue;
-		if (l->text[0] && o->insurance == DS_INS_ANY && strcmp(ins, "*")) {
-			size_t used = strlen(l->text);
-			snprintf(l->text + used, sizeof(l->text) - used, "%s%s", zh ? "；" : "; ", text);
-		} else {
-			snprintf(l->text, sizeof(l->text), "%s", text);
 		}
+		policy_row(c < 0 ? loc : nat, o, labels, n, max);
+		if (c < 0)
+			rl = sqlite3_step(loc);
+		else
+			rn = sqlite3_step(nat);
 	}
-	sqlite3_reset(st);
+	sqlite3_reset(loc);
+	sqlite3_reset(nat);
 }
 
 static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts *o, ds_label *labels, size_t *n,
@@ -200,9 +312,16 @@ static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts 
 	int zh = o->lang == DS_LANG_ZH;
 
 	for (i = 0; i < d->nlists; i++) {
-		sqlite3_stmt *st = cat->st[ST_LISTLABEL];
+		sqlite3_stmt *st = cat->st[ST_LISTLABEL_LOCAL]; /* a local list of the same id wins */
+		int row = 0;
 		sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+		if (!cat->local_lists || (row = sqlite3_step(st) == SQLITE_ROW) == 0) {
+			sqlite3_reset(st);
+			st = cat->st[ST_LISTLABEL];
+			sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
+			row = sqlite3_step(st) == SQLITE_ROW;
+		}
+		if (row) {
 			const char *id = intern((const char *)sqlite3_column_text(st, 0));
 			ds_label *l = id ? add(labels, n, max, id, level_of((const char *)sqlite3_column_text(st, 1))) : NULL;
 			if (l && !l->text[0])
@@ -242,25 +361,108 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 	sqlite3_reset(st);
 }
 
-int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug,
-                      int *found, ds_label *labels, size_t *n, size_t max, ds_error *err)
+/* 谈判 and 竞价 rows of the list say their payment standard and period. */
+static void negotiated_text(ds_label *l, const ds_drug *d, int zh)
 {
-	ds_lookup_opts defaults = {DS_INS_ANY, DS_LANG_EN, NULL};
-	const char *type = NULL;
-	char value[64], scope[16];
-	int zh, rc;
+	int bidding = !strcmp(d->section, "竞价药品部分");
+	const char *pay = d->payment_standard;
+	int secret = !strcmp(pay, "*");
+
+	if (!d->section[0] || !d->agreement_period[0]) {
+		snprintf(l->text, sizeof(l->text), zh ? "协议期内谈判药品（按乙类支付%s%s%s）" : "negotiated drug (paid as class B%s%s%s)",
+		         d->agreement_end[0] ? (zh ? "，协议有效期至 " : ", agreement until ") : "", d->agreement_end,
+		         pay[0] ? (zh ? "，有医保支付标准" : ", with a payment standard") : "");
+		return;
+	}
+	if (zh)
+		snprintf(l->text, sizeof(l->text), "%s：按乙类支付；%s%s；%s %s", bidding ? "竞价药品" : "协议期内谈判药品",
+		         secret ? "医保支付标准不公开（目录标“*”）" : "医保支付标准 ", secret ? "" : pay,
+		         bidding ? "支付标准有效期" : "协议有效期", d->agreement_period);
+	else
+		snprintf(l->text, sizeof(l->text), "%s: paid as class B; %s%s; %s %s",
+		         bidding ? "bidding drug (竞价药品)" : "negotiated drug (谈判药品)",
+		         secret ? "payment standard confidential (marked * in the list)" : "payment standard ", secret ? "" : pay,
+		         bidding ? "standard valid until" : "agreement until", d->agreement_end);
+}
+
+void cat_drug_labels(ds_catalog *cat, const ds_drug *drug, const ds_lookup_opts *opts, ds_label *labels, size_t *n,
+                     size_t max)
+{
+	int zh = opts->lang == DS_LANG_ZH;
+	char scope[16];
 	ds_label *l;
 
-	*found = 0;
-	if (!opts)
-		opts = &defaults;
-	zh = opts->lang == DS_LANG_ZH;
-	if (!product_key(code, &type, value, sizeof(value)))
+	if (drug->category[0]) {
+		const char *id = drug->category[0] == 'A' ? "nrdl.class_a" : "nrdl.class_b";
+		if ((l = add(labels, n, max, id, DS_LEVEL_INFO)))
+			snprintf(l->text, sizeof(l->text), "%s",
+			         drug->category[0] == 'A' ? (zh ? "甲类" : "class A (甲类)") : (zh ? "乙类" : "class B (乙类)"));
+		snprintf(scope, sizeof(scope), "category:%s", drug->category);
+		if (opts->insurance != DS_INS_ANY)
+			scope_labels(cat, scope, opts, labels, n, max);
+	}
+	if (drug->negotiated && (l = add(labels, n, max, "nrdl.negotiated", DS_LEVEL_INFO)))
+		negotiated_text(l, drug, zh);
+	if (!drug->category[0] && !drug->negotiated && (l = add(labels, n, max, "nrdl.not_covered", DS_LEVEL_WARN)))
+		snprintf(l->text, sizeof(l->text), "%s",
+		         zh ? "不在国家医保药品目录内：基本医保不报销（自费）" : "not in the national list: basic insurance does not pay (self-pay)");
+	if (drug->restriction[0] && strcmp(drug->restriction, "◇") && (l = add(labels, n, max, "nrdl.restricted", DS_LEVEL_WARN))) {
+		if (drug->section[0])
+			snprintf(l->text, sizeof(l->text), "%s%s",
+			         zh ? "限定支付范围（目录备注原文）：" : "payment restricted (the list's 备注, verbatim): ", drug->restriction);
+		else
+			snprintf(l->text, sizeof(l->text), "%s%s", zh ? "限定支付范围：" : "payment restricted: ", drug->restriction);
+	}
+	list_labels(cat, drug, opts, labels, n, max);
+	if (drug->package_level >= 2 && (l = add(labels, n, max, "code.package_level", DS_LEVEL_WARN)))
+		snprintf(l->text, sizeof(l->text),
+		         zh ? "这是%s（含 %d 个单位），不是单盒的追溯码" : "this is a %s code (%d units), not the code of one box",
+		         drug->package_level == 2 ? (zh ? "中包装码" : "middle pack") : (zh ? "大包装码" : "case"),
+		         drug->units);
+}
+
+/* catalog.unmapped, saying how to map the code (or that its 对照 points nowhere). */
+static void unmapped(ds_catalog *cat, const char *type, const char *value, int zh, ds_label *labels, size_t *n,
+                     size_t max)
+{
+	sqlite3_stmt *st = cat->st[ST_DANGLING];
+	char target[64] = "";
+	ds_label *l = add(labels, n, max, "catalog.unmapped", DS_LEVEL_WARN);
+
+	if (!l)
+		return;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		copy_col(target, sizeof(target), st, 0);
+	sqlite3_reset(st);
+	if (target[0])
+		snprintf(l->text, sizeof(l->text),
+		         zh ? "格式正确，但对照的药品 %s 不在本地目录中（未对照）：请导入含该药品代码的医保药品代码表，或用 drugscan catalog map %s --to 药品名称|分部:编号 重新对照"
+		            : "well-formed, but its 对照 names %s, which is not in the local catalog (未对照): import the NHSA code table that has it, or re-map with `drugscan catalog map %s --to NAME|SECTION:NUMBER`",
+		         target, value);
+	else
+		snprintf(l->text, sizeof(l->text),
+		         zh ? "格式正确，但本地目录中没有这个药品标识码（未对照）：用 drugscan catalog map %s --to 药品名称|分部:编号 建立对照"
+		            : "well-formed, but this product is not in the local catalog (未对照): link it with `drugscan catalog map %s --to NAME|SECTION:NUMBER`",
+		         value);
+}
+
+static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug, int *found,
+                  ds_label *labels, size_t *n, size_t max, ds_error *err)
+{
+	const char *type = NULL, *type0;
+	char value[64], value0[64];
+	int zh = opts->lang == DS_LANG_ZH, rc;
+	ds_label *l;
+
+	if (!cat_product_key(code, &type, value, sizeof(value)))
 		return DS_OK;
+	type0 = type;
+	snprintf(value0, sizeof(value0), "%s", value);
 	if (!code->valid && code->kind != DS_KIND_PRODUCT_BARCODE)
 		return DS_OK; /* a malformed code maps to nothing; code.invalid says why */
 	memset(drug, 0, sizeof(*drug));
-	cat_read_begin(cat);
 	rc = cached_find(cat, type, value, drug);
 	if (rc == 0 && !strcmp(type, "gtin") && value[0] == '0') {
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */
@@ -277,38 +479,43 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 	if (rc < 0)
 		return ds_error_set(err, DS_ERR, "catalog lookup: %s", sqlite3_errmsg(cat->db));
 	if (rc == 0) {
-		if (code->kind != DS_KIND_PRODUCT_BARCODE && (l = add(labels, n, max, "catalog.unmapped", DS_LEVEL_WARN)))
-			snprintf(l->text, sizeof(l->text), "%s",
-			         zh ? "格式正确，但本地目录中没有这个药品标识码（未对照）" : "well-formed, but this product is not in the local catalog (未对照)");
+		if (code->kind != DS_KIND_PRODUCT_BARCODE)
+			unmapped(cat, type0, value0, zh, labels, n, max);
 		return DS_OK;
 	}
 	*found = 1;
 	if (code->kind == DS_KIND_PRODUCT_BARCODE)
 		return DS_OK; /* it says which drug it is; the trace code carries the rest */
-	if (drug->category[0]) {
-		const char *id = drug->category[0] == 'A' ? "nrdl.class_a" : "nrdl.class_b";
-		if ((l = add(labels, n, max, id, DS_LEVEL_INFO)))
-			snprintf(l->text, sizeof(l->text), "%s",
-			         drug->category[0] == 'A' ? (zh ? "甲类" : "class A (甲类)") : (zh ? "乙类" : "class B (乙类)"));
-		snprintf(scope, sizeof(scope), "category:%s", drug->category);
-		if (opts->insurance != DS_INS_ANY)
-			scope_labels(cat, scope, opts, labels, n, max);
-	}
-	if (drug->negotiated && (l = add(labels, n, max, "nrdl.negotiated", DS_LEVEL_INFO)))
-		snprintf(l->text, sizeof(l->text), zh ? "协议期内谈判药品（按乙类支付%s%s%s）" : "negotiated drug (paid as class B%s%s%s)",
-		         drug->agreement_end[0] ? (zh ? "，协议有效期至 " : ", agreement until ") : "", drug->agreement_end,
-		         drug->payment_standard[0] ? (zh ? "，有医保支付标准" : ", with a payment standard") : "");
-	if (!drug->category[0] && !drug->negotiated && (l = add(labels, n, max, "nrdl.not_covered", DS_LEVEL_WARN)))
+	if (drug->demo_mapping && (l = add(labels, n, max, "catalog.demo_mapping", DS_LEVEL_WARN)))
 		snprintf(l->text, sizeof(l->text), "%s",
-		         zh ? "不在国家医保药品目录内：基本医保不报销（自费）" : "not in the national list: basic insurance does not pay (self-pay)");
-	if (drug->restriction[0] && (l = add(labels, n, max, "nrdl.restricted", DS_LEVEL_WARN)))
-		snprintf(l->text, sizeof(l->text), "%s%s", zh ? "限定支付范围：" : "payment restricted: ", drug->restriction);
-	list_labels(cat, drug, opts, labels, n, max);
-	if (drug->package_level >= 2 && (l = add(labels, n, max, "code.package_level", DS_LEVEL_WARN)))
-		snprintf(l->text, sizeof(l->text),
-		         zh ? "这是%s（含 %d 个单位），不是单盒的追溯码" : "this is a %s code (%d units), not the code of one box",
-		         drug->package_level == 2 ? (zh ? "中包装码" : "middle pack") : (zh ? "大包装码" : "case"),
-		         drug->units);
+		         zh ? "演示对照：这个标识码与目录行的对照是演示数据（合成），不是真实的药品对照；真实对照请用 drugscan catalog map 建立"
+		            : "demo mapping: this code's link to the list row is made-up demo data, not a real product mapping; make real ones with `drugscan catalog map`");
+	cat_drug_labels(cat, drug, opts, labels, n, max);
 	recall_labels(cat, code, type, value, opts, labels, n, max);
 	return DS_OK;
+}
+
+int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug,
+                      int *found, ds_label *labels, size_t *n, size_t max, ds_error *err)
+{
+	ds_lookup_opts defaults = {DS_INS_ANY, DS_LANG_EN, NULL};
+	int rc, today;
+	ds_label *l;
+
+	*found = 0;
+	if (!opts)
+		opts = &defaults;
+	cat_read_begin(cat);
+	rc = lookup(cat, code, opts, drug, found, labels, n, max, err);
+	today = opts->trace && opts->trace->today_ymd ? opts->trace->today_ymd : ds_today_ymd();
+	/* every answer from a list past its period says so, and how to update */
+	if (rc == DS_OK && ds_catalog_outdated(cat, today) && (l = add(labels, n, max, "catalog.outdated", DS_LEVEL_WARN)))
+		snprintf(l->text, sizeof(l->text), "%s", opts->lang == DS_LANG_ZH ? cat->outdated_zh : cat->outdated_en);
+	/* synthetic data that was not asked for (DRUGSCAN_CATALOG_SEED=demo) says so on every answer */
+	if (rc == DS_OK && cat->unannounced_demo && (l = add(labels, n, max, "catalog.synthetic", DS_LEVEL_WARN)))
+		snprintf(l->text, sizeof(l->text), "%s",
+		         opts->lang == DS_LANG_ZH
+		             ? "本地目录是合成的演示数据（旧版 drugscan 首次运行时生成或手工导入），药品和标签均为虚构：请用 drugscan catalog import --builtin 换成真实的国家医保药品目录"
+		             : "the catalog holds the synthetic demo data (built by an older drugscan, or imported): its drugs and labels are made up; switch to the real national list with `drugscan catalog import --builtin`");
+	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * update.c - drugscan catalog update: fetch a manifest and its files over
- * HTTPS with libcurl, verify every sha256, import into a new database and
+ * HTTPS with libcurl, verify every sha256, import into a new database, copy
+ * the pharmacy's own tables (local 对照 and policies) from the old one, and
  * rename it over the old one. Any failure leaves the old catalog as it was.
  *
  * Transport rules: https only (plain http only to a loopback address), TLS
@@ -299,7 +300,7 @@ static int install(const char *db_path, const char *url, const char *version, co
 	ds_buf tmp = DS_BUF_INIT;
 	ds_catalog *cat = NULL;
 	ds_import_report report;
-	ds_import_opts io = {1, 0, 0};
+	ds_import_opts io = {1, 0, 0, 0};
 	const char *names[MAX_FILES];
 	const unsigned char *data[MAX_FILES];
 	size_t lens[MAX_FILES], i;
@@ -321,6 +322,9 @@ static int install(const char *db_path, const char *url, const char *version, co
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(report.errors.ptr, "\n"), report.errors.ptr);
 		ds_error_set(err, DS_EINVAL, "update not applied: %s", first);
 	}
+	/* the pharmacy's own 对照 and policies come along */
+	if (rc == DS_OK && access(db_path, F_OK) == 0)
+		rc = cat_copy_local(cat->db, db_path, err);
 	if (rc == DS_OK) {
 		cat_set_meta(cat->db, "version", version, NULL);
 		cat_set_meta(cat->db, "update_url", url, NULL);

@@ -78,8 +78,14 @@ int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
 int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv);
 ds_lang ds_lang_from_env(void);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
-/* A library's note (ds_audit_note_fn) on stderr: "drugscan: message"; ctx is the ds_cli. */
+/* A library's note (ds_audit_note_fn, ds_ledger_note_fn) on stderr: "drugscan: message"; ctx is the ds_cli. */
 void ds_cli_note(void *cli, const char *message);
+/* Text for a terminal, appended to out: GS as <GS>, other control characters
+ * (C0, DEL, C1) as \xNN or \u00NN, bytes that are not UTF-8 as \xNN, so that a
+ * crafted code cannot move the cursor, clear the screen or retitle the window. */
+int ds_cli_escape(ds_buf *out, const char *s, size_t len);
+/* Printable UTF-8 text of 1 to max bytes (min 0 allows ""): for --station and the like. */
+int ds_cli_printable(const char *s, size_t min, size_t max);
 
 /* The one parser of numeric option values: the whole of s (base 10 for
  * ds_opt_long) as a number from lo to hi, both included, into *out. Returns

@@ -1,5 +1,5 @@
 /*
- * cmd_catalog.c - drugscan catalog import|update|info|lists.
+ * cmd_catalog.c - drugscan catalog import|update|info|lists|search|map|export-map.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -8,32 +8,59 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "catalog.h"
 #include "cli.h"
 
 static const ds_optspec catalog_opts[] = {
 	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
-	{"replace", 0, NULL, NULL, "import: drop the catalog's data first (in the same transaction)"},
+	{"replace", 0, NULL, NULL, "import: drop the national data first (same transaction); local 对照 and policies stay"},
 	{"skip-bad", 0, NULL, NULL, "import: report bad rows and import the rest"},
+	{"local", 0, NULL, NULL, "import: lists, list_members, policies and identifiers are the pharmacy's own"},
+	{"builtin", 0, NULL, NULL, "import: the national list compiled into drugscan, instead of the national data"},
 	{"url", 0, "URL", NULL, "update: the manifest (https://, or http:// to this machine); default: the last URL used"},
 	{"timeout", 0, "SECONDS", NULL, "update: give up after this long (default 60)"},
-	{"format", 'f', "FMT", "text|json", "info and lists: output format"},
+	{"format", 'f', "FMT", "text|json", "info, lists and search: output format"},
+	{"limit", 'n', "N", NULL, "search: show at most N rows (default 20)"},
+	{"insurance", 0, "TYPE", "employee|resident", "search: the labels (and ratios) for this insurance"},
+	{"to", 0, "TARGET", NULL, "map: an NHSA drug code, a list-row key, SECTION:NUMBER (W:693) or a name"},
+	{"package-level", 0, "N", NULL, "map: 1 the box (default), 2 a middle pack, 3 a case"},
+	{"units", 0, "N", NULL, "map: units in that package"},
+	{"note", 0, "TEXT", NULL, "map: a note kept with the mapping"},
+	{"demo", 0, NULL, NULL, "map: mark the mapping as made-up demo data"},
+	{"remove", 0, NULL, NULL, "map: remove the code's mapping"},
 	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
 	{"help", 'h', NULL, NULL, "show this help"},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec catalog_spec = {
-	"catalog import [--replace] [--skip-bad] FILE|DIR...  |  catalog update [--url URL]  |  catalog info  |  catalog lists",
-	"Manage the local 医保目录 catalog (catalog.db). `import` reads the CSV bundle of\n"
-	"docs/catalog-format.md or NHSA drug-code exports with their Chinese headers, in\n"
-	"UTF-8 or GB18030, all or nothing. `update` fetches a manifest and its files over\n"
-	"HTTPS, checks every sha256 and swaps the new catalog in atomically. `info` shows\n"
-	"counts, source and version, and whether the data is the synthetic demo. On first\n"
-	"use, drugscan builds catalog.db from the demo bundle compiled into it.",
+	"catalog import [--replace] [--skip-bad] [--local] FILE|DIR... | --builtin  |  catalog update [--url URL]  |  catalog info"
+	"  |  catalog lists  |  catalog search TEXT  |  catalog map CODE [--to TARGET | --remove]  |  catalog export-map",
+	"Manage the local 医保目录 catalog (catalog.db). On first use drugscan builds it from the\n"
+	"national list compiled into it: the 国家基本医疗保险、生育保险和工伤保险药品目录（2025年）\n"
+	"(医保发〔2025〕33号, in force from 2026-01-01) and the 商保创新药目录. `info` names the list\n"
+	"and checks its rows against the list's stated totals. `search` finds list rows by name\n"
+	"(full-width, Roman numerals, brackets and the dosage form do not matter). `map` links a\n"
+	"code's product (its 7-digit prefix, GTIN or MA DI) to a list row or NHSA drug code: the\n"
+	"pharmacy's own 对照, kept apart so that `update` and `import --replace` leave it alone;\n"
+	"`export-map` writes the mappings as CSV that `import` reads back. `import` reads the\n"
+	"CSV bundle of docs/catalog-format.md, mapping files and NHSA drug-code exports in UTF-8\n"
+	"or GB18030, all or nothing. `update` fetches a manifest and its files over HTTPS,\n"
+	"checks every sha256 and swaps the new catalog in atomically.",
 	catalog_opts,
-	"exit status: 0 done, 1 error (nothing changed), 2 usage error.\n",
+	"examples:\n"
+	"  drugscan catalog search 阿达木单抗注射液\n"
+	"  drugscan catalog map 8100046 --to 头孢克肟分散片\n"
+	"  drugscan catalog map 8100046 --to W:693\n"
+	"  drugscan catalog export-map > mapping.csv\n"
+	"exit status: 0 done, 1 error (nothing changed), 2 usage error (also an unknown or ambiguous --to).\n",
 };
+
+static const char *opt(const ds_optvals *v, const char *name)
+{
+	return ds_opts_get(v, &catalog_spec, name);
+}
 
 static int db_path(ds_buf *out, const char *data_dir, ds_error *err)
 {
@@ -46,22 +73,61 @@ static int db_path(ds_buf *out, const char *data_dir, ds_error *err)
 	return rc;
 }
 
+static int open_default(ds_cli *cli, const ds_optvals *v, ds_catalog **cat)
+{
+	ds_error err;
+
+	if (ds_catalog_open_default(cat, opt(v, "data-dir"), &err) < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* The compiled-in list again, e.g. after importing other national data. */
+static int import_builtin(ds_cli *cli, const ds_optvals *v)
+{
+	ds_catalog *cat = NULL;
+	ds_error err;
+	int rc;
+
+	if (v->nrest != 1 || ds_opts_has(v, &catalog_spec, "local"))
+		return ds_cli_usage_error(cli, "catalog", "import --builtin takes no files and no --local");
+	if (open_default(cli, v, &cat) < 0)
+		return DS_EXIT_ERROR;
+	rc = ds_catalog_import_nrdl(cat, &err);
+	ds_catalog_close(cat);
+	if (rc < 0) {
+		fprintf(cli->err, "%s: catalog import: %s\n", cli->prog, err.message);
+		return DS_EXIT_ERROR;
+	}
+	fprintf(cli->out, "imported the national list compiled into drugscan (%s); local mappings and policies kept\n",
+	        ds_catalog_builtin_version());
+	return DS_EXIT_OK;
+}
+
 static int do_import(ds_cli *cli, const ds_optvals *v)
 {
 	ds_buf path = DS_BUF_INIT;
 	ds_catalog *cat = NULL;
-	ds_import_opts io = {ds_opts_has(v, &catalog_spec, "replace"), ds_opts_has(v, &catalog_spec, "skip-bad"), 0};
+	ds_import_opts io = {ds_opts_has(v, &catalog_spec, "replace"), ds_opts_has(v, &catalog_spec, "skip-bad"), 0,
+	                     ds_opts_has(v, &catalog_spec, "local")};
 	ds_import_report report;
 	ds_error err;
 	int rc;
 
 	memset(&report, 0, sizeof(report));
+	if (ds_opts_has(v, &catalog_spec, "builtin"))
+		return import_builtin(cli, v);
 	if (v->nrest < 2)
-		return ds_cli_usage_error(cli, "catalog", "import needs FILE or DIR");
-	rc = db_path(&path, ds_opts_get(v, &catalog_spec, "data-dir"), &err);
-	if (rc == DS_OK)
+		return ds_cli_usage_error(cli, "catalog", "import needs FILE or DIR (or --builtin)");
+	rc = db_path(&path, opt(v, "data-dir"), &err);
+	/* adding to a catalog that does not exist yet adds to the national list */
+	if (rc == DS_OK && !io.replace && access(path.ptr, F_OK) != 0)
+		rc = ds_catalog_open_default(&cat, opt(v, "data-dir"), &err);
+	else if (rc == DS_OK)
 		rc = ds_catalog_open(&cat, path.ptr, 1, &err);
-	if (rc == DS_OK && !io.replace) {
+	if (rc == DS_OK && !io.replace && !io.local) {
 		ds_catalog_info info;
 		if (ds_catalog_get_info(cat, &info, NULL) == DS_OK && info.synthetic)
 			fprintf(cli->err, "%s: note: the catalog holds the synthetic demo data, and this import adds to it;"
@@ -91,18 +157,18 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	ds_update_opts uo;
 	ds_update_result res;
 	ds_error err;
-	const char *timeout = ds_opts_get(v, &catalog_spec, "timeout");
+	const char *timeout = opt(v, "timeout");
 	char last[512] = "";
 	long timeout_s = 60;
 	int rc;
 
 	memset(&uo, 0, sizeof(uo));
-	uo.url = ds_opts_get(v, &catalog_spec, "url");
+	uo.url = opt(v, "url");
 	uo.progress = isatty(fileno(cli->err));
 	if (ds_opt_long(&timeout_s, timeout, 1, 86400) < 0)
 		return ds_cli_usage_error(cli, "catalog", "--timeout needs seconds from 1 to 86400");
 	uo.timeout_s = timeout_s;
-	rc = db_path(&path, ds_opts_get(v, &catalog_spec, "data-dir"), &err);
+	rc = db_path(&path, opt(v, "data-dir"), &err);
 	if (rc == DS_OK && access(path.ptr, F_OK) == 0) {
 		/* the file we would replace must be ours: a foreign or corrupt file is never overwritten */
 		ds_catalog *cat = NULL;
@@ -125,27 +191,94 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	return rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 }
 
+/* ---- info ---- */
+
+static json_t *info_json(const ds_catalog_info *info, int outdated)
+{
+	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "schema_version",
+	                      info->schema_version, "source", info->source, "version", info->version, "imported_at",
+	                      info->imported_at, "synthetic", info->synthetic, "drugs", (json_int_t)info->drugs, "listed",
+	                      (json_int_t)info->listed, "negotiated", (json_int_t)info->negotiated, "identifiers",
+	                      (json_int_t)info->identifiers, "lists", (json_int_t)info->lists, "policies",
+	                      (json_int_t)info->policies, "recalls", (json_int_t)info->recalls);
+	json_t *checks = json_array();
+	size_t i;
+
+	for (i = 0; i < info->nchecks; i++) {
+		const ds_list_check *c = &info->checks[i];
+		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:b}", "id", c->id, "name_zh",
+		                                        c->name_zh, "name_en", c->name_en, "rows",
+		                                        c->rows >= 0 ? json_integer(c->rows) : json_null(), "actual",
+		                                        (json_int_t)c->actual, "stated",
+		                                        c->stated >= 0 ? json_integer(c->stated) : json_null(), "ok", c->ok));
+	}
+	json_object_set_new(o, "list",
+	                    info->list_rows > 0
+	                        ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:o, s:b, s:s}", "name", info->list_name,
+	                                    "name_en", info->list_name_en, "document", info->list_document, "valid_from",
+	                                    info->list_valid_from, "superseded_from", info->list_superseded_from, "rows",
+	                                    (json_int_t)info->list_rows, "outdated", outdated, "checks", checks,
+	                                    "checks_ok", info->checks_ok, "credit", info->credit)
+	                        : json_null());
+	if (info->list_rows <= 0)
+		json_decref(checks);
+	json_object_set_new(o, "local",
+	                    json_pack("{s:I, s:I, s:I, s:I, s:I}", "mappings", (json_int_t)info->local_mappings,
+	                              "demo_mappings", (json_int_t)info->local_demo_mappings, "unresolved",
+	                              (json_int_t)info->local_unresolved, "lists", (json_int_t)info->local_lists,
+	                              "policies", (json_int_t)info->local_policies));
+	return o;
+}
+
+static void list_text(ds_cli *cli, const ds_catalog_info *info, int outdated)
+{
+	int zh = cli->lang == DS_LANG_ZH;
+	size_t i;
+
+	fprintf(cli->out, "%s\n", info->list_name);
+	if (!zh && info->list_name_en[0])
+		fprintf(cli->out, "  (%s)\n", info->list_name_en);
+	fprintf(cli->out, zh ? "%-12s %s\n%-12s %s 起执行；新版目录预计 %s 起执行\n" : "%-12s %s\n%-12s from %s; the next list is expected from %s\n",
+	        zh ? "文号" : "document", info->list_document, zh ? "有效期" : "in force", info->list_valid_from,
+	        info->list_superseded_from);
+	if (outdated)
+		fprintf(cli->out, zh ? "⚠ 目录可能已过期：新版目录应自 %s 起执行，请更新（drugscan catalog update）\n"
+		                     : "⚠ out of date: a newer list is in force from %s; update the catalog (drugscan catalog update)\n",
+		        info->list_superseded_from);
+	fprintf(cli->out, zh ? "与目录公布的总数核对（%ld 行）：\n" : "checked against the list's stated totals (%ld rows):\n",
+	        info->list_rows);
+	for (i = 0; i < info->nchecks; i++) {
+		const ds_list_check *c = &info->checks[i];
+		int drugs = !strcmp(c->id, "cidl") || !strcmp(c->id, "new_2025");
+		fprintf(cli->out, "  %s %s%s%ld %s", c->stated < 0 ? " " : c->ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+		        zh ? c->name_zh : c->name_en, zh ? "：" : ": ", c->actual,
+		        drugs ? (zh ? "种" : "drugs") : (zh ? "个编号" : "numbers"));
+		if (c->stated >= 0)
+			fprintf(cli->out, zh ? "（公布 %ld）" : " (stated %ld)", c->stated);
+		if (c->rows >= 0)
+			fprintf(cli->out, zh ? "，%ld 行" : ", %ld rows", c->rows);
+		fputc('\n', cli->out);
+	}
+	if (!info->checks_ok)
+		fprintf(cli->out, "%s\n", zh ? "✗ 有总数与目录公布的不符：目录数据可能不完整" : "✗ some totals differ from the list's: the data may be incomplete");
+	fprintf(cli->out, "%-12s %s\n", zh ? "数据说明" : "data", info->credit);
+}
+
 static int do_info(ds_cli *cli, const ds_optvals *v)
 {
 	ds_catalog *cat = NULL;
 	ds_catalog_info info;
 	ds_error err;
-	const char *fmt = ds_opts_get(v, &catalog_spec, "format");
-	int zh = cli->lang == DS_LANG_ZH;
+	const char *fmt = opt(v, "format");
+	int zh = cli->lang == DS_LANG_ZH, outdated;
 
-	if (ds_catalog_open_default(&cat, ds_opts_get(v, &catalog_spec, "data-dir"), &err) < 0) {
-		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+	if (open_default(cli, v, &cat) < 0)
 		return DS_EXIT_ERROR;
-	}
 	ds_catalog_get_info(cat, &info, &err);
+	outdated = ds_catalog_outdated(cat, 0);
 	ds_catalog_close(cat);
 	if (fmt && !strcmp(fmt, "json")) {
-		json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "schema_version",
-		                      info.schema_version, "source", info.source, "version", info.version, "imported_at",
-		                      info.imported_at, "synthetic", info.synthetic, "drugs", (json_int_t)info.drugs, "listed",
-		                      (json_int_t)info.listed, "negotiated", (json_int_t)info.negotiated, "identifiers",
-		                      (json_int_t)info.identifiers, "lists", (json_int_t)info.lists, "policies",
-		                      (json_int_t)info.policies, "recalls", (json_int_t)info.recalls);
+		json_t *o = info_json(&info, outdated);
 		json_dumpf(o, cli->out, JSON_COMPACT);
 		fputc('\n', cli->out);
 		json_decref(o);
@@ -157,12 +290,21 @@ static int do_info(ds_cli *cli, const ds_optvals *v)
 		                              : "*** SYNTHETIC DEMO DATA: apart from generic names, everything (codes, brands, specs, "
 		                                "makers, approval numbers, identifiers, classes, prices, restrictions, lists, policies, "
 		                                "recalls) is made up; do not rely on it ***");
+	if (info.list_rows > 0)
+		list_text(cli, &info, outdated);
 	fprintf(cli->out, "%-12s %s\n%-12s %s\n%-12s %s\n", zh ? "来源" : "source", info.source, zh ? "版本" : "version",
 	        info.version, zh ? "导入时间" : "imported", info.imported_at);
 	fprintf(cli->out, "%-12s %ld (%s %ld, %s %ld)\n", zh ? "药品" : "drugs", info.drugs, zh ? "目录内" : "listed",
 	        info.listed, zh ? "谈判" : "negotiated", info.negotiated);
 	fprintf(cli->out, "%-12s %ld\n%-12s %ld\n%-12s %ld\n%-12s %ld\n", zh ? "标识码" : "identifiers", info.identifiers,
 	        zh ? "名单" : "lists", info.lists, zh ? "政策" : "policies", info.policies, zh ? "召回" : "recalls", info.recalls);
+	fprintf(cli->out, zh ? "%-12s 对照 %ld 条（演示 %ld 条，目标不在目录中 %ld 条），名单 %ld 个，政策 %ld 条\n"
+	                     : "%-12s %ld mappings (%ld demo, %ld not resolved), %ld lists, %ld policies\n",
+	        zh ? "本地数据" : "local", info.local_mappings, info.local_demo_mappings, info.local_unresolved,
+	        info.local_lists, info.local_policies);
+	if (info.local_demo_mappings > 0)
+		fprintf(cli->out, "%s\n", zh ? "*** 含演示对照（合成）：这些标识码到目录行的对照是虚构的 ***"
+		                              : "*** DEMO MAPPINGS: some codes are linked to list rows by made-up demo data ***");
 	return DS_EXIT_OK;
 }
 
@@ -190,11 +332,10 @@ static int do_lists(ds_cli *cli, const ds_optvals *v)
 {
 	ds_catalog *cat = NULL;
 	ds_error err;
-	const char *fmt = ds_opts_get(v, &catalog_spec, "format");
+	const char *fmt = opt(v, "format");
 	lists_ctx l = {cli, fmt && !strcmp(fmt, "json") ? json_array() : NULL};
 
-	if (ds_catalog_open_default(&cat, ds_opts_get(v, &catalog_spec, "data-dir"), &err) < 0) {
-		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+	if (open_default(cli, v, &cat) < 0) {
 		json_decref(l.arr);
 		return DS_EXIT_ERROR;
 	}
@@ -208,27 +349,256 @@ static int do_lists(ds_cli *cli, const ds_optvals *v)
 	return DS_EXIT_OK;
 }
 
+/* ---- search ---- */
+
+typedef struct search_ctx {
+	ds_cli *cli;
+	json_t *hits;    /* JSON output, else text */
+	size_t n;
+} search_ctx;
+
+/* "西药部分 693 · 头孢克肟 · 口服常释剂型 · NRDL2025-W-0693" */
+static void row_line(FILE *out, const ds_drug *d)
+{
+	fprintf(out, "%s%s%s · %s", d->section, d->section[0] ? " " : "", d->list_no, d->generic_name);
+	if (d->dosage_form[0])
+		fprintf(out, " · %s", d->dosage_form);
+	fprintf(out, " · %s", d->nhsa_code);
+}
+
+static int print_hit(void *ctx, const ds_search_hit *h)
+{
+	search_ctx *s = ctx;
+	const ds_drug *d = h->drug;
+	FILE *out = s->cli->out;
+	int zh = s->cli->lang == DS_LANG_ZH;
+	size_t i;
+
+	s->n++;
+	if (s->hits) {
+		json_t *o = json_pack("{s:s, s:i, s:b, s:b, s:b, s:s}", "key", d->nhsa_code, "rank", h->rank, "form_match",
+		                      h->form_match, "new_2025", h->new_2025, "commercial_innovative", h->commercial,
+		                      "category_name", h->category_name);
+		json_t *labels = json_array();
+		json_object_set_new(o, "drug", ds_drug_json(d));
+		for (i = 0; i < h->nlabels; i++)
+			json_array_append_new(labels, ds_label_json(&h->labels[i]));
+		json_object_set_new(o, "labels", labels);
+		json_array_append_new(s->hits, o);
+		return 0;
+	}
+	fprintf(out, "%zu. ", s->n);
+	row_line(out, d);
+	fputc('\n', out);
+	if (h->category_name[0])
+		fprintf(out, "     %s %s %s\n", zh ? "类别" : "category", d->category_code, h->category_name);
+	for (i = 0; i < h->nlabels; i++)
+		fprintf(out, "     %s %s\n",
+		        h->labels[i].level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]")
+		        : h->labels[i].level == DS_LEVEL_WARN ? (zh ? "[注意]" : "[warn]")
+		                                              : (zh ? "[信息]" : "[info]"),
+		        h->labels[i].text);
+	if (d->remarks[0])
+		fprintf(out, "     %s %s\n", zh ? "备注" : "remarks", d->remarks);
+	return 0;
+}
+
+/* The words after the action, joined with spaces (a name may hold one). */
+static char *joined(const ds_optvals *v, int from)
+{
+	ds_buf b = DS_BUF_INIT;
+	int i;
+
+	for (i = from; i < v->nrest; i++)
+		ds_buf_printf(&b, "%s%s", i > from ? " " : "", v->rest[i]);
+	return b.ptr;
+}
+
+static int do_search(ds_cli *cli, const ds_optvals *v)
+{
+	ds_catalog *cat = NULL;
+	ds_lookup_opts lo = {DS_INS_ANY, cli->lang, NULL};
+	const char *fmt = opt(v, "format");
+	search_ctx s = {cli, fmt && !strcmp(fmt, "json") ? json_array() : NULL, 0};
+	char *text = joined(v, 1);
+	long limit = 20;
+	size_t total = 0;
+	ds_error err;
+	int rc;
+
+	if (!text || !*text || ds_opt_long(&limit, opt(v, "limit"), 1, 1000) < 0 ||
+	    ds_insurance_parse(&lo.insurance, opt(v, "insurance")) < 0) {
+		const char *why = !text || !*text ? "search needs TEXT" : "--limit needs 1-1000";
+		free(text);
+		json_decref(s.hits);
+		return ds_cli_usage_error(cli, "catalog", why);
+	}
+	rc = open_default(cli, v, &cat) < 0 ? DS_ERR
+	                                     : ds_catalog_search(cat, text, &lo, (size_t)limit, print_hit, &s, &total, &err);
+	if (rc < 0 && cat)
+		fprintf(cli->err, "%s: catalog search: %s\n", cli->prog, err.message);
+	if (rc == DS_OK && s.hits) {
+		json_t *o = json_pack("{s:i, s:s, s:I, s:o}", "format_version", 1, "query", text, "total", (json_int_t)total,
+		                      "hits", s.hits);
+		s.hits = NULL;
+		json_dumpf(o, cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
+		fputc('\n', cli->out);
+		json_decref(o);
+	} else if (rc == DS_OK && total == 0) {
+		fprintf(cli->out, cli->lang == DS_LANG_ZH ? "目录中没有名称含“%s”的药品\n" : "no list row matches '%s'\n", text);
+	} else if (rc == DS_OK && total > s.n) {
+		fprintf(cli->out, cli->lang == DS_LANG_ZH ? "（共 %zu 条，显示前 %zu 条；--limit 显示更多）\n"
+		                                          : "(%zu rows match; %zu shown, --limit shows more)\n",
+		        total, s.n);
+	}
+	json_decref(s.hits);
+	ds_catalog_close(cat);
+	free(text);
+	return rc == DS_EINVAL ? DS_EXIT_USAGE : rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+}
+
+/* ---- map ---- */
+
+/* Candidates of an ambiguous --to, kept to print after the message that says so. */
+static int print_candidate(void *ctx, const ds_search_hit *h)
+{
+	ds_buf *b = ctx;
+	const ds_drug *d = h->drug;
+
+	ds_buf_printf(b, "  %s %s · %s%s%s · %s\n", d->section, d->list_no, d->generic_name, d->dosage_form[0] ? " · " : "",
+	              d->dosage_form, d->nhsa_code);
+	return 0;
+}
+
+static void print_mapping(ds_cli *cli, const ds_mapping *m)
+{
+	int zh = cli->lang == DS_LANG_ZH;
+
+	fprintf(cli->out, "%s %s -> %s", m->type, m->value, m->target);
+	if (m->resolved)
+		fprintf(cli->out, " %s%s%s%s%s", m->name, m->section[0] ? " (" : "", m->section, m->section[0] ? " " : "",
+		        m->section[0] ? m->list_no : "");
+	if (m->section[0])
+		fputc(')', cli->out);
+	if (!m->resolved)
+		fputs(zh ? "（目标不在目录中）" : " (the target is not in the catalog)", cli->out);
+	if (m->package_level > 1)
+		fprintf(cli->out, zh ? "，包装级别 %d（%d 个单位）" : ", package level %d (%d units)", m->package_level, m->units);
+	if (m->demo)
+		fputs(zh ? "，演示对照" : ", demo mapping", cli->out);
+	if (m->note[0])
+		fprintf(cli->out, " · %s", m->note);
+	fputc('\n', cli->out);
+}
+
+static int map_options(ds_cli *cli, const ds_optvals *v, ds_map_opts *mo)
+{
+	long level = 1, units = 0;
+
+	if (ds_opt_long(&level, opt(v, "package-level"), 1, 9) < 0)
+		return ds_cli_usage_error(cli, "catalog", "--package-level needs 1-9");
+	if (ds_opt_long(&units, opt(v, "units"), 0, 1000000) < 0)
+		return ds_cli_usage_error(cli, "catalog", "--units needs a whole number 0-1000000");
+	mo->package_level = (int)level;
+	mo->units = (int)units;
+	mo->demo = ds_opts_has(v, &catalog_spec, "demo");
+	mo->note = opt(v, "note");
+	return -1;
+}
+
+static int do_map(ds_cli *cli, const ds_optvals *v)
+{
+	ds_catalog *cat = NULL;
+	ds_map_opts mo;
+	ds_mapping m;
+	ds_error err;
+	ds_buf candidates = DS_BUF_INIT;
+	const char *to = opt(v, "to");
+	int rc, found = 0, zh = cli->lang == DS_LANG_ZH;
+
+	if (v->nrest != 2)
+		return ds_cli_usage_error(cli, "catalog", "map needs one CODE (a trace code, its 7-digit prefix, a GTIN or an MA DI)");
+	if (to && ds_opts_has(v, &catalog_spec, "remove"))
+		return ds_cli_usage_error(cli, "catalog", "map: --to and --remove do not go together");
+	if ((rc = map_options(cli, v, &mo)) >= 0)
+		return rc;
+	if (open_default(cli, v, &cat) < 0)
+		return DS_EXIT_ERROR;
+	if (to) {
+		rc = ds_catalog_map(cat, v->rest[1], to, &mo, &m, print_candidate, &candidates, &err);
+		if (rc == DS_OK) {
+			fputs(zh ? "已对照 " : "mapped ", cli->out);
+			print_mapping(cli, &m);
+		}
+	} else if (ds_opts_has(v, &catalog_spec, "remove")) {
+		rc = ds_catalog_unmap(cat, v->rest[1], &found, &err);
+		if (rc == DS_OK)
+			fprintf(cli->out, "%s\n", found ? (zh ? "已删除对照" : "mapping removed")
+			                                : (zh ? "这个标识码没有本地对照" : "the code had no local mapping"));
+	} else {
+		rc = ds_catalog_get_mapping(cat, v->rest[1], &m, &found, &err);
+		if (rc == DS_OK && found)
+			print_mapping(cli, &m);
+		else if (rc == DS_OK)
+			fprintf(cli->out, zh ? "%s %s 没有本地对照（未对照）\n" : "%s %s has no local mapping (未对照)\n", m.type, m.value);
+	}
+	ds_catalog_close(cat);
+	if (rc == DS_EINVAL || rc == DS_ENOTFOUND) {
+		fprintf(cli->err, "%s: catalog map: %s\n%s", cli->prog, err.message, candidates.ptr ? candidates.ptr : "");
+		ds_buf_free(&candidates);
+		return DS_EXIT_USAGE;
+	}
+	ds_buf_free(&candidates);
+	if (rc < 0)
+		fprintf(cli->err, "%s: catalog map: %s\n", cli->prog, err.message);
+	return rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+}
+
+static int do_export_map(ds_cli *cli, const ds_optvals *v)
+{
+	ds_catalog *cat = NULL;
+	ds_error err;
+	int rc;
+
+	if (v->nrest != 1)
+		return ds_cli_usage_error(cli, "catalog", "export-map takes no arguments (the CSV goes to stdout)");
+	if (open_default(cli, v, &cat) < 0)
+		return DS_EXIT_ERROR;
+	rc = ds_catalog_export_map(cat, cli->out, &err);
+	ds_catalog_close(cat);
+	if (rc < 0)
+		fprintf(cli->err, "%s: catalog export-map: %s\n", cli->prog, err.message);
+	return rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+}
+
+static const struct action {
+	const char *name;
+	int (*run)(ds_cli *cli, const ds_optvals *v);
+} actions[] = {
+	{"import", do_import}, {"update", do_update}, {"info", do_info}, {"lists", do_lists},
+	{"search", do_search}, {"map", do_map}, {"export-map", do_export_map},
+};
+
 int ds_cmd_catalog(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
 	int rc;
+	size_t i;
 	const char *sub;
 
 	rc = ds_cli_begin(cli, &catalog_spec, "catalog", &v, argc, argv);
 	if (rc >= 0)
 		goto done;
 	sub = v.nrest ? v.rest[0] : "";
-	if (!strcmp(sub, "import"))
-		rc = do_import(cli, &v);
-	else if (!strcmp(sub, "update"))
-		rc = do_update(cli, &v);
-	else if (!strcmp(sub, "info"))
-		rc = do_info(cli, &v);
-	else if (!strcmp(sub, "lists"))
-		rc = do_lists(cli, &v);
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(sub, actions[i].name))
+			break;
+	if (i < sizeof(actions) / sizeof(actions[0]))
+		rc = actions[i].run(cli, &v);
 	else
-		rc = ds_cli_usage_error(cli, "catalog", *sub ? "unknown action: use import, update, info or lists"
-		                                              : "missing action: import, update, info or lists");
+		rc = ds_cli_usage_error(cli, "catalog",
+		                        *sub ? "unknown action: use import, update, info, lists, search, map or export-map"
+		                             : "missing action: import, update, info, lists, search, map or export-map");
 done:
 	free(v.rest);
 	return rc;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,8 +47,10 @@ static const ds_cmdspec counter_spec = {
 	"rings once for ok, twice for a warning, three times for an alert.\n"
 	"With '-' (or a pipe) it reads one code per line, as a USB handheld scanner types them.",
 	counter_opts,
-	"exit status: 0 all ok, 1 ledger or I/O error, 2 usage error, 3 an alert was raised,\n"
-	"4 some input was not a valid trace code.\n",
+	"A code that cannot be committed (a full disk, a read-only or damaged ledger) is answered\n"
+	"'NOT recorded: REASON' with the alert bell, and counted as not recorded.\n"
+	"exit status: 0 all ok, 1 ledger or I/O error (something was not recorded), 2 usage error,\n"
+	"3 an alert was raised, 4 some input was not a valid trace code.\n",
 };
 
 typedef struct counter {
@@ -63,8 +66,11 @@ typedef struct counter {
 	const char *station, *operator_, *note;
 	int split, qty, units, strict, quiet, tty;
 	long long now_ms; /* $DRUGSCAN_NOW_MS: a fixed clock for tests of the 10-day undo window */
-	unsigned long n, ok, warn, alert, bad;
+	unsigned long n, ok, warn, alert, bad, not_recorded, unconfirmed, recorded;
 	int io_error;
+	int out_errno;             /* stdout failed: the session stops */
+	char last_error[DS_ERROR_MAX]; /* the last failure told on stderr, not repeated */
+	ds_buf esc;                /* scratch for escaped text */
 } counter;
 
 static void bell(counter *k, int outcome)
@@ -89,55 +95,78 @@ static const char *state_text(ds_state s, ds_lang lang)
 	return lang == DS_LANG_ZH ? zh[s] : ds_state_name(s);
 }
 
+/* s, with its control characters made visible (a crafted code must not drive the terminal) */
+static const char *esc(counter *k, const char *s)
+{
+	ds_buf_clear(&k->esc);
+	if (ds_cli_escape(&k->esc, s, strlen(s)) < 0 || !k->esc.ptr)
+		return "?";
+	return k->esc.ptr;
+}
+
+/* The verdict's labels: the catalog's info labels in one bracket (甲类 · 双通道 · ...) */
+static void info_labels(counter *k)
+{
+	FILE *out = k->cli->out;
+	int first = 1;
+	size_t i;
+
+	for (i = 0; i < k->verdict.nlabels; i++) {
+		const ds_label *l = &k->verdict.labels[i];
+		const char *t = l->text, *cut;
+		/* the short form: up to the first bracket, colon or comma */
+		static const char *stops[] = {"（", "：", "，", " (", ": ", ", "};
+		size_t n = strlen(t), j;
+		if (l->level != DS_LEVEL_INFO || !strncmp(l->id, "ledger.", 7))
+			continue;
+		for (j = 0; j < 6; j++)
+			if ((cut = strstr(t, stops[j])) && (size_t)(cut - t) < n)
+				n = (size_t)(cut - t);
+		ds_buf_clear(&k->esc);
+		ds_cli_escape(&k->esc, t, n);
+		fprintf(out, "%s%s", first ? "  [" : " · ", k->esc.ptr ? k->esc.ptr : "");
+		first = 0;
+	}
+	if (!first)
+		fputc(']', out);
+}
+
+/* ... and the ones that need attention, one per line */
+static void attention_labels(counter *k)
+{
+	int zh = k->cli->lang == DS_LANG_ZH;
+	size_t i;
+
+	for (i = 0; i < k->verdict.nlabels; i++) {
+		const ds_label *l = &k->verdict.labels[i];
+		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
+			continue; /* the counter shows what needs attention; info labels are in JSON */
+		fprintf(k->cli->out, "  %s %s\n",
+		        l->level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]") : (zh ? "[注意]" : "[warn]"), esc(k, l->text));
+	}
+}
+
 static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 {
 	FILE *out = k->cli->out;
 	int zh = k->cli->lang == DS_LANG_ZH;
 	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
-	size_t i;
 
 	/* ✗ only for what was refused; an action carried out despite an alert is ⚠ and says so */
 	fprintf(out, "%s %s %s",
 	        r->outcome == 2 ? (r->refused ? "\xe2\x9c\x97" : "\xe2\x9a\xa0") : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
-	        zh ? verbs_zh[k->action] : ds_action_name(k->action), input);
+	        zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
 	if (k->verdict.drug)
-		fprintf(out, "  %s", k->verdict.drug->generic_name);
+		fprintf(out, "  %s", esc(k, k->verdict.drug->generic_name));
 	fprintf(out, "  %s %s %s%s", state_text(r->before, k->cli->lang), "\xe2\x86\x92", state_text(r->after, k->cli->lang),
 	        r->refused                ? (zh ? "（未执行）" : " (refused)")
 	        : r->outcome == 2         ? (zh ? "（有警报，仍已执行）" : " (done despite ALERT)")
 	                                  : "");
 	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
 		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
-	{
-		/* the catalog's info labels in one bracket: 甲类 · 双通道 · ... */
-		int first = 1;
-		for (i = 0; i < k->verdict.nlabels; i++) {
-			const ds_label *l = &k->verdict.labels[i];
-			const char *t = l->text, *cut;
-			if (l->level != DS_LEVEL_INFO || !strncmp(l->id, "ledger.", 7))
-				continue;
-			{
-				/* the short form: up to the first bracket, colon or comma */
-				static const char *stops[] = {"（", "：", "，", " (", ": ", ", "};
-				size_t n = strlen(t), j;
-				for (j = 0; j < 6; j++)
-					if ((cut = strstr(t, stops[j])) && (size_t)(cut - t) < n)
-						n = (size_t)(cut - t);
-				fprintf(out, "%s%.*s", first ? "  [" : " · ", (int)n, t);
-			}
-			first = 0;
-		}
-		if (!first)
-			fputc(']', out);
-	}
+	info_labels(k);
 	fputc('\n', out);
-	for (i = 0; i < k->verdict.nlabels; i++) {
-		const ds_label *l = &k->verdict.labels[i];
-		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
-			continue; /* the counter shows what needs attention; info labels are in JSON */
-		fprintf(out, "  %s %s\n", l->level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]") : (zh ? "[注意]" : "[warn]"),
-		        l->text);
-	}
+	attention_labels(k);
 }
 
 static void print_json(counter *k, const char *input, const ds_ledger_result *r)
@@ -149,14 +178,90 @@ static void print_json(counter *k, const char *input, const ds_ledger_result *r)
 	json_object_update(o, code);
 	json_decref(code);
 	json_object_set_new(o, "ledger",
-	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "action", ds_action_name(k->action),
+	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", ds_action_name(k->action),
 	                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
 	                              "event_id", r->event_id, "outcome",
 	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
-	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null()));
-	json_dumpf(o, k->cli->out, JSON_COMPACT);
+	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
+	                              "recorded", 1));
+	json_dumpf(o, k->cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	fputc('\n', k->cli->out);
 	json_decref(o);
+}
+
+/* The short reason, for the answer line: in Chinese by its cause. */
+static const char *fault_zh(ds_ledger_fault f)
+{
+	switch (f) {
+	case DS_LEDGER_DAMAGED:
+		return "账本文件已损坏";
+	case DS_LEDGER_READONLY:
+		return "账本只读，不能写入";
+	case DS_LEDGER_FULL:
+		return "磁盘已满";
+	case DS_LEDGER_TOO_BIG:
+		return "账本文件超过大小限制（ulimit -f）";
+	case DS_LEDGER_BUSY:
+		return "账本被其他程序占用";
+	case DS_LEDGER_NOMEM:
+		return "内存不足";
+	default:
+		return "账本读写错误";
+	}
+}
+
+/* The machine name of a fault, for JSON: stable ids. */
+static const char *fault_id(ds_ledger_fault f)
+{
+	static const char *const ids[] = {"none",      "io",        "damaged",         "not_a_ledger", "read_only",
+	                                  "disk_full", "file_size_limit", "busy", "out_of_memory"};
+	return (unsigned)f < sizeof(ids) / sizeof(ids[0]) ? ids[f] : "io";
+}
+
+/* A code that could not be committed is answered too: NOT recorded, and why
+ * (or NOT CONFIRMED when the ledger could not be re-read to tell). */
+static void not_recorded(counter *k, const char *input, const ds_ledger_result *r, const ds_error *err)
+{
+	int zh = k->cli->lang == DS_LANG_ZH, unknown = r->recorded < 0;
+	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
+
+	if (strcmp(k->last_error, err->message)) {
+		fprintf(k->cli->err, "%s: %s: %s (%s)\n", k->cli->prog, esc(k, input), err->message,
+		        unknown ? "not confirmed: check with 'drugscan ledger history'" : "not recorded");
+		snprintf(k->last_error, sizeof(k->last_error), "%s", err->message);
+	}
+	if (k->fmt == DS_FMT_JSON) {
+		json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
+		json_object_set_new(o, "format_version", json_integer(1));
+		json_object_set_new(o, "input", json_string(input));
+		json_object_update(o, code);
+		json_decref(code);
+		json_t *why = json_string(err->message);
+		json_object_set_new(o, "ledger",
+		                    json_pack("{s:s, s:o, s:s, s:o}", "action", ds_action_name(k->action), "recorded",
+		                              unknown ? json_null() : json_false(), "fault", fault_id(r->fault), "error",
+		                              why ? why : json_string("(the reason names a path that is not UTF-8)")));
+		json_dumpf(o, k->cli->out, JSON_COMPACT);
+		fputc('\n', k->cli->out);
+		json_decref(o);
+	} else {
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
+		if (k->verdict.drug)
+			fprintf(k->cli->out, "  %s", esc(k, k->verdict.drug->generic_name));
+		if (unknown)
+			fprintf(k->cli->out, zh ? "  未确认是否已记录：%s，请用 drugscan ledger history 核对\n"
+			                        : "  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n",
+			        zh ? fault_zh(r->fault) : err->message);
+		else
+			fprintf(k->cli->out, zh ? "  未记录：%s\n" : "  NOT recorded: %s\n", zh ? fault_zh(r->fault) : err->message);
+		attention_labels(k);
+	}
+	if (unknown)
+		k->unconfirmed++;
+	else
+		k->not_recorded++;
+	k->io_error = 1;
+	bell(k, 2);
 }
 
 static void bad_input(counter *k, const char *input, const char *why)
@@ -168,28 +273,48 @@ static void bad_input(counter *k, const char *input, const char *why)
 		fputc('\n', k->cli->out);
 		json_decref(o);
 	} else {
-		fprintf(k->cli->out, "\xe2\x9c\x97 %s  %s\n", input, why);
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s  %s\n", esc(k, input), why);
 	}
 	bell(k, 2);
 }
 
-static void one(counter *k, const char *data, size_t len)
+/* The request for the ledger, from the verdict and the options. */
+static void request(counter *k, ds_ledger_req *q)
 {
-	ds_ledger_req q;
-	ds_ledger_result r;
+	memset(q, 0, sizeof(*q));
+	q->action = k->action;
+	q->code = k->verdict.unit.key;
+	q->product_key = k->verdict.unit.product;
+	q->serial = k->verdict.unit.serial;
+	q->nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
+	q->batch = ds_code_field(&k->code, "batch");
+	q->expiry = ds_code_field(&k->code, "expiry");
+	q->split = k->split;
+	q->qty = k->qty;
+	q->units = k->units > 0 ? k->units : k->verdict.drug ? k->verdict.drug->units : 0;
+	q->strict = k->strict;
+	q->station = k->station;
+	q->operator_ = k->operator_;
+	q->note = k->note;
+	q->now_ms = k->now_ms;
+	q->labels = k->verdict.labels;
+	q->nlabels = k->verdict.nlabels;
+}
+
+/* The input as shown: at most 200 bytes, "(binary)" when it is not UTF-8. */
+static int judge(counter *k, const char *data, size_t len, ds_buf *in)
+{
 	ds_error err;
 	char msg[256];
 	int zh = k->cli->lang == DS_LANG_ZH;
-	ds_buf in = DS_BUF_INIT;
 
-	ds_buf_put(&in, data, len > 200 ? 200 : len);
-	if (ds_utf8_check((const unsigned char *)in.ptr, in.len) != in.len)
-		ds_buf_clear(&in), ds_buf_puts(&in, "(binary)");
-	k->n++;
+	ds_buf_put(in, data, len > 200 ? 200 : len);
+	if (!in->ptr || ds_utf8_check((const unsigned char *)in->ptr, in->len) != in->len)
+		ds_buf_clear(in), ds_buf_puts(in, "(binary)");
 	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
 	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) < 0) {
 		/* the answer carries catalog.error; the exit status says so */
-		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, in.ptr, err.message);
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, in->ptr ? in->ptr : ""), err.message);
 		k->io_error = 1;
 	}
 	if (!k->verdict.unit.key[0]) {
@@ -202,40 +327,54 @@ static void one(counter *k, const char *data, size_t len)
 			ds_issue_message(first, k->cli->lang, msg, sizeof(msg));
 		else
 			snprintf(msg, sizeof(msg), "%s", zh ? "没有序列号：不是单盒的追溯码" : "no serial: not the code of one box");
-		bad_input(k, in.ptr, msg);
+		bad_input(k, in->ptr ? in->ptr : "", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* After an answer: stdout must take it, or the session stops (nobody would see the next one). */
+static void flushed(counter *k)
+{
+	if ((fflush(k->cli->out) != 0 || ferror(k->cli->out)) && !k->out_errno)
+		k->out_errno = errno ? errno : EIO;
+}
+
+static void one(counter *k, const char *data, size_t len)
+{
+	ds_ledger_req q;
+	ds_ledger_result r;
+	ds_error err;
+	ds_buf in = DS_BUF_INIT;
+	int zh = k->cli->lang == DS_LANG_ZH;
+
+	k->n++;
+	if (judge(k, data, len, &in) < 0) {
+		flushed(k);
 		ds_buf_free(&in);
 		return;
 	}
-	memset(&q, 0, sizeof(q));
-	q.action = k->action;
-	q.code = k->verdict.unit.key;
-	q.product_key = k->verdict.unit.product;
-	q.serial = k->verdict.unit.serial;
-	q.nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
-	q.batch = ds_code_field(&k->code, "batch");
-	q.expiry = ds_code_field(&k->code, "expiry");
-	q.split = k->split;
-	q.qty = k->qty;
-	q.units = k->units > 0 ? k->units : k->verdict.drug ? k->verdict.drug->units : 0;
-	q.strict = k->strict;
-	q.station = k->station;
-	q.operator_ = k->operator_;
-	q.note = k->note;
-	q.now_ms = k->now_ms;
-	q.labels = k->verdict.labels;
-	q.nlabels = k->verdict.nlabels;
+	request(k, &q);
+	ds_error_clear(&err);
 	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
-		fprintf(k->cli->err, "%s: %s: %s (nothing recorded)\n", k->cli->prog, in.ptr, err.message);
-		k->io_error = 1;
+		not_recorded(k, in.ptr, &r, &err);
+		flushed(k);
 		ds_buf_free(&in);
 		return;
+	}
+	k->recorded++;
+	if (r.fault != DS_LEDGER_OK) {
+		/* the commit failed, yet the ledger holds the event: it stands, and the run ends in 1 */
+		fprintf(k->cli->err, "%s: %s: %s (at commit; the event is in the ledger all the same)\n", k->cli->prog,
+		        esc(k, in.ptr), err.message);
+		k->io_error = 1;
 	}
 	merge_labels(&k->verdict, &r); /* r.outcome already counts the verdict's alerts */
 	if (k->fmt == DS_FMT_JSON)
 		print_json(k, in.ptr, &r);
 	else
 		print_text(k, in.ptr, &r);
-	fflush(k->cli->out);
+	flushed(k);
 	bell(k, r.outcome);
 	if (r.outcome == 2)
 		k->alert++;
@@ -249,13 +388,117 @@ static void one(counter *k, const char *data, size_t len)
 	ds_buf_free(&in);
 }
 
+/* The session in one line; its counts add up to the codes read. */
 static void summary(counter *k)
 {
 	int zh = k->cli->lang == DS_LANG_ZH;
+	char extra[64] = "";
 
-	fprintf(k->cli->err, zh ? "%s%s：本次 %lu 个码，%lu 正常，%lu 注意，%lu 警报，%lu 无法识别\n"
-	                        : "%s%s: %lu codes this session, %lu ok, %lu warn, %lu alert, %lu not a trace code\n",
-	        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad);
+	if (k->out_errno) {
+		fprintf(k->cli->err, "%s%s: cannot write output: %s; stopped after %lu code%s (%lu recorded, %lu not recorded)\n",
+		        k->tty ? "\n" : "", k->cli->prog, strerror(k->out_errno), k->n, k->n == 1 ? "" : "s", k->recorded,
+		        k->not_recorded + k->unconfirmed);
+		return;
+	}
+	if (k->unconfirmed)
+		snprintf(extra, sizeof(extra), zh ? "，%lu 未确认" : ", %lu not confirmed", k->unconfirmed);
+	if (zh)
+		fprintf(k->cli->err, "%s%s：本次 %lu 个码，%lu 正常，%lu 注意，%lu 警报，%lu 无法识别，%lu 未记录%s\n",
+		        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad, k->not_recorded, extra);
+	else
+		fprintf(k->cli->err,
+		        "%s%s: %lu code%s this session, %lu ok, %lu warn, %lu alert, %lu not a trace code, %lu not recorded%s\n",
+		        k->tty ? "\n" : "", k->cli->prog, k->n, k->n == 1 ? "" : "s", k->ok, k->warn, k->alert, k->bad,
+		        k->not_recorded, extra);
+}
+
+/* Lines from a handheld scanner until the input ends, Ctrl-C or stdout fails. */
+static void read_lines(counter *k)
+{
+	ds_lines *lines = ds_lines_open(k->cli->in, k->cli->out);
+	ds_line line;
+
+	while (lines && !ds_sig_pending() && !k->out_errno && ds_lines_next(lines, &line) > 0) {
+		size_t a = 0, b = line.len;
+		if (!line.terminated && ds_sig_pending()) {
+			/* only EOF may complete a last line: this one was cut short by the interrupt */
+			fprintf(k->cli->err, "%s: line %lu: interrupted before its end: not recorded\n", k->cli->prog, line.no);
+			break;
+		}
+		while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
+			a++;
+		if (a == b && line.full_len <= DS_TRACE_MAX_INPUT)
+			continue; /* an empty line: a double Enter from the scanner */
+		if (line.full_len > DS_TRACE_MAX_INPUT) {
+			k->n++;
+			bad_input(k, "(too long)", k->cli->lang == DS_LANG_ZH ? "输入过长" : "input too long");
+			flushed(k);
+		} else {
+			one(k, line.data, line.len);
+		}
+	}
+	ds_lines_free(lines);
+}
+
+/* --station, --operator and --note: printable text, one line; 0 or the usage error's exit code. */
+static int check_names(ds_cli *cli, counter *k)
+{
+	if (!ds_cli_printable(k->station, 1, 64))
+		return ds_cli_usage_error(cli, "counter", "--station needs a name of 1 to 64 bytes of printable text (no control characters or line breaks)");
+	if (k->operator_ && !ds_cli_printable(k->operator_, 0, 64))
+		return ds_cli_usage_error(cli, "counter", "--operator needs up to 64 bytes of printable text (no control characters or line breaks)");
+	if (k->note && !ds_cli_printable(k->note, 0, 1000))
+		return ds_cli_usage_error(cli, "counter", "--note needs up to 1000 bytes of printable text (no control characters or line breaks)");
+	return 0;
+}
+
+/* The options into k: 0, or the usage error's exit code. */
+static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, size_t host_size)
+{
+	long qty = 0, units = 0;
+
+	k->split = ds_opts_has(v, &counter_spec, "split");
+	if (ds_opt_long(&qty, ds_opts_get(v, &counter_spec, "qty"), 1, 100000) < 0 ||
+	    ds_opt_long(&units, ds_opts_get(v, &counter_spec, "units"), 1, 100000) < 0)
+		return ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
+	k->qty = (int)qty;
+	k->units = (int)units;
+	k->strict = ds_opts_has(v, &counter_spec, "strict");
+	k->quiet = ds_opts_has(v, &counter_spec, "quiet");
+	k->note = ds_opts_get(v, &counter_spec, "note");
+	k->now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
+	k->operator_ = ds_opts_get(v, &counter_spec, "operator");
+	if (gethostname(host, host_size - 1) != 0 || !ds_cli_printable(host, 1, 64))
+		snprintf(host, host_size, "counter");
+	k->station = ds_opts_get(v, &counter_spec, "station") ? ds_opts_get(v, &counter_spec, "station") : host;
+	ds_format_parse(&k->fmt, ds_opts_get(v, &counter_spec, "format"));
+	k->tty = isatty(fileno(cli->err)) && k->fmt == DS_FMT_TEXT;
+	return check_names(cli, k);
+}
+
+/* Open the ledger; a read-only one is said once, and every code is then answered NOT recorded. */
+static int open_ledger(ds_cli *cli, const ds_optvals *v, counter *k)
+{
+	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
+	ds_ledger_open_opts lo = {0, ds_cli_note, cli};
+	ds_error err;
+	int rc = DS_ERR;
+
+	if (ds_opts_get(v, &counter_spec, "ledger"))
+		ds_buf_puts(&path, ds_opts_get(v, &counter_spec, "ledger"));
+	else if (ds_data_dir(&dir, ds_opts_get(v, &counter_spec, "data-dir"), &err) == DS_OK)
+		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
+	if (path.ptr)
+		rc = ds_ledger_open(&k->ledger, path.ptr, &lo, &err);
+	if (rc < 0) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+	} else if (ds_ledger_writable(k->ledger, &err) < 0) {
+		fprintf(cli->err, "%s: %s: nothing will be recorded\n", cli->prog, err.message);
+		snprintf(k->last_error, sizeof(k->last_error), "%s", err.message);
+	}
+	ds_buf_free(&path);
+	ds_buf_free(&dir);
+	return rc;
 }
 
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
@@ -263,10 +506,8 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	ds_optvals v;
 	ds_error err;
 	counter k;
-	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
-	char host[64] = "counter";
+	char host[65] = "counter";
 	ds_sigcatch sig;
-	long qty = 0, units = 0;
 	int rc, i, use_stdin;
 
 	rc = ds_cli_begin(cli, &counter_spec, "counter", &v, argc, argv);
@@ -279,39 +520,14 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		                                                : "missing action: receive, sell, return, destroy, stocktake, undo or scan");
 		goto out;
 	}
-	k.split = ds_opts_has(&v, &counter_spec, "split");
-	if (ds_opt_long(&qty, ds_opts_get(&v, &counter_spec, "qty"), 1, 100000) < 0 ||
-	    ds_opt_long(&units, ds_opts_get(&v, &counter_spec, "units"), 1, 100000) < 0) {
-		rc = ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
+	if ((rc = options(cli, &v, &k, host, sizeof(host))) != 0)
 		goto out;
-	}
-	k.qty = (int)qty;
-	k.units = (int)units;
-	k.strict = ds_opts_has(&v, &counter_spec, "strict");
-	k.quiet = ds_opts_has(&v, &counter_spec, "quiet");
-	k.note = ds_opts_get(&v, &counter_spec, "note");
-	k.now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
-	k.operator_ = ds_opts_get(&v, &counter_spec, "operator");
-	gethostname(host, sizeof(host) - 1);
-	k.station = ds_opts_get(&v, &counter_spec, "station") ? ds_opts_get(&v, &counter_spec, "station") : host;
-	ds_format_parse(&k.fmt, ds_opts_get(&v, &counter_spec, "format"));
-	k.tty = isatty(fileno(cli->err)) && k.fmt == DS_FMT_TEXT;
 	use_stdin = (v.nrest == 2 && !strcmp(v.rest[1], "-")) || (v.nrest == 1 && !isatty(fileno(cli->in)));
 	if (v.nrest == 1 && !use_stdin) {
 		rc = ds_cli_usage_error(cli, "counter", "no code given: pass CODE... or '-' for a handheld scanner");
 		goto out;
 	}
-	if (ds_opts_get(&v, &counter_spec, "ledger")) {
-		ds_buf_puts(&path, ds_opts_get(&v, &counter_spec, "ledger"));
-	} else if (ds_data_dir(&dir, ds_opts_get(&v, &counter_spec, "data-dir"), &err) == DS_OK) {
-		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
-	} else {
-		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
-		rc = DS_EXIT_ERROR;
-		goto out;
-	}
-	if (ds_ledger_open(&k.ledger, path.ptr, &err) < 0) {
-		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+	if (open_ledger(cli, &v, &k) < 0) {
 		rc = DS_EXIT_ERROR;
 		goto out;
 	}
@@ -323,34 +539,18 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
 	ds_code_init(&k.code);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
-	if (use_stdin) {
-		ds_lines *lines = ds_lines_open(cli->in, cli->out);
-		ds_line line;
-		while (lines && !ds_sig_pending() && ds_lines_next(lines, &line) > 0) {
-			size_t a = 0, b = line.len;
-			while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
-				a++;
-			if (a == b && line.full_len <= DS_TRACE_MAX_INPUT)
-				continue; /* an empty line: a double Enter from the scanner */
-			if (line.full_len > DS_TRACE_MAX_INPUT)
-				bad_input(&k, "(too long)", cli->lang == DS_LANG_ZH ? "输入过长" : "input too long");
-			else
-				one(&k, line.data, line.len);
-		}
-		ds_lines_free(lines);
-	} else {
-		for (i = 1; i < v.nrest && !ds_sig_pending(); i++)
-			one(&k, v.rest[i], strlen(v.rest[i]));
-	}
+	if (use_stdin)
+		read_lines(&k);
+	for (i = 1; !use_stdin && i < v.nrest && !ds_sig_pending() && !k.out_errno; i++)
+		one(&k, v.rest[i], strlen(v.rest[i]));
 	ds_sig_restore(&sig);
 	summary(&k);
 	ds_code_free(&k.code);
 	ds_catalog_close(k.cat);
 	ds_ledger_close(k.ledger);
-	rc = k.io_error ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
+	ds_buf_free(&k.esc);
+	rc = k.io_error || k.out_errno ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
 out:
-	ds_buf_free(&path);
-	ds_buf_free(&dir);
 	free(v.rest);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * cmd_ledger.c - drugscan ledger history|stock|export|sync: read the counter's
  * ledger, export what an NHSA sales upload needs, and empty the outbox.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -15,9 +16,10 @@
 
 static const ds_optspec ledger_opts[] = {
 	{"format", 'f', "FMT", "text|jsonl|json|csv|receipt", "output format (export: jsonl, csv or receipt)"},
-	{"since", 0, "WHEN", NULL, "export: events from this date (YYYY-MM-DD) or time in ms since 1970"},
+	{"since", 0, "WHEN", NULL, "export: events from this date (YYYY-MM-DD), or from this time in milliseconds since 1970 (12 digits or more)"},
 	{"url", 0, "URL", NULL, "sync: the receiver (https://, or http:// to this machine)"},
 	{"batch", 0, "N", NULL, "sync: events per request (default 100)"},
+	{"attempts", 0, "N", NULL, "sync: failed tries in a row before giving up, 1 to 100 (default 8)"},
 	{"status", 0, NULL, NULL, "sync: show the queue depth and the oldest waiting event, send nothing"},
 	{"data-dir", 0, "DIR", NULL, "where ledger.db lives"},
 	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
@@ -35,7 +37,8 @@ static const ds_cmdspec ledger_spec = {
 	"sel_retn_time, sel_retn_cnt), or receipt lines that show the trace codes; `sync`\n"
 	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md).",
 	ledger_opts,
-	"exit status: 0 done, 1 error (sync: events are still queued), 2 usage error.\n",
+	"exit status: 0 done, 1 error (a damaged, unreadable or read-only ledger, output that cannot be\n"
+	"written; sync: events are still queued), 2 usage error, 4 history: not the trace code of one box.\n",
 };
 
 static void iso(long long ms, char *out, size_t size)
@@ -51,8 +54,12 @@ typedef struct out_ctx {
 	ds_cli *cli;
 	ds_format fmt;
 	int receipt, csv_header;
+	long rows;          /* events or lines printed */
+	int write_error;    /* stdout failed (its errno): stop, say so once */
+	int encode_error;   /* an event's text could not be written as JSON */
 	ds_catalog *cat;
 	ds_verdict verdict; /* the receipt line's drug */
+	ds_buf esc[2];      /* text from the ledger with its control characters made visible */
 } out_ctx;
 
 static json_t *event_json(const ds_event *e)
@@ -68,24 +75,50 @@ static json_t *event_json(const ds_event *e)
 	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
 }
 
+/* After each row: stop at the first failed write (a full disk, a closed pipe). */
+static int wrote(out_ctx *o)
+{
+	o->rows++;
+	if (ferror(o->cli->out)) {
+		o->write_error = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* A JSON object as one line; NULL (a text that is not UTF-8: a damaged row) stops the run. */
+static int put_json(out_ctx *o, json_t *j)
+{
+	if (!j) {
+		o->encode_error = 1;
+		return -1;
+	}
+	json_dumpf(j, o->cli->out, JSON_COMPACT);
+	fputc('\n', o->cli->out);
+	json_decref(j);
+	return wrote(o);
+}
+
+/* s for a terminal, in scratch buffer i (0 or 1): control characters made visible */
+static const char *shown(out_ctx *o, int i, const char *s)
+{
+	ds_buf_clear(&o->esc[i]);
+	return ds_cli_escape(&o->esc[i], s, strlen(s)) == DS_OK && o->esc[i].ptr ? o->esc[i].ptr : "";
+}
+
 static int print_event(void *ctx, const ds_event *e)
 {
 	out_ctx *o = ctx;
 	char when[32];
 
-	if (o->fmt == DS_FMT_JSON) {
-		json_t *j = event_json(e);
-		json_dumpf(j, o->cli->out, JSON_COMPACT);
-		fputc('\n', o->cli->out);
-		json_decref(j);
-		return 0;
-	}
+	if (o->fmt == DS_FMT_JSON)
+		return put_json(o, event_json(e));
 	iso(e->time_ms, when, sizeof(when));
 	fprintf(o->cli->out, "%s  %-9s %-9s -> %-9s %s%s%s  [%s%s%s]%s%s\n", when, e->action, e->state_before, e->state_after,
 	        e->refused ? "REFUSED " : "", e->outcome == 2 ? "ALERT " : e->outcome == 1 ? "warn " : "", e->uuid,
-	        e->station, e->operator_[0] ? " / " : "", e->operator_, e->split ? " 拆零" : "",
+	        shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_), e->split ? " 拆零" : "",
 	        e->undoes[0] ? " (undo)" : "");
-	return 0;
+	return wrote(o);
 }
 
 /* The NHSA sales-upload fields, one row per effective sale or return. */
@@ -121,9 +154,9 @@ static int export_event(void *ctx, const ds_event *e)
 				name = o->verdict.drug->generic_name;
 			ds_code_free(&c);
 		}
-		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, name, e->split ? "（拆零）" : "",
-		        undo ? "撤销" : ret ? "退" : "×", e->qty, e->code);
-		return 0;
+		fprintf(o->cli->out, "%s  %s%s  %s %d  追溯码 %s\n", when, shown(o, 0, name), e->split ? "（拆零）" : "",
+		        undo ? "撤销" : ret ? "退" : "×", e->qty, shown(o, 1, e->code));
+		return wrote(o);
 	}
 	if (o->fmt == DS_FMT_CSV) {
 		const char *cells[] = {e->uuid, e->action, e->code, e->split ? "1" : "0", e->nhsa_code, e->batch, e->expiry,
@@ -139,7 +172,7 @@ static int export_event(void *ctx, const ds_event *e)
 		}
 		for (i = 0; i < n; i++)
 			ds_csv_cell(o->cli->out, cells[i], strlen(cells[i]), i + 1 == n);
-		return 0;
+		return wrote(o);
 	}
 	{
 		json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "format_version", 1,
@@ -148,49 +181,85 @@ static int export_event(void *ctx, const ds_event *e)
 		                      e->nhsa_code, "manu_lotnum", e->batch, "expy_end", e->expiry, "sel_retn_time", when,
 		                      "sel_retn_cnt", count, "station", e->station, "operator", e->operator_,
 		                      "undoes", e->undoes);
-		json_dumpf(j, o->cli->out, JSON_COMPACT);
-		fputc('\n', o->cli->out);
-		json_decref(j);
+		return put_json(o, j);
 	}
-	return 0;
 }
 
 static int print_stock(void *ctx, const char *product, const char *nhsa, long boxes, long open_units)
 {
 	out_ctx *o = ctx;
 
-	if (o->fmt == DS_FMT_JSON) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa, "boxes",
-		                      (json_int_t)boxes, "opened", (json_int_t)open_units);
-		json_dumpf(j, o->cli->out, JSON_COMPACT);
-		fputc('\n', o->cli->out);
-		json_decref(j);
-	} else {
-		fprintf(o->cli->out, "%-16s %-26s %6ld%s\n", product, nhsa, boxes,
-		        open_units ? (o->cli->lang == DS_LANG_ZH ? "（含拆零中）" : " (some opened)") : "");
-	}
-	return 0;
+	if (o->fmt == DS_FMT_JSON)
+		return put_json(o, json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa, "boxes",
+		                             (json_int_t)boxes, "opened", (json_int_t)open_units));
+	fprintf(o->cli->out, "%-16s %-26s %6ld%s\n", product, nhsa, boxes,
+	        open_units ? (o->cli->lang == DS_LANG_ZH ? "（含拆零中）" : " (some opened)") : "");
+	return wrote(o);
 }
 
-static long long parse_since(const char *s)
+/*
+ * --since: a date, YYYY-MM-DD (a real day, from 1970), from local midnight;
+ * or a time in milliseconds since 1970, written with 12 digits or more (from
+ * 1973-03-03 on), or 0 for everything. A shorter number is refused rather than
+ * read as a moment in January 1970: 20261130 is a date without its dashes.
+ * -1 with msg filled when it is neither.
+ */
+static long long parse_since(const char *s, char *msg, size_t size)
 {
 	struct tm tm;
 	long v = 0;
 	int ymd;
+	size_t n = s ? strlen(s) : 0, digits = s ? strspn(s, "0123456789") : 0;
+	time_t t;
 
 	if (!s)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
-	if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-		if (ds_date_parse(&ymd, s) < 0)
+	if (n == 10 && s[4] == '-' && s[7] == '-') {
+		if (ds_date_parse(&ymd, s) < 0 || ymd < 19700101) {
+			snprintf(msg, size, "--since '%s' is not a date from 1970-01-01 on (YYYY-MM-DD)", s);
 			return -1;
+		}
 		tm.tm_year = ymd / 10000 - 1900;
 		tm.tm_mon = ymd / 100 % 100 - 1;
 		tm.tm_mday = ymd % 100;
 		tm.tm_isdst = -1;
-		return (long long)mktime(&tm) * 1000;
+		t = mktime(&tm);
+		return t == (time_t)-1 ? 0 : (long long)t * 1000;
 	}
-	return ds_opt_long(&v, s, 0, LONG_MAX) < 0 ? -1 : v;
+	if (n > 0 && digits == n && (n >= 12 || !strcmp(s, "0")) && ds_opt_long(&v, s, 0, LONG_MAX) == DS_OK)
+		return v;
+	if (n == 8 && digits == 8) {
+		char dashed[11];
+		snprintf(dashed, sizeof(dashed), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
+		if (ds_date_parse(&ymd, dashed) == DS_OK) {
+			snprintf(msg, size, "--since '%s' looks like a date: write it as %s (milliseconds since 1970 have 12 digits or more)",
+			         s, dashed);
+			return -1;
+		}
+	}
+	snprintf(msg, size, "--since needs a date (YYYY-MM-DD) or milliseconds since 1970 (12 digits or more), not '%.40s'", s);
+	return -1;
+}
+
+/* ledger sync --status: the queue depth and the oldest waiting event */
+static int sync_status(ds_cli *cli, ds_ledger *l, ds_error *err)
+{
+	long depth;
+	long long oldest;
+	char when[32] = "-";
+
+	if (ds_ledger_outbox(l, &depth, &oldest, err) < 0)
+		return DS_EXIT_ERROR;
+	if (oldest) {
+		long long age = (long long)time(NULL) - oldest / 1000;
+		iso(oldest, when, sizeof(when));
+		fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s", when,
+		        age / 3600, age / 60 % 60);
+	} else {
+		fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+	}
+	return DS_EXIT_OK;
 }
 
 /* ledger sync [--status]: an exit code; err is left empty when the message is printed */
@@ -198,35 +267,28 @@ static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err
 {
 	ds_sync_opts so;
 	ds_sync_result sr;
-	long batch = 100; /* below 1 also means 100, as documented */
-	int rc = DS_EXIT_OK;
+	long batch = 100, attempts = 8; /* a batch below 1 also means 100, as documented */
 
-	if (ds_opts_has(v, &ledger_spec, "status")) {
-		long depth;
-		long long oldest;
-		char when[32] = "-";
-		if (ds_ledger_outbox(l, &depth, &oldest, err) < 0) {
-			rc = DS_EXIT_ERROR;
-		} else if (oldest) {
-			long long age = (long long)time(NULL) - oldest / 1000;
-			iso(oldest, when, sizeof(when));
-			fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s",
-			        when, age / 3600, age / 60 % 60);
-		} else {
-			fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
-		}
-		return rc;
-	}
+	if (ds_opts_has(v, &ledger_spec, "status"))
+		return sync_status(cli, l, err);
 	memset(&so, 0, sizeof(so));
 	so.url = ds_opts_get(v, &ledger_spec, "url");
 	if (ds_opt_long(&batch, ds_opts_get(v, &ledger_spec, "batch"), INT_MIN, INT_MAX) < 0)
 		return ds_cli_usage_error(cli, "ledger", "--batch needs a whole number (events per request)");
+	if (ds_opt_long(&attempts, ds_opts_get(v, &ledger_spec, "attempts"), 1, 100) < 0)
+		return ds_cli_usage_error(cli, "ledger", "--attempts needs a whole number from 1 to 100");
 	so.batch = (int)batch;
+	so.max_attempts = (int)attempts;
+	so.note = ds_cli_note; /* each failed try and the wait before the next, as they happen */
+	so.note_ctx = cli;
 	if (!so.url)
 		return ds_cli_usage_error(cli, "ledger", "sync needs --url");
 	if (ds_ledger_sync(l, &so, &sr, err) < 0) {
-		fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err->message,
-		        sr.remaining, sr.remaining == 1 ? "" : "s");
+		if (sr.remaining >= 0)
+			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err->message,
+			        sr.remaining, sr.remaining == 1 ? "" : "s");
+		else
+			fprintf(cli->err, "%s: sync: %s; the queue could not be counted\n", cli->prog, err->message);
 		err->message[0] = '\0'; /* reported above, with the queue */
 		return DS_EXIT_ERROR;
 	}
@@ -234,16 +296,106 @@ static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err
 	return DS_EXIT_OK;
 }
 
+/* The code as typed, keyed the way the counter keyed it: 0, or the exit code
+ * after saying why it is not the code of one box. */
+static int history_key(ds_cli *cli, const char *arg, ds_unit_key *unit)
+{
+	ds_code code;
+	ds_trace_opts to;
+	char msg[256] = "";
+	size_t i;
+	int ok;
+
+	ds_code_init(&code);
+	ds_trace_opts_default(&to);
+	ds_trace_parse(&code, arg, strlen(arg), NULL, NULL, &to);
+	ok = ds_code_unit_key(&code, unit);
+	for (i = 0; !ok && i < code.nissues && !msg[0]; i++)
+		if (code.issues[i].severity == DS_SEV_ERROR)
+			ds_issue_message(&code.issues[i], cli->lang, msg, sizeof(msg));
+	ds_code_free(&code);
+	if (ok)
+		return 0;
+	fprintf(cli->err, "%s ledger: history: not the trace code of one box (%s)\n", cli->prog,
+	        msg[0] ? msg : cli->lang == DS_LANG_ZH ? "没有序列号" : "no serial");
+	return DS_EXIT_NO_CODE;
+}
+
+static int history(out_ctx *o, ds_ledger *l, const ds_unit_key *unit, ds_error *err)
+{
+	int rc = ds_ledger_history(l, unit->key, print_event, o, err);
+
+	if (rc == DS_OK && o->rows == 0 && o->fmt != DS_FMT_JSON)
+		fprintf(o->cli->out, o->cli->lang == DS_LANG_ZH ? "没有记录：这个追溯码（%s）在本店没有扫描过\n"
+		                                                  : "no events for this code (%s): never scanned here\n",
+		        unit->key);
+	return rc;
+}
+
+static int export_events(out_ctx *o, ds_ledger *l, const ds_optvals *v, long long since, ds_error *err)
+{
+	ds_error cerr;
+	int rc;
+
+	if (o->fmt == DS_FMT_TEXT && !o->receipt)
+		o->fmt = DS_FMT_JSON;
+	if (o->receipt && ds_catalog_open_default(&o->cat, ds_opts_get(v, &ledger_spec, "data-dir"), &cerr) < 0)
+		o->cat = NULL; /* names fall back to the NHSA code */
+	rc = ds_ledger_events(l, since, 1, export_event, o, err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+	ds_catalog_close(o->cat);
+	return rc;
+}
+
+/* The ledger: read-only for everything but sync, which marks what was sent. */
+static int open_ledger(ds_cli *cli, const ds_optvals *v, int readonly, ds_ledger **l, ds_error *err)
+{
+	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
+	ds_ledger_open_opts lo = {readonly, ds_cli_note, cli};
+	int rc = DS_ERR;
+
+	if (ds_opts_get(v, &ledger_spec, "ledger"))
+		ds_buf_puts(&path, ds_opts_get(v, &ledger_spec, "ledger"));
+	else if (ds_data_dir(&dir, ds_opts_get(v, &ledger_spec, "data-dir"), err) == DS_OK)
+		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
+	if (path.ptr)
+		rc = ds_ledger_open(l, path.ptr, &lo, err);
+	ds_buf_free(&path);
+	ds_buf_free(&dir);
+	return rc;
+}
+
+/* The last word: a ledger error, a row that could not be written as JSON, or the output. */
+static int finish(ds_cli *cli, const out_ctx *o, int rc, const ds_error *err)
+{
+	int out_failed = fflush(cli->out) != 0 || ferror(cli->out) || o->write_error;
+	int e = o->write_error ? o->write_error : errno ? errno : EIO;
+
+	if (rc == DS_EXIT_ERROR && err->message[0]) {
+		fprintf(cli->err, "%s: %s\n", cli->prog, err->message);
+	} else if (o->encode_error) {
+		fprintf(cli->err, "%s: an event holds text that is not UTF-8 (a damaged ledger?); stopped after %ld\n",
+		        cli->prog, o->rows);
+		rc = DS_EXIT_ERROR;
+	} else if (out_failed && rc != DS_EXIT_USAGE) {
+		fprintf(cli->err, "%s: cannot write output: %s\n", cli->prog, strerror(e));
+		rc = DS_EXIT_ERROR;
+	}
+	return rc;
+}
+
 int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
 	ds_error err;
 	ds_ledger *l = NULL;
-	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
+	ds_unit_key unit;
 	out_ctx o;
 	const char *sub, *fmt;
+	char msg[192];
+	long long since = 0;
 	int rc;
 
+	ds_error_clear(&err);
 	rc = ds_cli_begin(cli, &ledger_spec, "ledger", &v, argc, argv);
 	if (rc >= 0)
 		goto out;
@@ -263,54 +415,32 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		rc = ds_cli_usage_error(cli, "ledger", "history needs one CODE");
 		goto out;
 	}
-	if (ds_opts_get(&v, &ledger_spec, "ledger"))
-		ds_buf_puts(&path, ds_opts_get(&v, &ledger_spec, "ledger"));
-	else if (ds_data_dir(&dir, ds_opts_get(&v, &ledger_spec, "data-dir"), &err) == DS_OK)
-		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
-	if (!path.ptr || ds_ledger_open(&l, path.ptr, &err) < 0) {
+	if (!strcmp(sub, "history") && (rc = history_key(cli, v.rest[1], &unit)) != 0)
+		goto out;
+	if (!strcmp(sub, "export") && (since = parse_since(ds_opts_get(&v, &ledger_spec, "since"), msg, sizeof(msg))) < 0) {
+		rc = ds_cli_usage_error(cli, "ledger", msg);
+		goto out;
+	}
+	errno = 0;
+	if (open_ledger(cli, &v, strcmp(sub, "sync") || ds_opts_has(&v, &ledger_spec, "status"), &l, &err) < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		rc = DS_EXIT_ERROR;
 		goto out;
 	}
 	rc = DS_EXIT_OK;
-	if (!strcmp(sub, "history")) {
-		/* the code as typed: normalise it the way the counter keyed it */
-		ds_code code;
-		ds_trace_opts to;
-		ds_unit_key unit;
-		ds_code_init(&code);
-		ds_trace_opts_default(&to);
-		ds_trace_parse(&code, v.rest[1], strlen(v.rest[1]), NULL, NULL, &to);
-		if (!ds_code_unit_key(&code, &unit))
-			snprintf(unit.key, sizeof(unit.key), "%.*s", (int)code.text_len, code.text);
-		ds_code_free(&code);
-		if (ds_ledger_history(l, unit.key, print_event, &o, &err) < 0)
-			rc = DS_EXIT_ERROR;
-	} else if (!strcmp(sub, "stock")) {
-		if (ds_ledger_stock(l, print_stock, &o, &err) < 0)
-			rc = DS_EXIT_ERROR;
-	} else if (!strcmp(sub, "export")) {
-		long long since = parse_since(ds_opts_get(&v, &ledger_spec, "since"));
-		if (since < 0) {
-			rc = ds_cli_usage_error(cli, "ledger", "--since needs YYYY-MM-DD or milliseconds since 1970");
-		} else {
-			if (o.fmt == DS_FMT_TEXT && !o.receipt)
-				o.fmt = DS_FMT_JSON;
-			if (o.receipt && ds_catalog_open_default(&o.cat, ds_opts_get(&v, &ledger_spec, "data-dir"), &err) < 0)
-				o.cat = NULL; /* names fall back to the NHSA code */
-			if (ds_ledger_events(l, since, 1, export_event, &o, &err) < 0)
-				rc = DS_EXIT_ERROR;
-			ds_catalog_close(o.cat);
-		}
-	} else {
+	if (!strcmp(sub, "history"))
+		rc = history(&o, l, &unit, &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+	else if (!strcmp(sub, "stock"))
+		rc = ds_ledger_stock(l, print_stock, &o, &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+	else if (!strcmp(sub, "export"))
+		rc = export_events(&o, l, &v, since, &err);
+	else
 		rc = do_sync(cli, &v, l, &err);
-	}
-	if (rc == DS_EXIT_ERROR && err.message[0])
-		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
+	rc = finish(cli, &o, rc, &err);
+	ds_buf_free(&o.esc[0]);
+	ds_buf_free(&o.esc[1]);
 	ds_ledger_close(l);
 out:
-	ds_buf_free(&path);
-	ds_buf_free(&dir);
 	free(v.rest);
 	return rc;
 }

@@ -117,11 +117,13 @@ int ds_lines_next(ds_lines *r, ds_line *out)
 			r->pos++;
 			if (*nl == '\r')
 				r->pending_cr = 1;
+			out->terminated = 1;
 			goto done;
 		}
 	}
 	if (!got)
 		return 0;
+	out->terminated = 0;
 done:
 	r->line[kept] = '\0';
 	out->data = r->line;

@@ -1,4 +1,5 @@
 /* main.c - drugscan: dispatch a subcommand from the table. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ int main(int argc, char **argv)
 	cli.in = stdin;
 	cli.prog = "drugscan";
 	cli.lang = ds_lang_from_env();
+	/* past the file size limit (ulimit -f) a write fails with EFBIG, which is
+	 * reported like a full disk, instead of killing the process mid-answer */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (argc < 2) {
 		usage(stderr, cli.prog);

@@ -199,6 +199,46 @@ void ds_cli_note(void *ctx, const char *message)
 	fprintf(cli->err, "%s: %s\n", cli->prog, message);
 }
 
+int ds_cli_escape(ds_buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t cp;
+	int rc = DS_OK;
+
+	while (rc == DS_OK && i < len) {
+		n = ds_utf8_decode(&cp, p + i, len - i);
+		if (n == 0)
+			rc = ds_buf_printf(out, "\\x%02x", p[i++]);
+		else if (cp == 0x1D)
+			rc = ds_buf_puts(out, "<GS>"), i++;
+		else if (cp < 0x20 || cp == 0x7f)
+			rc = ds_buf_printf(out, "\\x%02x", (unsigned)cp), i++;
+		else if (cp >= 0x80 && cp < 0xa0)
+			rc = ds_buf_printf(out, "\\u%04x", (unsigned)cp), i += n;
+		else
+			rc = ds_buf_put(out, p + i, n), i += n;
+	}
+	return rc;
+}
+
+int ds_cli_printable(const char *s, size_t min, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = s ? strlen(s) : 0, i = 0, n;
+	uint32_t cp;
+
+	if (!s || len < min || len > max)
+		return 0;
+	while (i < len) {
+		n = ds_utf8_decode(&cp, p + i, len - i);
+		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0x2028 || cp == 0x2029)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
 int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv)
 {
 	const char *lang;

@@ -13,6 +13,10 @@
 #include "cli.h"
 #include "render.h"
 
+/* Cached fragments: enough for the distinct drugs of a busy stream (a
+ * pharmacy's few thousand products) and their labels. */
+#define DS_FRAGS 8192
+
 struct ds_renderer {
 	FILE *out;
 	ds_format fmt;
@@ -28,7 +32,7 @@ struct ds_renderer {
 	struct frag {
 		uint64_t hash;
 		char *json; /* owned, NUL-terminated */
-	} frags[1024];
+	} frags[DS_FRAGS];
 };
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
@@ -44,11 +48,11 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
 /* Append the cached serialisation of v (made by make when missing) to out. */
 static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(const void *), const void *arg)
 {
-	struct frag *f = &r->frags[hash % 1024];
+	struct frag *f = &r->frags[hash % DS_FRAGS];
 
 	if (!f->json || f->hash != hash) {
 		json_t *j = make(arg);
-		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 		json_decref(j);
 		if (!s)
 			return DS_ENOMEM;
@@ -104,7 +108,7 @@ void ds_renderer_free(ds_renderer *r)
 	ds_buf_free(&r->tmp);
 	ds_buf_free(&r->json);
 	ds_buf_free(&r->note);
-	for (i = 0; i < 1024; i++)
+	for (i = 0; i < DS_FRAGS; i++)
 		free(r->frags[i].json);
 	}
 	free(r);
@@ -164,6 +168,8 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_v
 		h = fnv(h, d->matched_by, strlen(d->matched_by));
 		h = fnv(h, &d->package_level, sizeof(d->package_level));
 		h = fnv(h, &d->units, sizeof(d->units));
+		h = fnv(h, &d->local_mapping, sizeof(d->local_mapping));
+		h = fnv(h, &d->demo_mapping, sizeof(d->demo_mapping));
 		h = fnv(h, "drug", 4);
 		rc = put_frag(r, &r->json, h, make_drug, d);
 	} else {
@@ -174,6 +180,7 @@ static int render_json(ds_renderer *r, const void *input, size_t len, const ds_v
 		const ds_label *l = &v->labels[i];
 		uint64_t h = fnv(0xcbf29ce484222325ULL, l->id, strlen(l->id));
 		h = fnv(h, &l->level, sizeof(l->level));
+		h = fnv(h, &l->ratio, sizeof(l->ratio));
 		h = fnv(h, l->text, strlen(l->text));
 		if (i)
 			ds_buf_putc(&r->json, ',');

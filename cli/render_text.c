@@ -88,8 +88,14 @@ static void drug_lines(FILE *out, const ds_drug *d, ds_lang lang)
 	if (d->pack[0])
 		fprintf(out, " · %s", d->pack);
 	fputc('\n', out);
-	fprintf(out, "    %s%s%s%s%s\n", d->manufacturer, d->approval_no[0] ? " · " : "", d->approval_no,
-	        zh ? " · 医保代码 " : " · NHSA code ", d->nhsa_code);
+	fprintf(out, "    %s%s%s", d->manufacturer, d->approval_no[0] ? " · " : "", d->approval_no);
+	if (strcmp(d->nhsa_code, d->list_key)) /* a list row has a key, not an NHSA code */
+		fprintf(out, "%s%s", zh ? " · 医保代码 " : " · NHSA code ", d->nhsa_code);
+	if (d->section[0])
+		fprintf(out, zh ? "%s目录 %s %s（%s）" : "%slist: %s %s (%s)",
+		        d->manufacturer[0] || d->approval_no[0] || strcmp(d->nhsa_code, d->list_key) ? " · " : "", d->section,
+		        d->list_no, d->list_key);
+	fputc('\n', out);
 }
 
 /* One or two words for the strongest alert, for the headline. */

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t lens[1];
 	ds_catalog *cat = NULL;
 	ds_import_report rep;
-	ds_import_opts io = {0, 0, 0};
+	ds_import_opts io = {0, 0, 0, 0};
 	ds_error err;
 	long before;
 	int rc;

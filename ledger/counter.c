@@ -51,7 +51,6 @@ int ds_counter_judge(ds_catalog *cat, const ds_counter_opts *o, const void *inpu
 	ds_lookup_opts lookup = o->lookup;
 
 	a->opts_ = *o;
-	a->applied = 0;
 	a->refusal_id = NULL;
 	a->refusal[0] = '\0';
 	a->lookup_failed = 0;
@@ -97,66 +96,94 @@ static void request(const ds_counter_answer *a, ds_ledger_req *q)
 	q->nlabels = v->nlabels;
 }
 
-/* After the commit: the ledger's labels join the verdict's (the outcome already counts both). */
+/* Recorded: the ledger's labels join the verdict's (the outcome already counts both). */
 static void merge(ds_counter_answer *a)
 {
 	size_t i;
 
-	a->applied = 1;
 	for (i = 0; i < a->ledger.nlabels && a->verdict.nlabels < DS_MAX_LABELS; i++)
 		a->verdict.labels[a->verdict.nlabels++] = a->ledger.labels[i];
 }
 
-/* A ledger still locked by another writer after the busy timeout is DS_ELIMIT (a time limit), not damage. */
-static int busy(ds_ledger *l, ds_error *err)
+/* One answer on its own: ds_ledger_apply's own transaction. */
+static int apply_one(ds_ledger *l, ds_counter_answer *a, ds_error *err)
 {
-	int code = sqlite3_errcode(l->db) == SQLITE_BUSY ? DS_ELIMIT : err && err->code ? err->code : DS_ERR;
+	ds_ledger_req q;
+	int rc;
 
-	if (err)
-		err->code = code;
-	return code;
+	request(a, &q);
+	rc = ds_ledger_apply(l, &q, a->opts_.lookup.lang, &a->ledger, err);
+	if (a->ledger.recorded == 1)
+		merge(a);
+	return rc;
+}
+
+/* The group failed: what does the ledger hold? Before COMMIT nothing; after a failed
+ * COMMIT each event is looked for (a commit whose frames reached the log stands). */
+static int group_failed(ds_ledger *l, ds_counter_answer *const *answers, size_t n, int committing, int rc)
+{
+	ds_ledger_fault fault = l->fault;
+	size_t i;
+	int all = 1;
+
+	if (l->db && sqlite3_get_autocommit(l->db) == 0)
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < n; i++) {
+		ds_counter_answer *a = answers[i];
+		if (a->refusal_id)
+			continue;
+		a->ledger.recorded = committing && a->ledger.event_id[0] ? led_confirm(l, a->ledger.event_id) : 0;
+		a->ledger.fault = fault;
+		if (a->ledger.recorded == 1)
+			merge(a);
+		else
+			all = 0;
+	}
+	l->fault = fault;
+	return all ? DS_OK : rc;
 }
 
 int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, ds_error *err)
 {
 	ds_ledger_req q;
-	size_t i, todo = 0;
-	int group;
+	size_t i, todo = 0, last = 0;
+	int rc, committing = 0;
 
 	for (i = 0; i < n; i++)
-		todo += answers[i]->refusal_id == NULL;
-	if (!todo)
+		if (!answers[i]->refusal_id) {
+			todo++;
+			last = i;
+			memset(&answers[i]->ledger, 0, sizeof(answers[i]->ledger));
+		}
+	if (todo == 0)
 		return DS_OK;
-	/* one answer: its own transaction; several: one transaction, each answer a savepoint in it */
-	group = todo > 1;
-	if (group && led_exec(l, "BEGIN IMMEDIATE", err) < 0)
-		return busy(l, err);
-	l->in_group = group;
-	for (i = 0; i < n; i++) {
+	if (todo == 1)
+		return apply_one(l, answers[last], err);
+	/* several: one transaction, each answer a savepoint in it, one COMMIT (one fsync) */
+	if ((rc = ds_ledger_writable(l, err)) < 0 || (rc = led_ready(l, err)) < 0 ||
+	    (rc = led_exec(l, "BEGIN IMMEDIATE", err)) < 0)
+		return group_failed(l, answers, n, 0, rc);
+	l->in_group = 1;
+	for (i = 0; i < n && rc == DS_OK; i++) {
 		ds_counter_answer *a = answers[i];
 		if (a->refusal_id)
 			continue;
 		request(a, &q);
-		if (ds_ledger_apply(l, &q, a->opts_.lookup.lang, &a->ledger, err) < 0) {
-			if (!group)
-				return busy(l, err);
-			goto fail;
-		}
+		rc = ds_ledger_apply(l, &q, a->opts_.lookup.lang, &a->ledger, err);
 	}
 	l->in_group = 0;
-	if (group && led_exec(l, "COMMIT", err) < 0)
-		goto fail;
+	if (rc == DS_OK) {
+		committing = 1;
+		rc = led_exec(l, "COMMIT", err);
+	}
+	if (rc < 0)
+		return group_failed(l, answers, n, committing, rc);
 	for (i = 0; i < n; i++)
-		if (!answers[i]->refusal_id)
+		if (!answers[i]->refusal_id) {
+			answers[i]->ledger.recorded = 1;
 			merge(answers[i]);
+		}
 	return DS_OK;
-fail:
-	l->in_group = 0;
-	if (group)
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-	for (i = 0; i < n; i++)
-		memset(&answers[i]->ledger, 0, sizeof(answers[i]->ledger));
-	return err && err->code ? err->code : DS_ERR;
 }
 
 int ds_counter_do(ds_ledger *l, ds_catalog *cat, const ds_counter_opts *o, const void *input, size_t len,

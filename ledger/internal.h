@@ -9,12 +9,40 @@
 #define DS_LEDGER_APP_ID 0x44534c47 /* "DSLG" */
 
 struct ds_ledger {
-	sqlite3 *db;
-	int warn_after, alert_after, undo_days; /* from the settings table */
-	int in_group;                           /* ds_counter_apply holds a transaction open */
+	sqlite3 *db;            /* NULL after a failed reopen: the next call tries again */
+	char *path;             /* owned, from malloc() */
+	int want_ro;            /* opened for reading only (history, stock, export, sync --status) */
+	int readonly;           /* cannot be written: ro_reason says why */
+	int immutable;          /* opened with immutable=1 (a read-only folder, no -wal) */
+	int memory;             /* no ledger file: an empty one in memory */
+	char ro_reason[DS_ERROR_MAX];
+	ds_ledger_fault fault;  /* the cause of the last failure */
+	ds_ledger_note_fn note; /* borrowed from the open options */
+	void *note_ctx;
+	int warn_after, alert_after, undo_days; /* from the settings table, checked */
+	int in_group;           /* ds_counter_apply holds the transaction: ds_ledger_apply takes a savepoint */
 };
 
+/* store.c: opening, checked statements, and naming a failure's cause. */
+
+/* Set err from a failed SQLite call (rc, extended), naming the cause: damaged,
+ * read-only, disk full, file size limit, busy, I/O. Records it in l->fault.
+ * Returns DS_EINVAL (damaged) or DS_EIO. */
+int led_fail(ds_ledger *l, int rc, ds_error *err);
 int led_exec(ds_ledger *l, const char *sql, ds_error *err);
+int led_prepare(ds_ledger *l, const char *sql, sqlite3_stmt **st, ds_error *err);
+/* sqlite3_step, checked: 1 a row, 0 done, or the error (st is left to the caller). */
+int led_step(ds_ledger *l, sqlite3_stmt *st, ds_error *err);
+/* Check the bind calls of a statement (their results ORed): 0, or the error. */
+int led_bound(ds_ledger *l, int rc, ds_error *err);
+/* Close and open the ledger again (after a failed commit: a new connection
+ * runs WAL recovery when it is the only one). */
+int led_reopen(ds_ledger *l, ds_error *err);
+/* A connection, reopened when a failure closed it. */
+int led_ready(ds_ledger *l, ds_error *err);
+/* After a failed COMMIT: is the event uuid in the ledger? 1, 0, or -1 (it could not be read). */
+int led_confirm(ds_ledger *l, const char *uuid);
+
 void led_uuid(char out[40]);
 
 /* The columns every event query selects, in the order led_read_event reads them. */

@@ -52,127 +52,6 @@ static ds_state state_parse(const char *s)
 	return DS_ST_UNKNOWN;
 }
 
-static const char schema_v1[] =
-	"CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"INSERT INTO settings VALUES ('seen_warn_after', '1'), ('seen_alert_after', '3'), ('undo_days', '10');"
-	"CREATE TABLE events ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, code TEXT NOT NULL,"
-	" product_key TEXT NOT NULL DEFAULT '', serial TEXT NOT NULL DEFAULT '', nhsa_code TEXT NOT NULL DEFAULT '',"
-	" batch TEXT NOT NULL DEFAULT '', expiry TEXT NOT NULL DEFAULT '', action TEXT NOT NULL,"
-	" split INTEGER NOT NULL DEFAULT 0, qty INTEGER NOT NULL DEFAULT 1, station TEXT NOT NULL,"
-	" operator TEXT NOT NULL DEFAULT '', time_ms INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '',"
-	" state_before TEXT NOT NULL, state_after TEXT NOT NULL, units_before INTEGER, units_after INTEGER,"
-	" undoes TEXT NOT NULL DEFAULT '', undone_action TEXT NOT NULL DEFAULT '',"
-	" outcome INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX events_code ON events (code, seq);"
-	"CREATE INDEX events_time ON events (time_ms);"
-	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events BEGIN"
-	" SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TRIGGER events_append_only_d BEFORE DELETE ON events BEGIN"
-	" SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TABLE codes (code TEXT PRIMARY KEY, state TEXT NOT NULL, units INTEGER, units_left INTEGER,"
-	" scans INTEGER NOT NULL DEFAULT 0, product_key TEXT NOT NULL DEFAULT '', nhsa_code TEXT NOT NULL DEFAULT '',"
-	" last_seq INTEGER) WITHOUT ROWID;"
-	"CREATE INDEX codes_state ON codes (state, product_key);"
-	"CREATE TABLE outbox (seq INTEGER PRIMARY KEY, acked_ms INTEGER);"
-	"CREATE INDEX outbox_pending ON outbox (acked_ms, seq);";
-
-int led_exec(ds_ledger *l, const char *sql, ds_error *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ds_error_set(err, DS_ERR, "ledger database: %s", msg ? msg : sqlite3_errmsg(l->db));
-		sqlite3_free(msg);
-		return DS_ERR;
-	}
-	return DS_OK;
-}
-
-static long pragma(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long v = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = (long)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return v;
-}
-
-static int migrate(ds_ledger *l, const char *path, ds_error *err)
-{
-	long version, appid, tables;
-	char sql[96];
-
-	version = pragma(l->db, "PRAGMA user_version");
-	appid = pragma(l->db, "PRAGMA application_id");
-	tables = pragma(l->db, "SELECT count(*) FROM sqlite_master");
-	if (version < 0 || tables < 0)
-		return ds_error_set(err, DS_EINVAL, "ledger '%s': not a drugscan ledger (not an SQLite database); left untouched",
-		                    path);
-	if (tables > 0 && appid != DS_LEDGER_APP_ID)
-		return ds_error_set(err, DS_EINVAL, "ledger '%s': not a drugscan ledger (another program's database); left untouched",
-		                    path);
-	if (version > 1)
-		return ds_error_set(err, DS_EINVAL, "ledger '%s': schema %ld is newer than this drugscan", path, version);
-	if (version == 1)
-		return DS_OK;
-	if (led_exec(l, "BEGIN IMMEDIATE", err) < 0)
-		return DS_ERR;
-	/* another counter may have created it while we waited for the lock */
-	if (pragma(l->db, "PRAGMA user_version") == 1)
-		return led_exec(l, "COMMIT", err);
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = 1;", DS_LEDGER_APP_ID);
-	if (led_exec(l, schema_v1, err) < 0 || led_exec(l, sql, err) < 0) {
-		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-		return DS_ERR;
-	}
-	return led_exec(l, "COMMIT", err);
-}
-
-int ds_ledger_open(ds_ledger **out, const char *path, ds_error *err)
-{
-	ds_ledger *l = calloc(1, sizeof(*l));
-	int rc;
-
-	*out = NULL;
-	if (!l)
-		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		ds_error_set(err, DS_EIO, "cannot open ledger '%s': %s", path, l->db ? sqlite3_errmsg(l->db) : "out of memory");
-		ds_ledger_close(l);
-		return DS_EIO;
-	}
-	/* a busy ledger is waited for, never reported to the person at the counter */
-	sqlite3_busy_timeout(l->db, 30000);
-	rc = migrate(l, path, err);
-	if (rc == DS_OK && pragma(l->db, "PRAGMA quick_check") < 0)
-		rc = ds_error_set(err, DS_EINVAL, "ledger '%s' is damaged; left untouched", path);
-	if (rc == DS_OK)
-		rc = led_exec(l, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err);
-	if (rc < 0) {
-		ds_ledger_close(l);
-		return rc;
-	}
-	l->warn_after = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'seen_warn_after'");
-	l->alert_after = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'seen_alert_after'");
-	l->undo_days = (int)pragma(l->db, "SELECT value FROM settings WHERE key = 'undo_days'");
-	*out = l;
-	return DS_OK;
-}
-
-void ds_ledger_close(ds_ledger *l)
-{
-	if (!l)
-		return;
-	sqlite3_close(l->db);
-	free(l);
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -211,22 +90,22 @@ typedef struct current {
 	long long last_seq;
 } current;
 
-static int load_current(ds_ledger *l, const char *code, current *c)
+static int load_current(ds_ledger *l, const char *code, current *c, ds_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->units_left = -1;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT state, ifnull(units, 0), ifnull(units_left, -1), scans, last_seq,"
-	                       " (SELECT count(*) FROM events WHERE code = ?1 AND refused = 0)"
-	                       " FROM codes WHERE code = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = led_prepare(l,
+	                 "SELECT state, ifnull(units, 0), ifnull(units_left, -1), scans, last_seq,"
+	                 " (SELECT count(*) FROM events WHERE code = ?1 AND refused = 0)"
+	                 " FROM codes WHERE code = ?1",
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	rc = led_bound(l, sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC), err);
+	if (rc == DS_OK && (rc = led_step(l, st, err)) == 1) {
 		c->state = state_parse((const char *)sqlite3_column_text(st, 0));
 		c->units = sqlite3_column_int(st, 1);
 		c->units_left = sqlite3_column_int(st, 2);
@@ -235,7 +114,7 @@ static int load_current(ds_ledger *l, const char *code, current *c)
 		c->events = sqlite3_column_int(st, 5);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? rc : DS_OK;
 }
 
 static void label(ds_ledger_result *r, const char *id, ds_level level, const char *text)
@@ -243,6 +122,7 @@ static void label(ds_ledger_result *r, const char *id, ds_level level, const cha
 	if (r->nlabels < DS_LEDGER_MAX_LABELS) {
 		r->labels[r->nlabels].id = id;
 		r->labels[r->nlabels].level = level;
+		r->labels[r->nlabels].ratio = 0;
 		snprintf(r->labels[r->nlabels].text, sizeof(r->labels[0].text), "%s", text);
 		r->nlabels++;
 	}
@@ -399,103 +279,112 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 
 static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action, const char *uuid, long long t,
                         ds_state before, ds_state after, int units_before, int units_after, const char *undoes,
-                        const char *undone_action, int qty, int split, int outcome, int refused, long long *seq)
+                        const char *undone_action, int qty, int split, int outcome, int refused, long long *seq,
+                        ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, b;
 
-	if (sqlite3_prepare_v2(l->db,
-	                       "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
-	                       " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
-	                       " undoes, outcome, refused, undone_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	                       " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, q->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, q->serial ? q->serial : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, q->batch ? q->batch : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, q->expiry ? q->expiry : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, action, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 9, split);
-	sqlite3_bind_int(st, 10, qty);
-	sqlite3_bind_text(st, 11, q->station ? q->station : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, q->operator_ ? q->operator_ : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 13, t);
-	sqlite3_bind_text(st, 14, q->note ? q->note : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 15, ds_state_name(before), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 16, ds_state_name(after), -1, SQLITE_STATIC);
+	rc = led_prepare(l,
+	                 "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
+	                 " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
+	                 " undoes, outcome, refused, undone_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	                 " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	b = sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 2, q->code, -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 3, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 4, q->serial ? q->serial : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 5, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 6, q->batch ? q->batch : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 7, q->expiry ? q->expiry : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 8, action, -1, SQLITE_STATIC);
+	b |= sqlite3_bind_int(st, 9, split);
+	b |= sqlite3_bind_int(st, 10, qty);
+	b |= sqlite3_bind_text(st, 11, q->station ? q->station : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 12, q->operator_ ? q->operator_ : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_int64(st, 13, t);
+	b |= sqlite3_bind_text(st, 14, q->note ? q->note : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 15, ds_state_name(before), -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 16, ds_state_name(after), -1, SQLITE_STATIC);
 	if (units_before >= 0)
-		sqlite3_bind_int(st, 17, units_before);
+		b |= sqlite3_bind_int(st, 17, units_before);
 	if (units_after >= 0)
-		sqlite3_bind_int(st, 18, units_after);
-	sqlite3_bind_text(st, 19, undoes ? undoes : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 20, outcome);
-	sqlite3_bind_int(st, 21, refused);
-	sqlite3_bind_text(st, 22, undone_action ? undone_action : "", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+		b |= sqlite3_bind_int(st, 18, units_after);
+	b |= sqlite3_bind_text(st, 19, undoes ? undoes : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_int(st, 20, outcome);
+	b |= sqlite3_bind_int(st, 21, refused);
+	b |= sqlite3_bind_text(st, 22, undone_action ? undone_action : "", -1, SQLITE_STATIC);
+	rc = led_bound(l, b, err);
+	if (rc == DS_OK)
+		rc = led_step(l, st, err);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
+	if (rc < 0)
+		return rc;
 	*seq = sqlite3_last_insert_rowid(l->db);
-	return 0;
+	return DS_OK;
 }
 
 static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int units, int units_left, int scan,
-                      long long seq)
+                      long long seq, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc, b;
 
-	if (sqlite3_prepare_v2(l->db,
-	                       "INSERT INTO codes (code, state, units, units_left, scans, product_key, nhsa_code, last_seq)"
-	                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (code) DO UPDATE SET"
-	                       " state = excluded.state, units = ifnull(excluded.units, units),"
-	                       " units_left = excluded.units_left, scans = scans + excluded.scans,"
-	                       " product_key = excluded.product_key, nhsa_code = excluded.nhsa_code,"
-	                       " last_seq = excluded.last_seq",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ds_state_name(s), -1, SQLITE_STATIC);
+	rc = led_prepare(l,
+	                 "INSERT INTO codes (code, state, units, units_left, scans, product_key, nhsa_code, last_seq)"
+	                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (code) DO UPDATE SET"
+	                 " state = excluded.state, units = ifnull(excluded.units, units),"
+	                 " units_left = excluded.units_left, scans = scans + excluded.scans,"
+	                 " product_key = excluded.product_key, nhsa_code = excluded.nhsa_code,"
+	                 " last_seq = excluded.last_seq;",
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	b = sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 2, ds_state_name(s), -1, SQLITE_STATIC);
 	if (units > 0)
-		sqlite3_bind_int(st, 3, units);
+		b |= sqlite3_bind_int(st, 3, units);
 	if (units_left >= 0)
-		sqlite3_bind_int(st, 4, units_left);
-	sqlite3_bind_int(st, 5, scan);
-	sqlite3_bind_text(st, 6, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, seq);
-	rc = sqlite3_step(st);
+		b |= sqlite3_bind_int(st, 4, units_left);
+	b |= sqlite3_bind_int(st, 5, scan);
+	b |= sqlite3_bind_text(st, 6, q->product_key ? q->product_key : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_text(st, 7, q->nhsa_code ? q->nhsa_code : "", -1, SQLITE_STATIC);
+	b |= sqlite3_bind_int64(st, 8, seq);
+	rc = led_bound(l, b, err);
+	if (rc == DS_OK)
+		rc = led_step(l, st, err);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc < 0 ? rc : DS_OK;
 }
 
 /* Undo: the last effective action on this code, at this station, within undo_days. */
 static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long long t, ds_lang lang,
                 ds_ledger_result *res, char *undoes, size_t size, int *units_after, char *undone_action,
-                int *undone_qty, int *undone_split)
+                int *undone_qty, int *undone_split, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int found = 0;
+	int rc;
 
 	res->after = c->state;
 	*units_after = c->units_left;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
-	                       " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
-	                       " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
-	                       " ORDER BY seq DESC LIMIT 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	rc = led_prepare(l,
+	                 "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
+	                 " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
+	                 " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
+	                 " ORDER BY seq DESC LIMIT 1",
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	rc = led_bound(l, sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC), err);
+	if (rc == DS_OK)
+		rc = led_step(l, st, err);
+	if (rc == 1) {
 		const char *station = (const char *)sqlite3_column_text(st, 1);
 		long long when = sqlite3_column_int64(st, 2);
-		found = 1;
-		if (strcmp(station, q->station ? q->station : "")) {
+		if (strcmp(station ? station : "", q->station ? q->station : "")) {
 			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("只能在原收银台撤销", "only the station that did it can undo it"));
 			res->refused = 1;
 		} else if (t - when > (long long)l->undo_days * 86400000LL) {
@@ -511,39 +400,53 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 			*undone_qty = sqlite3_column_int(st, 6);
 			*undone_split = sqlite3_column_int(st, 7);
 		}
-	}
-	sqlite3_finalize(st);
-	if (!found) {
+	} else if (rc == 0) {
 		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("没有可以撤销的操作", "nothing to undo for this code"));
 		res->refused = 1;
 	}
-	return 0;
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : DS_OK;
 }
 
-int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
+/* Is the event in the ledger? 1, 0, or -1 when it cannot be read. A new
+ * connection is opened to look: when it is the only one, it runs WAL recovery,
+ * which brings back a commit whose frames reached the log before its sync
+ * failed, so the answer is what every later reader will see. */
+int led_confirm(ds_ledger *l, const char *uuid)
+{
+	sqlite3_stmt *st;
+	int tries, rc = -1;
+
+	for (tries = 0; tries < 2 && rc < 0; tries++) {
+		if (led_reopen(l, NULL) < 0 || led_prepare(l, "SELECT 1 FROM events WHERE uuid = ?1", &st, NULL) < 0)
+			continue;
+		if (led_bound(l, sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC), NULL) == DS_OK)
+			rc = led_step(l, st, NULL);
+		sqlite3_finalize(st);
+	}
+	return rc < 0 ? -1 : rc;
+}
+
+/* One request in one transaction: read the state, decide, append the event,
+ * save the state, queue the event; the caller commits. */
+static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res,
+                    ds_error *err)
 {
 	current c;
-	char undoes[40] = "", undone_action[16] = "";
-	long long t = q->now_ms ? q->now_ms : now_ms(), seq = 0;
-	int units_after = -1, units;
+	char undoes[40] = "", undone_action[16] = "", sql[96];
+	long long seq = 0;
+	int units_after = -1, units, rc;
 	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
 	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
 	size_t i;
-	/* inside a group's transaction (ds_counter_apply): a savepoint, committed with the group */
-	int nested = l->in_group;
 
-	memset(res, 0, sizeof(*res));
-	if (!q->code || !*q->code)
-		return ds_error_set(err, DS_EINVAL, "no code");
-	led_uuid(res->event_id);
-	if (led_exec(l, nested ? "SAVEPOINT apply" : "BEGIN IMMEDIATE", err) < 0)
-		return DS_ERR;
-	if (load_current(l, q->code, &c) < 0)
-		goto fail;
+	if ((rc = load_current(l, q->code, &c, err)) < 0)
+		return rc;
 	res->before = c.state;
 	if (q->action == DS_ACT_UNDO) {
-		if (undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after, undone_action, &qty, &split) < 0)
-			goto fail;
+		rc = undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after, undone_action, &qty, &split, err);
+		if (rc < 0)
+			return rc;
 	} else {
 		decide(l, q, &c, lang, res, &units_after);
 	}
@@ -551,27 +454,59 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 		if (q->labels[i].level == DS_LEVEL_ALERT)
 			res->outcome = 2; /* a recall or an expired box is an alert at the counter too */
 	units = q->units > 0 ? q->units : c.units;
-	if (insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
-	                 res->refused ? c.units_left : units_after, undoes, undone_action, qty, split, res->outcome,
-	                 res->refused, &seq) < 0 ||
-	    save_state(l, q, res->after, units, res->refused ? c.units_left : units_after,
-	               q->action == DS_ACT_SCAN, seq) < 0)
-		goto fail;
-	{
-		char sql[96];
-		snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
-		if (led_exec(l, sql, err) < 0)
-			goto fail;
-	}
-	if (led_exec(l, nested ? "RELEASE apply" : "COMMIT", err) < 0)
-		goto fail;
 	res->units_left = res->refused ? c.units_left : units_after;
-	return DS_OK;
-fail:
-	if (!err || !err->code)
-		ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	sqlite3_exec(l->db, nested ? "ROLLBACK TO apply; RELEASE apply" : "ROLLBACK", NULL, NULL, NULL);
-	return DS_ERR;
+	if ((rc = insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
+	                       res->units_left, undoes, undone_action, qty, split, res->outcome, res->refused, &seq,
+	                       err)) < 0 ||
+	    (rc = save_state(l, q, res->after, units, res->units_left, q->action == DS_ACT_SCAN, seq, err)) < 0)
+		return rc;
+	snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
+	return led_exec(l, sql, err);
+}
+
+int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
+{
+	long long t = q->now_ms ? q->now_ms : now_ms();
+	int rc, committing = 0;
+	ds_ledger_fault fault;
+
+	memset(res, 0, sizeof(*res));
+	res->units_left = -1;
+	led_uuid(res->event_id);
+	if (!q->code || !*q->code)
+		return ds_error_set(err, DS_EINVAL, "no code");
+	if ((rc = ds_ledger_writable(l, err)) < 0 || (rc = led_ready(l, err)) < 0) {
+		res->fault = l->fault;
+		return rc;
+	}
+	if (l->in_group) {
+		/* inside ds_counter_apply's transaction: a savepoint, committed (or not) with the group */
+		rc = led_exec(l, "SAVEPOINT apply", err);
+		if (rc == DS_OK && (rc = apply_tx(l, q, lang, t, res, err)) == DS_OK)
+			return led_exec(l, "RELEASE apply", err);
+		res->fault = l->fault;
+		sqlite3_exec(l->db, "ROLLBACK TO apply; RELEASE apply", NULL, NULL, NULL);
+		return rc;
+	}
+	rc = led_exec(l, "BEGIN IMMEDIATE", err);
+	if (rc == DS_OK)
+		rc = apply_tx(l, q, lang, t, res, err);
+	if (rc == DS_OK) {
+		committing = 1;
+		rc = led_exec(l, "COMMIT", err);
+	}
+	if (rc == DS_OK) {
+		res->recorded = 1;
+		return DS_OK;
+	}
+	fault = l->fault;
+	if (sqlite3_get_autocommit(l->db) == 0)
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	/* nothing is committed before COMMIT; after a failed COMMIT, look */
+	res->recorded = committing ? led_confirm(l, res->event_id) : 0;
+	l->fault = res->fault = fault;
+	/* in the ledger all the same: the answer stands, and err and res->fault say what went wrong */
+	return res->recorded == 1 ? DS_OK : rc;
 }
 
 /* ---- reading ---- */
@@ -611,58 +546,70 @@ void led_read_event(sqlite3_stmt *st, ds_event *ev)
 
 static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx, ds_error *err)
 {
-	int rc = DS_OK;
+	int rc = DS_OK, row;
 
-	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
+	while (rc == DS_OK && (row = led_step(l, st, err)) != 0) {
 		ds_event ev;
+		if (row < 0) {
+			rc = row;
+			break;
+		}
 		led_read_event(st, &ev);
 		rc = fn(ctx, &ev);
 	}
 	sqlite3_finalize(st);
-	(void)l;
-	(void)err;
 	return rc;
 }
 
 int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err)
 {
 	sqlite3_stmt *st;
+	int rc;
 
-	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLS " FROM events e WHERE code = ?1 ORDER BY seq", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+	if ((rc = led_ready(l, err)) < 0 ||
+	    (rc = led_prepare(l, "SELECT " EVENT_COLS " FROM events e WHERE code = ?1 ORDER BY seq", &st, err)) < 0)
+		return rc;
+	if ((rc = led_bound(l, sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT), err)) < 0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
 	return each_event(l, st, fn, ctx, err);
 }
 
 int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err)
 {
 	sqlite3_stmt *st;
+	int rc;
 
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT " EVENT_COLS " FROM events e WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
-	                       " ORDER BY seq",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	sqlite3_bind_int64(st, 1, since_ms);
-	sqlite3_bind_int(st, 2, only_effective);
+	if ((rc = led_ready(l, err)) < 0 ||
+	    (rc = led_prepare(l,
+	                      "SELECT " EVENT_COLS " FROM events e WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
+	                      " ORDER BY seq",
+	                      &st, err)) < 0)
+		return rc;
+	if ((rc = led_bound(l, sqlite3_bind_int64(st, 1, since_ms) | sqlite3_bind_int(st, 2, only_effective), err)) < 0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
 	return each_event(l, st, fn, ctx, err);
 }
 
 int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = DS_OK;
+	int rc, row;
 
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT product_key, nhsa_code, count(*),"
-	                       " sum(CASE WHEN units > 0 AND units_left >= 0 AND units_left < units THEN 1 ELSE 0 END)"
-	                       " FROM codes WHERE state IN ('in_stock', 'returned') GROUP BY product_key, nhsa_code"
-	                       " ORDER BY product_key",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW)
-		rc = fn(ctx, col(st, 0), col(st, 1), (long)sqlite3_column_int64(st, 2), (long)sqlite3_column_int64(st, 3));
+	if ((rc = led_ready(l, err)) < 0 ||
+	    (rc = led_prepare(l,
+	                      "SELECT product_key, nhsa_code, count(*),"
+	                      " sum(CASE WHEN units > 0 AND units_left >= 0 AND units_left < units THEN 1 ELSE 0 END)"
+	                      " FROM codes WHERE state IN ('in_stock', 'returned') GROUP BY product_key, nhsa_code"
+	                      " ORDER BY product_key",
+	                      &st, err)) < 0)
+		return rc;
+	while (rc == DS_OK && (row = led_step(l, st, err)) != 0)
+		rc = row < 0 ? row
+		             : fn(ctx, col(st, 0), col(st, 1), (long)sqlite3_column_int64(st, 2), (long)sqlite3_column_int64(st, 3));
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -670,18 +617,21 @@ int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)
 int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	*depth = 0;
 	*oldest_ms = 0;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT count(*), ifnull(min(e.time_ms), 0) FROM outbox o JOIN events e ON e.seq = o.seq"
-	                       " WHERE o.acked_ms IS NULL",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if ((rc = led_ready(l, err)) < 0 ||
+	    (rc = led_prepare(l,
+	                      "SELECT count(*), ifnull(min(e.time_ms), 0) FROM outbox o JOIN events e ON e.seq = o.seq"
+	                      " WHERE o.acked_ms IS NULL",
+	                      &st, err)) < 0)
+		return rc;
+	rc = led_step(l, st, err);
+	if (rc == 1) {
 		*depth = (long)sqlite3_column_int64(st, 0);
 		*oldest_ms = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return DS_OK;
+	return rc < 0 ? rc : DS_OK;
 }

@@ -44,10 +44,56 @@ const char *ds_state_name(ds_state s);
 
 typedef struct ds_ledger ds_ledger;
 
-/* Open (or create) ledger.db. A file that is not a drugscan ledger, or is
- * corrupt, is refused with a clear error and never overwritten. */
-int ds_ledger_open(ds_ledger **out, const char *path, ds_error *err);
+/* Why a ledger call failed, so that a caller can name the cause (in any
+ * language); the ds_error message names it in English too. */
+typedef enum ds_ledger_fault {
+	DS_LEDGER_OK = 0,
+	DS_LEDGER_IO,         /* an I/O error */
+	DS_LEDGER_DAMAGED,    /* SQLITE_CORRUPT / SQLITE_NOTADB, or the integrity check failed */
+	DS_LEDGER_NOT_LEDGER, /* not SQLite, another program's database, or a newer schema */
+	DS_LEDGER_READONLY,   /* a read-only file, folder or file system; permission denied */
+	DS_LEDGER_FULL,       /* the disk is full (ENOSPC, SQLITE_FULL) */
+	DS_LEDGER_TOO_BIG,    /* the file size limit (ulimit -f, EFBIG) */
+	DS_LEDGER_BUSY,       /* locked by another process for longer than the busy timeout */
+	DS_LEDGER_NOMEM
+} ds_ledger_fault;
+
+const char *ds_ledger_fault_name(ds_ledger_fault f); /* "damaged", "read-only", "disk full", ... */
+
+/* A note for the person running the command (a bad setting, a read-only
+ * ledger): one line, no final full stop. */
+typedef void (*ds_ledger_note_fn)(void *ctx, const char *message);
+
+typedef struct ds_ledger_open_opts {
+	int readonly;           /* history, stock, export, sync --status: never write, never create */
+	ds_ledger_note_fn note; /* may be NULL */
+	void *note_ctx;
+} ds_ledger_open_opts;
+
+/*
+ * Open (or, unless readonly, create) ledger.db, and verify it whole (PRAGMA
+ * integrity_check). A file that is not a drugscan ledger, or is damaged, is
+ * refused with a clear error and never overwritten; read-only, permission,
+ * disk-full and file-size causes are named as such. opts may be NULL (read
+ * and write).
+ *
+ * readonly: a missing ledger reads as an empty one and is not created; a
+ * read-only folder works (an unchanged ledger.db without a -wal file is read
+ * as immutable, since its -shm cannot be created there).
+ *
+ * Otherwise a ledger that cannot be written (a read-only file, folder or file
+ * system; a disk too full to open it for writing) is still opened, for
+ * reading: ds_ledger_writable says why, and every ds_ledger_apply and
+ * ds_ledger_sync fails with that reason. opts->note hears of bad settings.
+ *
+ * The whole-file check costs about half a second of CPU per 100 000 events.
+ */
+int ds_ledger_open(ds_ledger **out, const char *path, const ds_ledger_open_opts *opts, ds_error *err);
 void ds_ledger_close(ds_ledger *l); /* NULL-safe */
+/* 0 when the ledger can be written; otherwise DS_EIO and the reason in err. */
+int ds_ledger_writable(ds_ledger *l, ds_error *err);
+/* The cause of the last failed call on l. */
+ds_ledger_fault ds_ledger_last_fault(const ds_ledger *l);
 
 typedef struct ds_ledger_req {
 	ds_action action;
@@ -72,7 +118,10 @@ typedef struct ds_ledger_req {
 #define DS_LEDGER_MAX_LABELS 4
 
 typedef struct ds_ledger_result {
-	char event_id[40];       /* the event's uuid */
+	char event_id[40];       /* the event's uuid (also when it could not be committed) */
+	int recorded;            /* 1 committed; 0 not recorded; -1 unknown (the ledger could not be re-read) */
+	ds_ledger_fault fault;   /* when not recorded: why; when recorded although COMMIT reported an
+	                          * error (found in the ledger when it was re-read): that error */
 	int outcome;             /* 0 ok, 1 warn, 2 alert: the ledger's rules and the verdict's alerts */
 	int refused;             /* the action did not happen (the attempt is still recorded) */
 	ds_state before, after;
@@ -81,7 +130,11 @@ typedef struct ds_ledger_result {
 	size_t nlabels;
 } ds_ledger_result;
 
-/* Apply one counter action atomically and durably. */
+/* Apply one counter action atomically and durably. DS_OK when it is
+ * committed (res->recorded 1). On a failure the ledger is re-read before the
+ * function returns: a failed commit can leave a committed frame in the WAL,
+ * so res->recorded says what the ledger now holds. A commit that reported an
+ * error but is in the ledger returns DS_OK with res->fault and err set. */
 int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *req, ds_lang lang, ds_ledger_result *res, ds_error *err);
 
 /* One recorded event. Strings are valid during the callback only. */
@@ -95,6 +148,9 @@ typedef struct ds_event {
 } ds_event;
 
 typedef int (*ds_event_fn)(void *ctx, const ds_event *ev);
+
+/* Reading: every SQLite result is checked; a damaged page met on the way is
+ * reported as damage (DS_LEDGER_DAMAGED), never as a shorter answer. */
 
 /* Events of one code, oldest first. */
 int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err);
@@ -111,13 +167,16 @@ typedef struct ds_sync_opts {
 	const char *url;       /* the receiver; https://, or http:// to a loopback address */
 	int batch;             /* events per POST; default 100 */
 	long timeout_s;        /* per request; default 30 */
-	int max_attempts;      /* retries per batch before giving up this run; default 8 */
+	int max_attempts;      /* failed attempts in a row before giving up this run; default 8 */
 	long max_backoff_ms;   /* default 30000 */
+	ds_ledger_note_fn note; /* told of each failure before the wait and the retry; may be NULL */
+	void *note_ctx;
 } ds_sync_opts;
 
 typedef struct ds_sync_result {
-	long sent, acked, remaining;
-	int attempts;
+	long sent;             /* events put in a request, each counted once however often it was resent */
+	long acked, remaining;
+	int attempts;          /* requests made */
 } ds_sync_result;
 
 int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *opts, ds_sync_result *res, ds_error *err);
@@ -151,8 +210,9 @@ typedef struct ds_counter_answer {
 	ds_error lookup_error;   /* why, when lookup_failed */
 	const char *refusal_id;  /* not NULL: not the code of one box, nothing is recorded (static string: */
 	char refusal[256];       /* "code.not_a_pack"); refusal is why, in the language asked */
-	int applied;             /* 1: recorded in the ledger, ledger is filled */
-	ds_ledger_result ledger;
+	ds_ledger_result ledger; /* when the code names a box: ledger.recorded 1 (in the ledger, and the ledger's
+	                          * labels are in the verdict), 0 (not recorded: ledger.fault says why) or -1
+	                          * (a failed commit that could not be checked) */
 	/* private: the request as judged, for ds_counter_apply */
 	ds_counter_opts opts_;
 	ds_trace_opts trace_;
@@ -172,11 +232,12 @@ int ds_counter_judge(ds_catalog *cat, const ds_counter_opts *o, const void *inpu
 /*
  * The second half: record answers[0..n) in one transaction (a group commit:
  * one fsync for all of them), in order, so two answers for one box see each
- * other. Answers with a refusal are skipped. When it returns 0 every answer
- * is on disk, applied = 1, its ledger result filled and the ledger's labels
- * added to its verdict; on an error nothing of the group is recorded:
- * DS_ELIMIT when another writer held the ledger past the busy timeout (30 s),
- * another code when the ledger failed.
+ * other; one answer alone is ds_ledger_apply's own transaction. Answers with
+ * a refusal are skipped. DS_OK when every answer is recorded (a commit that
+ * reported an error but is in the ledger counts, with ledger.fault and err
+ * set, as for ds_ledger_apply). Otherwise the error, and each answer's
+ * ledger.recorded and ledger.fault say what the ledger holds: nothing of the
+ * group before its COMMIT; after a failed COMMIT, what a re-read finds.
  */
 int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, ds_error *err);
 /* Both halves for one input: what `drugscan counter` does for each code. */

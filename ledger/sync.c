@@ -42,24 +42,30 @@ typedef struct batch {
 	char (*uuids)[40];
 	long long *seqs;
 	size_t n, max;
+	long long bad_seq;   /* an event that cannot be encoded */
+	long long max_sent;  /* the newest event sent by this run, to count each event once */
 } batch;
 
 static int add_event(void *ctx, const ds_event *ev)
 {
 	batch *b = ctx;
 	char when[32];
+	json_t *o;
 
 	if (b->n >= b->max)
 		return 1;
 	iso_time(ev->time_ms, when);
-	json_array_append_new(
-	    b->events,
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:b}",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:i, s:b}",
 	              "uuid", ev->uuid, "code", ev->code, "product_key", ev->product_key, "serial", ev->serial,
 	              "nhsa_code", ev->nhsa_code, "batch", ev->batch, "expiry", ev->expiry, "action", ev->action, "split",
 	              ev->split, "qty", ev->qty, "station", ev->station, "operator", ev->operator_, "time", when,
 	              "time_ms", (json_int_t)ev->time_ms, "note", ev->note, "state_before", ev->state_before, "state_after",
-	              ev->state_after, "undoes", ev->undoes, "outcome", ev->outcome, "refused", ev->refused));
+	              ev->state_after, "undoes", ev->undoes, "outcome", ev->outcome, "refused", ev->refused);
+	if (!o || json_array_append_new(b->events, o) != 0) {
+		/* a text that is not UTF-8 cannot be sent, and must not be skipped */
+		b->bad_seq = ev->seq;
+		return -1;
+	}
 	snprintf(b->uuids[b->n], 40, "%s", ev->uuid);
 	b->seqs[b->n] = ev->seq;
 	b->n++;
@@ -70,25 +76,30 @@ static int add_event(void *ctx, const ds_event *ev)
 static int next_batch(ds_ledger *l, batch *b, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = DS_OK;
+	int rc, row = 0;
 
 	b->n = 0;
-	if (sqlite3_prepare_v2(l->db,
-	                       "SELECT " EVENT_COLS " FROM outbox o JOIN events e ON e.seq = o.seq"
-	                       " WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "ledger database: %s", sqlite3_errmsg(l->db));
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)b->max);
-	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
+	rc = led_prepare(l,
+	                 "SELECT " EVENT_COLS " FROM outbox o JOIN events e ON e.seq = o.seq"
+	                 " WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT ?1",
+	                 &st, err);
+	if (rc < 0)
+		return rc;
+	rc = led_bound(l, sqlite3_bind_int64(st, 1, (sqlite3_int64)b->max), err);
+	while (rc == DS_OK && (row = led_step(l, st, err)) == 1) {
 		ds_event ev;
 		led_read_event(st, &ev);
-		rc = add_event(b, &ev) ? 1 : DS_OK;
+		if (add_event(b, &ev) < 0)
+			rc = ds_error_set(err, DS_EINVAL,
+			                  "event %lld (%s) cannot be sent: one of its texts is not UTF-8 (a damaged ledger?)",
+			                  ev.seq, ev.uuid);
 	}
 	sqlite3_finalize(st);
-	return rc < 0 ? rc : DS_OK;
+	return rc < 0 ? rc : row < 0 ? row : DS_OK;
 }
 
-/* POST the batch; on a 2xx, mark the uuids the answer lists. Returns acked count, or -1. */
+/* POST the batch; on a 2xx, mark the uuids the answer lists. Returns the acked
+ * count, -1 when the exchange failed, -2 when the ledger did (no retry helps). */
 static long post(ds_ledger *l, const ds_sync_opts *o, batch *b, ds_error *err)
 {
 	CURL *c = curl_easy_init();
@@ -148,7 +159,7 @@ static long post(ds_ledger *l, const ds_sync_opts *o, batch *b, ds_error *err)
 	}
 	if (led_exec(l, "BEGIN IMMEDIATE", err) < 0) {
 		json_decref(reply);
-		return -1;
+		return -2;
 	}
 	for (k = 0; k < json_array_size(acked); k++) {
 		const char *u = json_string_value(json_array_get(acked, k));
@@ -160,7 +171,7 @@ static long post(ds_ledger *l, const ds_sync_opts *o, batch *b, ds_error *err)
 				if (led_exec(l, sql, err) < 0) {
 					sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 					json_decref(reply);
-					return -1;
+					return -2;
 				}
 				n++;
 				break;
@@ -168,7 +179,12 @@ static long post(ds_ledger *l, const ds_sync_opts *o, batch *b, ds_error *err)
 		}
 	}
 	json_decref(reply);
-	return led_exec(l, "COMMIT", err) < 0 ? -1 : n;
+	if (led_exec(l, "COMMIT", err) < 0) {
+		if (sqlite3_get_autocommit(l->db) == 0)
+			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return -2;
+	}
+	return n;
 }
 
 static void sleep_ms(long ms)
@@ -177,17 +193,44 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Tell the note about a failure and the wait before the next try. */
+static void tell_retry(const ds_sync_opts *o, const ds_error *err, int attempt, int max_attempts, long wait_ms)
+{
+	char msg[DS_ERROR_MAX + 64];
+
+	if (!o->note)
+		return;
+	snprintf(msg, sizeof(msg), "sync: %s; retry %d of %d in %.1f s", err ? err->message : "failed", attempt,
+	         max_attempts - 1, (double)wait_ms / 1000.0);
+	o->note(o->note_ctx, msg);
+}
+
+/* the wait before the next try: exponential backoff with jitter, 0.5 to 1.5 times the step */
+static long backoff_wait(long *step, long max_step)
+{
+	unsigned r = 0;
+	long wait;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (unsigned)time(NULL);
+	wait = *step / 2 + (long)(r % (unsigned long)(*step + 1));
+	*step = *step * 2 > max_step ? max_step : *step * 2;
+	return wait;
+}
+
 int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *o, ds_sync_result *res, ds_error *err)
 {
 	batch b;
 	int attempt = 0, rc;
-	long backoff = 250, max_backoff = o->max_backoff_ms > 0 ? o->max_backoff_ms : 30000;
+	long step = 250, max_backoff = o->max_backoff_ms > 0 ? o->max_backoff_ms : 30000;
 	int max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
 	long long oldest;
+	size_t i;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = ds_url_policy_check(o->url, err)) < 0) {
-		ds_ledger_outbox(l, &res->remaining, &oldest, NULL);
+	if ((rc = ds_url_policy_check(o->url, err)) < 0 || (rc = ds_ledger_writable(l, err)) < 0) {
+		if (ds_ledger_outbox(l, &res->remaining, &oldest, NULL) < 0)
+			res->remaining = -1;
 		return rc;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -203,38 +246,49 @@ int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *o, ds_sync_result *res, ds_
 	for (;;) {
 		long n;
 		b.events = json_array();
-		rc = next_batch(l, &b, err);
+		rc = b.events ? next_batch(l, &b, err) : ds_error_set(err, DS_ENOMEM, "out of memory");
 		if (rc < 0 || b.n == 0) {
 			json_decref(b.events);
 			break;
 		}
-		res->sent += (long)b.n;
+		/* the batch is oldest first: what is newer than the last batch was not sent before */
+		for (i = 0; i < b.n; i++)
+			if (b.seqs[i] > b.max_sent) {
+				res->sent++;
+				b.max_sent = b.seqs[i];
+			}
 		res->attempts++;
 		n = post(l, o, &b, err);
 		json_decref(b.events);
 		if (n > 0) {
 			res->acked += n;
 			attempt = 0;
-			backoff = 250;
+			step = 250;
 			continue;
 		}
 		if (n == 0)
 			ds_error_set(err, DS_EIO, "%s: the receiver acknowledged none of %zu events", o->url, b.n);
+		else if (n == -2) {
+			rc = DS_EIO;
+			led_reopen(l, NULL); /* count the queue as the next reader will see it */
+			break;
+		}
 		if (++attempt >= max_attempts) {
 			rc = DS_EIO;
 			break;
 		}
 		{
-			/* exponential backoff with full jitter: 0.5 to 1.5 times the step */
-			unsigned r = 0;
-			if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-				r = (unsigned)time(NULL);
-			sleep_ms(backoff / 2 + (long)(r % (unsigned long)(backoff + 1)));
-			backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
+			long wait = backoff_wait(&step, max_backoff);
+			tell_retry(o, err, attempt, max_attempts, wait);
+			sleep_ms(wait);
 		}
 	}
 	free(b.uuids);
 	free(b.seqs);
-	ds_ledger_outbox(l, &res->remaining, &oldest, NULL);
+	if (ds_ledger_outbox(l, &res->remaining, &oldest, rc < 0 ? NULL : err) < 0) {
+		res->remaining = -1;
+		if (rc == DS_OK)
+			rc = DS_ERR;
+	}
 	return rc;
 }

@@ -5,6 +5,7 @@
  * ledger reader and scanner) from the pool for the length of the call.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -159,7 +160,9 @@ static ds_ledger *reader(ds_server *s, srv_ctx *ctx, reply *out)
 {
 	ds_error err;
 
-	if (!ctx->reader && ds_ledger_open(&ctx->reader, s->ledger_path, &err) < 0) {
+	ds_ledger_open_opts ro = {1, NULL, NULL}; /* history and stock never write */
+
+	if (!ctx->reader && ds_ledger_open(&ctx->reader, s->ledger_path, &ro, &err) < 0) {
 		rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.unavailable", "%s", err.message);
 		return NULL;
 	}
@@ -205,8 +208,18 @@ static int api_ledger(ds_server *s, sreq *r, reply *out)
 		/* the code as typed or scanned: keyed the way the counter keys it */
 		ds_trace_opts_default(&ctx->trace);
 		ds_trace_parse(&ctx->code, code, strlen(code), NULL, NULL, &ctx->trace);
-		if (!ds_code_unit_key(&ctx->code, &unit))
-			snprintf(unit.key, sizeof(unit.key), "%.*s", (int)ctx->code.text_len, ctx->code.text);
+		if (!ds_code_unit_key(&ctx->code, &unit)) {
+			/* as `ledger history`: only the code of one box has a history */
+			char msg[256] = "";
+			size_t i;
+			for (i = 0; i < ctx->code.nissues && !msg[0]; i++)
+				if (ctx->code.issues[i].severity == DS_SEV_ERROR)
+					ds_issue_message(&ctx->code.issues[i], req_lang(s, r->conn, NULL), msg, sizeof(msg));
+			ctx_put(s, ctx);
+			json_decref(arr);
+			return rep_error(out, MHD_HTTP_UNPROCESSABLE_CONTENT, "code.not_a_pack", "not the trace code of one box (%s)",
+			                 msg[0] ? msg : "no serial");
+		}
 		rc = ds_ledger_history(l, unit.key, add_event, arr, &err);
 	} else {
 		rc = ds_ledger_stock(l, add_stock, arr, &err);
@@ -226,16 +239,65 @@ static int api_ledger(ds_server *s, sreq *r, reply *out)
 
 /* ---- GET /v1/catalog/search ---- */
 
+/* One hit as `catalog search --format json` writes it. */
+static int add_hit(void *arr, const ds_search_hit *h)
+{
+	json_t *o = json_pack("{s:s, s:i, s:b, s:b, s:b, s:s}", "key", h->drug->nhsa_code, "rank", h->rank, "form_match",
+	                      h->form_match, "new_2025", h->new_2025, "commercial_innovative", h->commercial,
+	                      "category_name", h->category_name);
+	json_t *labels = json_array();
+	size_t i;
+
+	if (!o || !labels) {
+		json_decref(o);
+		json_decref(labels);
+		return DS_ENOMEM;
+	}
+	json_object_set_new(o, "drug", ds_drug_json(h->drug));
+	for (i = 0; i < h->nlabels; i++)
+		json_array_append_new(labels, ds_label_json(&h->labels[i]));
+	json_object_set_new(o, "labels", labels);
+	return json_array_append_new(arr, o) < 0 ? DS_ENOMEM : 0;
+}
+
 static int api_search(ds_server *s, sreq *r, reply *out)
 {
 	const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "q");
+	const char *lim = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "limit");
+	const char *ins = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "insurance");
+	ds_lookup_opts lo = {DS_INS_ANY, req_lang(s, r->conn, NULL), NULL};
+	size_t total = 0;
+	json_t *hits;
+	ds_error err;
+	srv_ctx *ctx;
+	char *end = NULL;
+	long limit = lim ? strtol(lim, &end, 10) : 20;
+	int rc;
 
-	(void)s;
 	if (!q || !*q)
 		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid", "give the name to search: /v1/catalog/search?q=NAME");
-	/* catalog.h has no name search in this build (ds_catalog_search comes with the national list) */
-	return rep_error(out, MHD_HTTP_NOT_IMPLEMENTED, "catalog.search_unavailable",
-	                 "this build's catalog has no name search; look a code up with POST /v1/check");
+	if (ds_utf8_check((const unsigned char *)q, strlen(q)) != strlen(q))
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid", "'q' is not UTF-8");
+	if ((lim && (!*lim || *end || limit < 1 || limit > 1000)) || ds_insurance_parse(&lo.insurance, ins) < 0)
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid",
+		                 "'limit' must be a whole number from 1 to 1000, 'insurance' employee or resident");
+	ctx = ctx_get(s, &err);
+	if (!ctx)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
+	hits = json_array();
+	rc = hits ? ds_catalog_search(ctx->cat, q, &lo, (size_t)limit, add_hit, hits, &total, &err) : DS_ENOMEM;
+	ctx_put(s, ctx);
+	if (rc == DS_EINVAL) {
+		json_decref(hits);
+		return rep_error(out, MHD_HTTP_BAD_REQUEST, "request.invalid", "%s", err.message);
+	}
+	if (rc < 0) {
+		json_decref(hits);
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "catalog search: %s",
+		                 rc == DS_ENOMEM ? "out of memory" : err.message);
+	}
+	return rep_json(out, MHD_HTTP_OK, json_pack("{s:i, s:s, s:I, s:o}", "format_version", 1, "query", q, "total",
+	                                            (json_int_t)total, "hits", hits));
 }
 
 /* ---- GET /v1/version and /healthz ---- */

@@ -22,7 +22,7 @@ json_t *error_json(const char *id, const char *message)
 
 int rep_json(reply *r, unsigned status, json_t *o)
 {
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL; /* as the CLI prints ratios */
 
 	json_decref(o);
 	free(r->body);

@@ -65,8 +65,7 @@ typedef struct sreq {
 	/* a counter request while the writer has it */
 	json_t *json;               /* the parsed body; the answer's strings point into it */
 	ds_counter_answer *answer;  /* owned, from malloc() */
-	int rc;                     /* of the ledger: 0, or the error in err */
-	ds_error err;
+	ds_error err;               /* the ledger's, when answer->ledger.recorded != 1 or a fault is set */
 	ds_lang lang;
 	struct sreq *next;          /* the writer's queue */
 } sreq;
@@ -150,7 +149,8 @@ long field_int(json_t *o, const char *name, long deflt);
 
 int api_counter(ds_server *s, sreq *r, reply *out);
 /* The counter answer of DESIGN.md (the CLI's `counter --format json` line). */
-json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang);
+json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err);
+const char *fault_id(ds_ledger_fault f);
 /* A ledger event as `ledger history --format jsonl` prints it. */
 json_t *event_json(const ds_event *e);
 

@@ -111,7 +111,15 @@ static json_t *input_json(const char *s, size_t len)
 	return json_stringn(s, len);
 }
 
-json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang)
+/* The fault as `counter --format json` names it in a NOT recorded answer. */
+const char *fault_id(ds_ledger_fault f)
+{
+	static const char *const ids[] = {"none",      "io",        "damaged",         "not_a_ledger", "read_only",
+	                                  "disk_full", "file_size_limit", "busy", "out_of_memory"};
+	return (unsigned)f < sizeof(ids) / sizeof(ids[0]) ? ids[f] : "io";
+}
+
+json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err)
 {
 	json_t *o = json_object(), *code = ds_code_json(&a->verdict, lang);
 	const ds_ledger_result *r = &a->ledger;
@@ -120,16 +128,23 @@ json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, 
 	json_object_set_new(o, "input", input_json(input, len));
 	json_object_update(o, code);
 	json_decref(code);
-	if (!a->applied) {
+	if (a->refusal_id) {
 		json_object_set_new(o, "ledger", json_null());
-		return o;
+	} else if (r->recorded != 1) {
+		/* NOT recorded (or not confirmed), as the command line says it */
+		json_object_set_new(o, "ledger",
+		                    json_pack("{s:s, s:o, s:s, s:s}", "action", ds_action_name(a->opts_.action), "recorded",
+		                              r->recorded < 0 ? json_null() : json_false(), "fault", fault_id(r->fault),
+		                              "error", err && err->message[0] ? err->message : "not recorded"));
+	} else {
+		json_object_set_new(o, "ledger",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", ds_action_name(a->opts_.action),
+		                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
+		                              "event_id", r->event_id, "outcome",
+		                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
+		                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
+		                              "recorded", 1));
 	}
-	json_object_set_new(o, "ledger",
-	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "action", ds_action_name(a->opts_.action),
-	                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
-	                              "event_id", r->event_id, "outcome",
-	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
-	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null()));
 	return o;
 }
 

@@ -26,6 +26,7 @@ static void *writer_run(void *arg)
 	for (;;) {
 		ds_error err;
 		int rc;
+
 		pthread_mutex_lock(&w->mu);
 		while (!w->head && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
@@ -46,17 +47,20 @@ static void *writer_run(void *arg)
 		w->groups++;
 		for (i = 0; i < n; i++) {
 			struct MHD_Connection *conn = batch[i]->conn;
-			batch[i]->rc = rc;
+			ds_counter_answer *a = answers[i];
 			batch[i]->err = err;
-			if (rc < 0 && rc != DS_ELIMIT && n > 1) {
-				/* the group failed: each on its own, so one bad request cannot fail the others */
+			/* the group was not recorded, not because of a lock: each on its own, so that one
+			 * request cannot fail the others (never after an unconfirmed commit) */
+			if (rc < 0 && n > 1 && a->ledger.recorded == 0 && a->ledger.fault != DS_LEDGER_BUSY) {
 				ds_error_clear(&batch[i]->err);
-				batch[i]->rc = ds_counter_apply(w->ledger, &answers[i], 1, &batch[i]->err);
+				ds_counter_apply(w->ledger, &answers[i], 1, &batch[i]->err);
 			}
-			if (batch[i]->rc == 0)
+			if (a->ledger.recorded == 1)
 				w->applied++;
-			else
-				srv_log(w->srv, "ledger: %s (nothing recorded)", batch[i]->err.message);
+			if (a->ledger.recorded != 1 || a->ledger.fault != DS_LEDGER_OK)
+				srv_log(w->srv, "ledger: %s (%s)", batch[i]->err.message,
+				        a->ledger.recorded == 1 ? "at commit; the event is in the ledger all the same"
+				        : a->ledger.recorded == 0 ? "not recorded" : "not confirmed");
 			batch[i]->state = RQ_DONE;
 			MHD_resume_connection(conn); /* batch[i] may be gone from here on */
 		}
@@ -64,12 +68,25 @@ static void *writer_run(void *arg)
 	return NULL;
 }
 
+static void ledger_note(void *ctx, const char *message)
+{
+	srv_log(ctx, "ledger: %s", message);
+}
+
 int writer_start(writer *w, ds_server *s, const char *ledger_path, ds_error *err)
 {
+	ds_ledger_open_opts lo = {0, ledger_note, s};
+
 	memset(w, 0, sizeof(*w));
 	w->srv = s;
-	if (ds_ledger_open(&w->ledger, ledger_path, err) < 0)
+	if (ds_ledger_open(&w->ledger, ledger_path, &lo, err) < 0)
 		return err ? err->code : DS_ERR;
+	if (ds_ledger_writable(w->ledger, err) < 0) {
+		/* a counter that cannot record anything is refused at the start, not at the first sale */
+		ds_ledger_close(w->ledger);
+		w->ledger = NULL;
+		return err ? err->code : DS_EIO;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, writer_run, w) != 0) {
@@ -136,22 +153,26 @@ static const field counter_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
-/* After the writer: the answer, or 503 when the ledger failed. */
+/* After the writer: the answer (200), or 503 when it is not in the ledger. */
 static int answer(ds_server *s, sreq *r, reply *out)
 {
-	json_t *o;
+	const ds_counter_answer *a = r->answer;
 	const char *code = field_str(r->json, "code");
+	json_t *o = counter_json(a, code, strlen(code), r->lang, &r->err);
+	const char *id = a->ledger.recorded < 0                ? "ledger.unconfirmed"
+	                 : a->ledger.fault == DS_LEDGER_BUSY    ? "ledger.busy"
+	                                                        : "ledger.unavailable";
+	char msg[DS_ERROR_MAX + 96];
 
 	(void)s;
-	if (r->rc == DS_ELIMIT)
-		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.busy",
-		                 "the ledger was busy for 30 s (another program holds it): nothing recorded, send it again");
-	if (r->rc < 0)
-		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.unavailable", "ledger: %s (nothing recorded)",
-		                 r->err.message);
-	o = counter_json(r->answer, code, strlen(code), r->lang);
-	rep_json(out, MHD_HTTP_OK, o);
-	return 0;
+	if (a->ledger.recorded == 1)
+		return rep_json(out, MHD_HTTP_OK, o);
+	snprintf(msg, sizeof(msg), "%s (%s)", r->err.message[0] ? r->err.message : "the ledger failed",
+	         a->ledger.recorded < 0 ? "not confirmed: check GET /v1/ledger/history before sending it again"
+	                                : "nothing recorded: send it again");
+	msg[ds_utf8_check((const unsigned char *)msg, strlen(msg))] = '\0';
+	json_object_set_new(o, "error", error_json(id, msg));
+	return rep_json(out, MHD_HTTP_SERVICE_UNAVAILABLE, o);
 }
 
 /* The request's options; 0, or 400 in out. The strings point into the body, kept until the end. */
@@ -215,7 +236,7 @@ int api_counter(ds_server *s, sreq *r, reply *out)
 		srv_log(s, "catalog: %s", r->answer->lookup_error.message);
 	if (r->answer->refusal_id) {
 		/* not the code of one box: the code object says what it is, nothing is recorded */
-		json_t *o = counter_json(r->answer, code, strlen(code), r->lang);
+		json_t *o = counter_json(r->answer, code, strlen(code), r->lang, NULL);
 		json_object_set_new(o, "error", error_json(r->answer->refusal_id, r->answer->refusal));
 		rep_json(out, MHD_HTTP_UNPROCESSABLE_CONTENT, o);
 		return 0;

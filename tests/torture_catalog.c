@@ -218,7 +218,7 @@ static void test_bad_rows_all_or_nothing(void **state)
 {
 	ds_catalog *cat = fresh_catalog("bad.db");
 	ds_import_report rep;
-	ds_import_opts skip = {0, 1, 0};
+	ds_import_opts skip = {0, 1, 0, 0};
 	ds_error err;
 	const char *paths[1];
 
@@ -369,6 +369,14 @@ static const char *text_of(const got *g, const char *id)
 	return l ? l->text : "";
 }
 
+/* The ratio of a label that must be there (-1 when it is not). */
+static double ratio_of(const got *g, const char *id)
+{
+	const ds_label *l = label(g, id);
+	assert_non_null(l);
+	return l ? l->ratio : -1;
+}
+
 static void test_every_label(void **state)
 {
 	ds_catalog *cat = fresh_catalog("l.db");
@@ -395,7 +403,11 @@ static void test_every_label(void **state)
 	assert_int_equal(level_of(&g, "nrdl.restricted"), DS_LEVEL_WARN);
 	assert_non_null(label(&g, "policy.chronic_outpatient"));
 	lookup(cat, "80000020000000001234", DS_INS_EMPLOYEE, &g);
-	assert_string_equal(text_of(&g, "nrdl.class_b"), "class B: 10% first");
+	/* a policy's ratio is on the label, and in its text as a percentage when the text lacks it */
+	assert_string_equal(text_of(&g, "nrdl.class_b"), "class B: 10% first (ratio 90%)");
+	assert_true(ratio_of(&g, "nrdl.class_b") > 0.8999 && ratio_of(&g, "nrdl.class_b") < 0.9001);
+	lookup(cat, "80000020000000001234", DS_INS_ANY, &g);
+	assert_true(ratio_of(&g, "nrdl.class_b") == 0); /* no insurance chosen, no ratio */
 
 	lookup(cat, "80000030000000001234", DS_INS_ANY, &g);
 	assert_non_null(label(&g, "nrdl.negotiated"));
@@ -404,8 +416,11 @@ static void test_every_label(void **state)
 	assert_non_null(label(&g, "policy.dual_channel"));
 	assert_non_null(strstr(text_of(&g, "policy.outpatient_inpatient_level"), "employee 95%"));
 	assert_non_null(strstr(text_of(&g, "policy.outpatient_inpatient_level"), "resident 80%"));
+	assert_true(ratio_of(&g, "policy.outpatient_inpatient_level") == 0); /* two ratios: none on the label */
 	lookup(cat, "80000030000000001234", DS_INS_RESIDENT, &g);
 	assert_string_equal(text_of(&g, "policy.outpatient_inpatient_level"), "resident 80%");
+	assert_true(ratio_of(&g, "policy.outpatient_inpatient_level") > 0.7999 &&
+	            ratio_of(&g, "policy.outpatient_inpatient_level") < 0.8001);
 
 	lookup(cat, "80000040000000001234", DS_INS_ANY, &g);
 	assert_non_null(label(&g, "nrdl.not_covered"));
@@ -457,7 +472,9 @@ static void test_demo_catalog(void **state)
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/home", tmpdir);
+	setenv("DRUGSCAN_CATALOG_SEED", "demo", 1); /* the demo only on request */
 	assert_int_equal(ds_catalog_open_default(&cat, dir, &err), 0);
+	unsetenv("DRUGSCAN_CATALOG_SEED");
 	ds_catalog_get_info(cat, &info, &err);
 	assert_true(info.synthetic);
 	assert_true(info.listed == 3253);

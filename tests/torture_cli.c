@@ -158,10 +158,44 @@ static void test_lines_terminators(void **state)
 		assert_int_equal(l.len, strlen(want[i]));
 		assert_memory_equal(l.data, want[i], l.len);
 		assert_int_equal(l.no, i + 1);
+		/* only the last line ends at EOF rather than at its terminator */
+		assert_int_equal(l.terminated, i < 4);
 	}
 	assert_int_equal(ds_lines_next(r, &l), 0);
 	ds_lines_free(r);
 	fclose(f);
+}
+
+/* Text for a terminal: control bytes made visible, GS as <GS>, the rest kept. */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"81234567890123456789", "81234567890123456789"},
+		{"\x1b]0;x\x07\x1b[2J8123", "\\x1b]0;x\\x07\\x1b[2J8123"},
+		{"]d2010690123456789221AB\x1dXY", "]d2010690123456789221AB<GS>XY"},
+		{"\xc2\x9b" "31m \x7f", "\\u009b31m \\x7f"},
+		{"\xff\xfeok", "\\xff\\xfeok"},
+		{"阿莫西林", "阿莫西林"},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ds_buf b = DS_BUF_INIT;
+		assert_int_equal(ds_cli_escape(&b, cases[i].in, strlen(cases[i].in)), DS_OK);
+		assert_string_equal(b.ptr, cases[i].want);
+		ds_buf_free(&b);
+	}
+	assert_true(ds_cli_printable("A", 1, 64));
+	assert_true(ds_cli_printable("收银台 1", 1, 64));
+	assert_false(ds_cli_printable("", 1, 64));
+	assert_true(ds_cli_printable("", 0, 64));
+	assert_false(ds_cli_printable("a\nb", 1, 64));
+	assert_false(ds_cli_printable("a\x1b[2J", 1, 64));
+	assert_false(ds_cli_printable("\xff", 1, 64));
+	assert_false(ds_cli_printable("0123456789", 1, 9));
 }
 
 static void test_lines_too_long(void **state)
@@ -200,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_help_lists_every_option),
 		cmocka_unit_test(test_lines_terminators),
 		cmocka_unit_test(test_lines_too_long),
+		cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,6 +149,7 @@ static ds_label *add_label(ds_label *out, size_t max, size_t *n, const char *id,
 	out[*n].id = id;
 	out[*n].level = level;
 	out[*n].text[0] = '\0';
+	out[*n].ratio = 0;
 	return &out[(*n)++];
 }
 

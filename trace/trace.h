@@ -139,7 +139,8 @@ const char *ds_issue_message(const ds_issue *issue, ds_lang lang, char *buf, siz
 typedef struct ds_label {
 	const char *id;    /* static string */
 	ds_level level;
-	char text[1024];   /* in the requested language */
+	char text[2560];   /* in the requested language (a list's 备注 may run to 2,200 bytes) */
+	double ratio;      /* a reimbursement ratio (0.95) for the chosen insurance; <= 0 = none */
 } ds_label;
 
 size_t ds_trace_labels(ds_label *out, size_t max, const ds_code *code, const ds_trace_opts *opts,

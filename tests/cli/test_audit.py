@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXPECTED = os.path.join(HERE, "audit_expected")
 WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 HOME = tempfile.mkdtemp(prefix="drugscan-audit-home-")
-ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME)
+ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME,
+           DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog, never the real list
 MTIME = 1767225600  # 2026-01-01T00:00:00Z: every fixture photo gets it, so results.jsonl is exact
 
 

@@ -28,7 +28,7 @@ WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 
 def run(args, home, stdin=b"", timeout=120):
     env = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01",
-               DRUGSCAN_HOME=home)
+               DRUGSCAN_HOME=home, DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog
     p = subprocess.run(WRAP + [BIN] + args, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                        timeout=timeout)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")

@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import shlex
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,8 @@ WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 G = "06901234567892"
 # a private data dir: the first run builds the demo catalog there
 HOME = tempfile.mkdtemp(prefix="drugscan-check-")
-ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME)
+ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME,
+           DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog, never the real list
 
 
 def run(args, stdin=b"", env=None, **kw):
@@ -238,9 +240,15 @@ class UnitKeyAndVerdict(unittest.TestCase):
             env = {"DRUGSCAN_HOME": home}
             rc, out, _ = run(["check", "--format", "json", "81000464033958964338"], env=env)
             self.assertIsNotNone(jsonl(out)[0]["drug"])
-            with open(os.path.join(home, "catalog.db"), "r+b") as f:
-                f.seek(4096)
-                f.write(b"\xaa" * 800000)
+            # damage the identifiers table (its root page), so the lookup itself fails
+            db = os.path.join(home, "catalog.db")
+            con = sqlite3.connect(db)
+            root, size = con.execute("SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master"
+                                     " WHERE name = 'identifiers'").fetchone()
+            con.close()
+            with open(db, "r+b") as f:
+                f.seek((root - 1) * size)
+                f.write(b"\xaa" * size)
             rc, out, err = run(["check", "--format", "json", "81000464033958964338"], env=env)
             self.assertEqual(rc, 1, err)
             o = jsonl(out)[0]

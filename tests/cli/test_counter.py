@@ -26,7 +26,8 @@ DAY = 86400000
 
 
 def env_for(home, **extra):
-    e = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home)
+    e = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home,
+             DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog
     e.update({k: str(v) for k, v in extra.items()})
     return e
 

@@ -19,7 +19,8 @@ BIN = None
 FIX = None
 WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 HOME = tempfile.mkdtemp(prefix="drugscan-scan-")
-ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME)
+ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=HOME,
+           DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog, never the real list
 
 
 def run(args, stdin=b"", cwd=None):

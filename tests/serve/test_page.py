@@ -30,7 +30,8 @@ TMP = None
 
 
 def env_for(home):
-    return dict(os.environ, LANG="C.UTF-8", LC_ALL="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home)
+    return dict(os.environ, LANG="C.UTF-8", LC_ALL="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home,
+                DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog, whose codes the tests use
 
 
 def clean(i):
@@ -184,7 +185,9 @@ class Camera(unittest.TestCase):
             d.find_element(By.ID, "cam").click()
             wait_for(d, lambda d: d.find_element(By.ID, "answer").get_attribute("data-outcome"))
             text = d.find_element(By.ID, "answer").text
-            self.assertIn("布洛芬缓释胶囊", text)
+            drug = json.loads(subprocess.run([BIN, "check", "--format", "json", want], stdout=subprocess.PIPE,
+                                             env=env_for(home)).stdout)["drug"]["generic_name"]  # exit 3: recalled
+            self.assertIn(drug, text)
             self.assertIn(want, text)
             time.sleep(1.5)  # the box stays in view: no second answer within the repeat window
             self.assertEqual(len(d.find_elements(By.CSS_SELECTOR, "#history li")), 1)

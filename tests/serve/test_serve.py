@@ -6,7 +6,7 @@ traversal, foreign Host and Origin, wrong tokens), the refusal to listen off loo
 without a token, concurrent sells of the same boxes, SIGTERM with requests in flight,
 a damaged ledger, and kill -9 under load.
 
-usage: test_serve.py path/to/drugscan path/to/fixtures
+usage: test_serve.py path/to/drugscan path/to/fixtures path/to/drugscan-faulty
 """
 import http.client
 import json
@@ -28,12 +28,14 @@ import zlib
 
 BIN = None
 FIXTURES = None
+FAULTY = None  # drugscan with tests/faultvfs.c: SQLite I/O that fails on demand
 WRAP = shlex.split(os.environ.get("DRUGSCAN_WRAPPER", ""))
 SEED = None  # a data directory whose catalog.db is built once and copied
 
 
 def env_for(home):
-    return dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home)
+    return dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY="2026-06-01", DRUGSCAN_HOME=home,
+                DRUGSCAN_CATALOG_SEED="demo")  # the synthetic demo catalog, whose codes the tests use
 
 
 def clean(i):
@@ -62,11 +64,11 @@ def pgm_png(path):
 class Server:
     """drugscan serve on 127.0.0.1:0 (or args), its URL read from its first line."""
 
-    def __init__(self, home, *args, expect_start=True):
+    def __init__(self, home, *args, expect_start=True, binary=None, env=None):
         self.home = home
         self.args = list(args)
-        self.p = subprocess.Popen(WRAP + [BIN, "serve", "--data-dir", home] + self.args, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env_for(home))
+        self.p = subprocess.Popen(WRAP + [binary or BIN, "serve", "--data-dir", home] + self.args,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env_for(home), **(env or {})))
         self.url = None
         if expect_start:
             line = self.p.stdout.readline().decode()
@@ -235,8 +237,8 @@ class Api(unittest.TestCase):
                            ({"code": clean(1), "split": True}, None)]:
             st, j, _, _ = self.s.req("POST", "/v1/counter/receive", body)
             self.error(st, j, 400, want or "request.invalid")  # split is for sell and return only
-        rc, out, _ = cli(self.home, "ledger", "history", clean(1))
-        self.assertEqual(out, "")  # nothing recorded by any of them
+        st, j, _, _ = self.s.req("GET", "/v1/ledger/history?code=" + clean(1))
+        self.assertEqual((st, j["events"]), (200, []))  # nothing recorded by any of them
 
     def test_ledger_history_and_stock(self):
         c = clean(30)
@@ -252,12 +254,26 @@ class Api(unittest.TestCase):
         self.assertIn("8100031", [x["product_key"] for x in j["stock"]])
         st, j, _, _ = self.s.req("GET", "/v1/ledger/history")
         self.error(st, j, 400, "request.invalid")
+        st, j, _, _ = self.s.req("GET", "/v1/ledger/history?code=6901234567892")
+        self.error(st, j, 422, "code.not_a_pack")  # a product barcode has no history
+        st, j, _, _ = self.s.req("GET", "/v1/ledger/history?code=" + clean(32))
+        self.assertEqual((st, j["events"]), (200, []))
 
-    def test_catalog_search_is_not_in_this_build(self):
-        st, j, _, _ = self.s.req("GET", "/v1/catalog/search?q=%E9%98%BF%E6%89%98")
-        self.error(st, j, 501, "catalog.search_unavailable")
-        st, j, _, _ = self.s.req("GET", "/v1/catalog/search")
-        self.error(st, j, 400, "request.invalid")
+    def test_catalog_search(self):
+        st, j, _, _ = self.s.req("GET", "/v1/catalog/search?q=%E9%98%BF%E6%89%98%E4%BC%90%E4%BB%96%E6%B1%80&limit=3")
+        self.assertEqual((st, j["format_version"], j["query"]), (200, 1, "阿托伐他汀"))
+        self.assertGreater(j["total"], 0)
+        self.assertLessEqual(len(j["hits"]), 3)
+        rc, out, _ = cli(self.home, "catalog", "search", "--format", "json", "--limit", "3", "--lang", "en", "阿托伐他汀")
+        self.assertEqual(j, json.loads(out))  # the command line's object
+        self.assertIn("阿托伐他汀", j["hits"][0]["drug"]["generic_name"])
+        for q, want in [("", "request.invalid"), ("%20", "request.invalid"), ("x&limit=0", "request.invalid"),
+                        ("x&limit=abc", "request.invalid"), ("x&insurance=gold", "request.invalid"),
+                        ("%FF%FE", "request.invalid")]:
+            st, j, _, _ = self.s.req("GET", "/v1/catalog/search?q=" + q)
+            self.error(st, j, 400, want)
+        st, j, _, _ = self.s.req("GET", "/v1/catalog/search?q=zzzzqqqq")
+        self.assertEqual((st, j["total"], j["hits"]), (200, 0, []))
 
     def test_scan_jpeg_png_webp(self):
         with open(os.path.join(FIXTURES, "scan", "rot0-code128.jpg"), "rb") as f:
@@ -267,7 +283,9 @@ class Api(unittest.TestCase):
         st, j, _, _ = self.s.req("POST", "/v1/scan", jpeg, ctype="image/jpeg")
         self.assertEqual((st, j["status"], j["format_version"]), (200, "decoded", 1))
         self.assertIn(want, [c["text"] for c in j["codes"]])
-        self.assertEqual([c["drug"]["generic_name"] for c in j["codes"] if c["text"] == want], ["布洛芬缓释胶囊"])
+        rc, out, _ = cli(self.home, "check", "--format", "json", want)
+        drug = json.loads(out)["drug"]["generic_name"]  # the demo catalog's drug for this code
+        self.assertEqual([c["drug"]["generic_name"] for c in j["codes"] if c["text"] == want], [drug])
         frame = pgm_png(os.path.join(FIXTURES, "frames", "box-code128.pgm"))
         st, j, _, _ = self.s.req("POST", "/v1/scan?effort=thorough&lang=zh", frame, ctype="image/png")
         self.assertEqual((st, j["status"]), (200, "decoded"))
@@ -579,6 +597,35 @@ class Lifecycle(unittest.TestCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(16), b"\xa5" * 16)
 
+    def test_disk_full_answers_503_and_records_nothing(self):
+        cli(self.home, "counter", "receive", "-q", clean(1))  # the ledger exists; now every write to its log fails
+        s = Server(self.home, "--listen", "127.0.0.1:0", binary=FAULTY, env={
+            "DRUGSCAN_FAULT": "write:1+:full", "DRUGSCAN_FAULT_MATCH": os.path.join(self.home, "ledger.db-wal")})
+        results, lock = [], threading.Lock()
+
+        def seller(k):
+            st, j, _, _ = s.req("POST", "/v1/counter/sell", {"code": clean(1 + k % 2)})
+            with lock:
+                results.append((st, j))
+        try:
+            threads = [threading.Thread(target=seller, args=(k,)) for k in range(6)]  # groups and single ones
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for st, j in results:
+                self.assertEqual((st, j["error"]["id"]), (503, "ledger.unavailable"), j)
+                self.assertEqual((j["ledger"]["recorded"], j["ledger"]["fault"]), (False, "disk_full"))
+                self.assertIn("nothing recorded", j["error"]["message"])
+            st, j, _, _ = s.req("POST", "/v1/check", {"codes": [clean(1)]})
+            self.assertEqual(st, 200)  # what needs no ledger still works
+        finally:
+            rc, err = s.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("not recorded", err)
+        rc, out, _ = cli(self.home, "ledger", "history", "--format", "jsonl", clean(1))
+        self.assertEqual([json.loads(l)["action"] for l in out.splitlines()], ["receive"])
+
     def test_kill_9_under_load_loses_and_doubles_nothing(self):
         s = Server(self.home, "--listen", "127.0.0.1:0")
         answered, lock, stop = [], threading.Lock(), threading.Event()
@@ -622,6 +669,7 @@ class Lifecycle(unittest.TestCase):
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
     FIXTURES = os.path.abspath(sys.argv.pop(1))
+    FAULTY = os.path.abspath(sys.argv.pop(1))
     SEED = tempfile.mkdtemp(prefix="drugscan-serve-seed-")
     subprocess.run([BIN, "catalog", "info", "--data-dir", SEED], stdout=subprocess.DEVNULL, env=env_for(SEED),
                    check=True)
