@@ -141,10 +141,13 @@ class AuditTree(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def test_exit_code_and_quiet_without_a_tty(self):
+    def test_exit_code_and_report_line_without_a_tty(self):
+        # Changed on purpose (issue 12, case 20): without a terminal there is still no progress bar,
+        # but the run ends with one line naming the report it wrote (stderr was empty before).
         self.assertEqual(self.rc, 3, self.err)  # a duplicate code is an alert
         self.assertEqual(self.out, "")
-        self.assertEqual(self.err, "")  # no progress bar when stderr is not a terminal
+        self.assertEqual(self.err, "drugscan: report written to report/report.html "
+                                   "(7 photos, 6 codes, 1 duplicate, 1 unreadable)\n")
 
     def test_results_jsonl_exact(self):
         got = normal_results(os.path.join(self.dir, "results.jsonl"))
@@ -269,9 +272,30 @@ class AuditTree(unittest.TestCase):
         for o in lines(os.path.join(m, "results.jsonl")):
             if o["thumbnail"]:
                 self.assertTrue(os.path.isfile(os.path.join(m, o["thumbnail"])))
-        # a missing shard is said, not hidden
+        # a missing shard is said, not hidden: the merge is incomplete (exit 1) and says how to finish it
         rc, _, err = run(["audit", "merge"] + parts[1:] + ["--out", "merged2"], cwd=self.tmp)
+        self.assertEqual(rc, 1, err)
         self.assertIn("shard 0/%d is missing" % n, err)
+        finish = ["drugscan audit --shard 0/%d --out shard-0-of-%d photos" % (n, n),
+                  "drugscan audit merge %s shard-0-of-%d --out merged2" % (" ".join(parts[1:]), n)]
+        self.assertIn("the merged report is incomplete (1 shard missing, 0 interrupted); to finish it, run:\n"
+                      + "".join("  %s\n" % c for c in finish), err)
+        self.assertTrue(err.endswith("\n") and err.splitlines()[-1].startswith("drugscan: report written to merged2/"))
+        _, r = normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))
+        self.assertIs(r["complete"], False)
+        self.assertEqual(r["missing_shards"], ["0/%d" % n])
+        self.assertEqual(r["finish"], finish)
+        html = read(os.path.join(self.tmp, "merged2", "report.html"))
+        self.assertIn("<p>shard 0/%d missing: its photos are not in this report.</p>" % n, html)
+        # the commands, run as printed, make the whole report
+        for c in finish:
+            rc, _, err = run(shlex.split(c)[1:], cwd=self.tmp)
+            self.assertIn(rc, (0, 3, 4), err)
+        self.assertEqual(normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))[0],
+                         normal_summary(os.path.join(self.dir, "summary.json"))[0])
+        _, r = normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))
+        self.assertIs(r["complete"], True)
+        self.assertNotIn("id=incomplete", read(os.path.join(self.tmp, "merged2", "report.html")))
 
     def test_report_html_self_contained(self):
         html = read(os.path.join(self.dir, "report.html"))
@@ -316,7 +340,7 @@ class HeadlessChromium(unittest.TestCase):
         self.assertEqual(dom.count('class="photo ok"'), 1)
         self.assertEqual(dom.count('<svg class="thumb"'), 5)
         s, _ = normal_summary(os.path.join(self.tmp, "report", "summary.json"))
-        self.assertEqual(dom.count('<tr class="label"'), len(s["labels"]))  # one bar per label
+        self.assertEqual(len(re.findall(r'<tr class="label (alert|warn|info)"', dom)), len(s["label_groups"]))
         self.assertIn("81000464033958964338", dom)
 
     def test_screenshot(self):
