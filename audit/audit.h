@@ -223,7 +223,7 @@ typedef struct ds_audit_info {
 	struct json_t *finish;     /* array of shell commands that finish the audit, or NULL */
 	struct json_t *missing_shards; /* merge: array of "K/N" not among the folders, or NULL */
 	const ds_catalog_info *catalog; /* the catalog the codes were judged with, or NULL */
-	const char *catalog_error; /* why there was none, or NULL */
+	const char *catalog_error; /* why there was none; NULL with no catalog: not known */
 	const char *date;          /* when the reports are made (ISO 8601); NULL: now */
 } ds_audit_info;
 

@@ -431,7 +431,7 @@ static void stamp(page *p, const au_run *run)
 			fputs(")", p->out);
 		}
 	} else {
-		fputs(T(p, "no catalog", "未使用目录"), p->out);
+		fputs(run->catalog_error ? T(p, "no catalog", "未使用目录") : T(p, "catalog not known", "目录未知"), p->out);
 	}
 	fputs("</p>", p->out);
 }
@@ -498,7 +498,7 @@ static void banners(page *p, const au *a, const au_run *run)
 		             "(drugscan catalog import) and run the audit again.",
 		          "本报告使用合成演示目录判定：除通用名外，药品代码、甲乙类、政策和召回均为虚构，不可作为稽核依据；"
 		          "请导入国家目录（drugscan catalog import）后重新稽核。"));
-	if (!run->catalog) {
+	if (!run->catalog && run->catalog_error) {
 		fprintf(p->out, "<div class=\"banner demo\" id=nocatalog role=note><b>%s</b><p>",
 		        T(p, "No catalog", "未使用目录"));
 		fputs(T(p, "The codes were judged without the catalog: no drug names, labels or recalls. ",

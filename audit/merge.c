@@ -119,6 +119,7 @@ typedef struct merge {
 	int total_known;
 	ds_catalog_info catalog;
 	int have_catalog;
+	char no_catalog[DS_ERROR_MAX]; /* a shard judged without the catalog, said */
 	char *line;
 	size_t lcap;
 	ds_buf copy;
@@ -172,6 +173,10 @@ static void shard_catalog(merge *m, const char *dir, json_t *run)
 	json_t *c = json_object_get(run, "catalog");
 	ds_catalog_info info;
 
+	if (json_is_null(c) && !m->no_catalog[0]) { /* judged without the catalog (an older summary says nothing) */
+		snprintf(m->no_catalog, sizeof(m->no_catalog), "'%s' was audited without the catalog", dir);
+		au_note(m->o, "%s: its codes have no drug, labels or recalls", m->no_catalog);
+	}
 	if (!json_is_object(c))
 		return;
 	memset(&info, 0, sizeof(info));
@@ -432,9 +437,11 @@ int ds_audit_merge(const ds_audit_opts *o, char *const *dirs, size_t ndirs, ds_a
 	run.missing_shards = m.missing;
 	run.finish = m.finish;
 	run.options = json_object_get(m.model, "options");
-	run.catalog = m.have_catalog ? &m.catalog : NULL;
+	run.catalog = m.have_catalog && !m.no_catalog[0] ? &m.catalog : NULL;
+	run.catalog_error = m.no_catalog[0] ? m.no_catalog : NULL;
 	res->photos = res->scanned = kept;
 	res->missing_shards = json_array_size(m.missing);
+	res->no_catalog = m.no_catalog[0] != '\0';
 	res->incomplete_shards = m.incomplete;
 	json_array_foreach(m.finish, i, cmd)
 		ds_buf_printf(&res->finish, "%s\n", json_string_value(cmd));

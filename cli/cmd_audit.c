@@ -44,9 +44,9 @@ static const ds_cmdspec audit_spec = {
 	"looping symbolic link, a damaged image) is a row of the report with its\n"
 	"reason. The run ends with a line naming the report it wrote.\n\n"
 	"exit status: 0 every photo had a code, 1 the audit could not be done or\n"
-	"written, was interrupted, or a PATH could not be read, 2 usage error, 3 an\n"
-	"alert or a duplicate code, 4 some photo had no code or could not be read\n"
-	"(and no alert).\n\n"
+	"written, was interrupted, a PATH could not be read or the catalog could not\n"
+	"be opened, 2 usage error, 3 an alert or a duplicate code, 4 some photo had\n"
+	"no code or could not be read (and no alert).\n\n"
 	"examples:\n"
 	"  drugscan audit --out audit-0312 photos/\n"
 	"  drugscan audit --out audit-0312 --resume photos/     # after a crash or Ctrl-C\n"
@@ -192,7 +192,7 @@ static int cmd_merge(ds_cli *cli, int argc, char **argv)
 		rc = DS_EXIT_ERROR;
 	} else {
 		report_line(cli, o.out_dir, &res);
-		rc = exit_code(res.flags);
+		rc = res.no_catalog ? DS_EXIT_ERROR : exit_code(res.flags);
 	}
 	ds_audit_result_free(&res);
 	free(v.rest);
@@ -250,7 +250,7 @@ static int outcome(ds_cli *cli, const ds_audit_opts *o, int rc, const ds_audit_r
 	if (res->photos == 0)
 		fprintf(cli->err, "%s: no images found\n", cli->prog);
 	report_line(cli, o->out_dir, res);
-	if (res->bad_operands) /* a folder named that could not be read: not the audit that was asked for */
+	if (res->bad_operands || res->no_catalog) /* an operand not read, no catalog: not the audit that was asked for */
 		return DS_EXIT_ERROR;
 	return res->photos == 0 ? DS_EXIT_NO_CODE : exit_code(res->flags);
 }

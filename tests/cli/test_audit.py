@@ -758,6 +758,27 @@ class Stamp(BrowserCheck):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_without_the_catalog_the_audit_says_so_and_fails(self):
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-nocat-")
+        try:
+            os.makedirs(os.path.join(tmp, "p"))
+            shutil.copy(scan_photo("rot0-code128.jpg"), os.path.join(tmp, "p", "a.jpg"))
+            with open(os.path.join(tmp, "not-a-folder"), "w") as f:
+                f.write("x")
+            rc, _, err = run(["audit", "-o", "r", "--data-dir", "not-a-folder", "p"], cwd=tmp)
+            self.assertEqual(rc, 1, err)  # the recall this photo carries cannot be seen: not an audit to pass
+            first, last = err.splitlines()
+            self.assertTrue(first.startswith("drugscan: ") and first.endswith("; codes are decoded without the catalog"))
+            self.assertEqual(last, "drugscan: report written to r/report.html (1 photo, 2 codes, 0 duplicates)")
+            _, r = normal_summary(os.path.join(tmp, "r", "summary.json"))
+            self.assertIsNone(r["catalog"])
+            self.assertTrue(r["catalog_error"])
+            html = read(os.path.join(tmp, "r", "report.html"))
+            self.assertIn("id=nocatalog", html)
+            self.assertIn("no catalog</p>", html)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
 
 def main():
     global BIN, FIX, REGEN
