@@ -114,6 +114,13 @@ static int unreadable(const walker *wk, const char *path, size_t root_len, const
 	return DS_OK;
 }
 
+/* The root_len of an entry for the folder dir itself: 0 when dir is the
+ * operand (root_len then reaches past its end). */
+static size_t own_root(const char *dir, size_t root_len)
+{
+	return strlen(dir) > root_len ? root_len : 0;
+}
+
 /* Why a symbolic link cannot be followed (stat() failed with e). */
 static int bad_link(const walker *wk, const char *path, size_t root_len, int e)
 {
@@ -143,7 +150,7 @@ static int list_dir(const walker *wk, const char *dir, size_t root_len, ds_files
 		e = readdir(d);
 		if (!e) {
 			if (errno)
-				rc = unreadable(wk, dir, root_len, "cannot read folder '%s': %s", dir, strerror(errno));
+				rc = unreadable(wk, dir, own_root(dir, root_len), "cannot read folder '%s': %s", dir, strerror(errno));
 			break;
 		}
 		if (e->d_name[0] != '.' && (rc = ds_files_add(names, e->d_name, 0)) < 0)
@@ -174,7 +181,7 @@ static int walk(const walker *wk, const char *dir, size_t root_len, ds_error *er
 			if (errno == ENOENT)
 				continue; /* gone since it was listed */
 			/* a folder that can be listed but not entered: said once, for the folder */
-			rc = unreadable(wk, dir, root_len, "cannot open folder '%s': %s", dir, strerror(errno));
+			rc = unreadable(wk, dir, own_root(dir, root_len), "cannot open folder '%s': %s", dir, strerror(errno));
 			break;
 		}
 		link = S_ISLNK(st.st_mode);

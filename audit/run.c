@@ -411,6 +411,12 @@ static const char *effort_name(ds_effort e)
 	return e == DS_EFFORT_FAST ? "fast" : e == DS_EFFORT_THOROUGH ? "thorough" : "normal";
 }
 
+static void option(json_t *v, const char *name, const char *value)
+{
+	json_array_append_new(v, json_string(name));
+	json_array_append_new(v, json_string(value));
+}
+
 /* The options that decide what a line holds: a resume, or another shard of
  * the same audit, must give them again. */
 static json_t *result_options(const ds_audit_opts *o)
@@ -419,17 +425,17 @@ static json_t *result_options(const ds_audit_opts *o)
 	char num[32];
 
 	if (o->scan.effort != DS_EFFORT_NORMAL)
-		json_array_extend(v, json_pack("[s, s]", "--effort", effort_name(o->scan.effort)));
+		option(v, "--effort", effort_name(o->scan.effort));
 	if (o->scan.max_pixels) {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)o->scan.max_pixels);
-		json_array_extend(v, json_pack("[s, s]", "--max-pixels", num));
+		option(v, "--max-pixels", num);
 	}
 	if (o->insurance)
-		json_array_extend(v, json_pack("[s, s]", "--insurance", o->insurance));
+		option(v, "--insurance", o->insurance);
 	if (o->data_dir)
-		json_array_extend(v, json_pack("[s, s]", "--data-dir", o->data_dir));
+		option(v, "--data-dir", o->data_dir);
 	if (o->lang == DS_LANG_ZH)
-		json_array_extend(v, json_pack("[s, s]", "--lang", "zh"));
+		option(v, "--lang", "zh");
 	return v;
 }
 

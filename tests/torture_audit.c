@@ -545,6 +545,9 @@ static void test_shards_cover_once_and_merge_equals_one_run(void **state)
 	assert_int_equal(ds_audit_merge(&o, shards + 1, n - 1, &res, &err), DS_OK);
 	snprintf(a, sizeof(a), "shard 0/%lu is missing: its photos are not in the report\n", n);
 	assert_string_equal(ns.text, a);
+	assert_int_equal(res.missing_shards, 1);
+	assert_non_null(res.finish.ptr); /* the commands that finish it (torture_audit_faults.c checks them) */
+	ds_audit_result_free(&res);
 }
 
 /* ---- the report builder on hand-written lines ---- */

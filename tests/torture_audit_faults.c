@@ -599,7 +599,7 @@ static void test_walk_keeps_what_it_cannot_read(void **state)
 
 /* A locked folder below the operand, and a locked operand, as a user who
  * cannot open them (as root: in a child that drops to nobody). */
-static int locked_walk(const char *tree, const char *locked)
+static int locked_walk(const char *tree, const char *locked, const char *half)
 {
 	ds_files files = {0};
 	ds_error err;
@@ -612,13 +612,17 @@ static int locked_walk(const char *tree, const char *locked)
 	     strstr(files.why[0], "': Permission denied") && !files.why[1];
 	ok = ok && ds_files_add_arg(&files, locked, NULL, NULL, &err) == DS_OK && files.n == 3 && files.root_len[2] == 0 &&
 	     files.why[2] && strstr(files.why[2], "Permission denied");
+	/* a folder that can be listed but not entered, as the operand: one row, for the folder itself */
+	ok = ok && ds_files_add_arg(&files, half, NULL, NULL, &err) == DS_OK && files.n == 4 && files.root_len[3] == 0 &&
+	     !strcmp(files.v[3], half) && files.why[3] && strstr(files.why[3], "cannot open folder '") &&
+	     strstr(files.why[3], "': Permission denied");
 	ds_files_free(&files);
 	return ok ? 0 : 1;
 }
 
 static void test_locked_folder_is_a_row(void **state)
 {
-	char tree[512], locked[512];
+	char tree[512], locked[512], half[512];
 	pid_t pid;
 	int status;
 
@@ -629,8 +633,11 @@ static void test_locked_folder_is_a_row(void **state)
 	assert_int_equal(mkdir(locked, 0755), 0);
 	put_photo("rot0-code128.jpg", locked, "hidden.jpg");
 	assert_int_equal(chmod(locked, 0), 0);
+	make_dir(half, sizeof(half), "half-locked");
+	put_photo("rot0-code128.jpg", half, "x.jpg");
+	assert_int_equal(chmod(half, 0444), 0);
 	if (geteuid() != 0) {
-		assert_int_equal(locked_walk(tree, locked), 0);
+		assert_int_equal(locked_walk(tree, locked, half), 0);
 		return;
 	}
 	pid = fork();
@@ -638,7 +645,7 @@ static void test_locked_folder_is_a_row(void **state)
 	if (pid == 0) {
 		if (setgid(65534) != 0 || setuid(65534) != 0)
 			_exit(77);
-		_exit(locked_walk(tree, locked));
+		_exit(locked_walk(tree, locked, half));
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -723,7 +730,8 @@ static void test_report_says_when_by_what_and_with_which_catalog(void **state)
 		assert_true(strchr("0123456789", date[i]) || strchr("--T::+:", date[i]) || (i == 19 && date[i] == '-'));
 	assert_true(date[4] == '-' && date[10] == 'T' && (date[19] == '+' || date[19] == '-') && date[22] == ':');
 	cat = json_object_get(json_object_get(s, "run"), "catalog");
-	assert_string_equal(json_string_value(json_object_get(cat, "source")), "drugscan demo bundle (scripts/gen-demo-catalog)");
+	assert_string_equal(json_string_value(json_object_get(cat, "source")),
+	                    "drugscan demo bundle (scripts/gen-demo-catalog)");
 	assert_string_equal(json_string_value(json_object_get(cat, "version")), "2026.1-demo");
 	assert_true(json_is_true(json_object_get(cat, "synthetic")));
 	html = report_html(out);
