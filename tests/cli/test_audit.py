@@ -327,6 +327,10 @@ class HeadlessChromium(unittest.TestCase):
         run(["audit", "-o", "report", "photos"], cwd=cls.tmp)
         cls.page = "file://" + os.path.join(cls.tmp, "report", "report.html")
 
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
     def chromium(self, *args):
         if not self.browser:
             self.fail("chromium is not installed: run scripts/install-deps")
