@@ -55,14 +55,24 @@ typedef struct ds_files {
 	char **v;          /* owned, each from strdup() */
 	size_t *root_len;
 	size_t n, cap;
+	/* Set before the first add: a path the walk met and could not read (a
+	 * folder that cannot be listed, a broken or looping symbolic link with an
+	 * image name, an image name that is not a regular file, an operand that
+	 * cannot be opened) is kept as an entry, with why[i] its one-line reason.
+	 * Unset: it is told to note instead (and an operand failing is an error). */
+	int keep_unreadable;
+	char **why;        /* owned; NULL for an entry to read */
 } ds_files;
 
 int ds_is_image_name(const char *name);
 int ds_files_add(ds_files *l, const char *path, size_t root_len);
+/* An entry the walk could not read, with its reason (copied). */
+int ds_files_add_unreadable(ds_files *l, const char *path, size_t root_len, const char *why);
 /* A file is added as it is; a folder is walked recursively in name order
  * (image names only, no hidden entries, symlinked folders not followed).
- * A folder below arg that cannot be opened is told to note (may be NULL)
- * and skipped; arg itself failing is DS_EIO in err. */
+ * What the walk cannot read is kept (keep_unreadable) or told to note (may
+ * be NULL) and skipped; without keep_unreadable, arg itself failing to be
+ * listed is DS_EIO in err. */
 int ds_files_add_arg(ds_files *l, const char *arg, ds_audit_note_fn note, void *ctx, ds_error *err);
 void ds_files_free(ds_files *l);
 
@@ -162,7 +172,27 @@ typedef struct ds_audit_result {
 	int refused;        /* the error is a misuse of the folders: out_dir already holds an
 	                     * audit and resume is off, or (merge) out_dir is one of the shards */
 	unsigned flags;     /* DS_AUDIT_*: the union over the photos of the reports */
+	size_t unreadable;  /* paths the walk met and could not read: error rows */
+	size_t bad_operands; /* of them, paths given by the caller (a missing folder, a locked one) */
+	size_t missing_shards;    /* merge: shards of K/N not among the folders */
+	size_t incomplete_shards; /* merge: shard folders of an interrupted run */
+	/* What the reports hold (when they were written): */
+	size_t reported;    /* photos */
+	size_t codes;       /* distinct codes */
+	size_t duplicates;  /* codes in photos of different content */
+	size_t errors;      /* photos that could not be read (status error) */
+	/* An incomplete audit (interrupted, or a merge short of a shard): the
+	 * commands that finish it, one a line; empty otherwise. */
+	ds_buf finish;
 } ds_audit_result;
+
+/* What a result holds (finish); NULL-safe, and the result can be reused. */
+void ds_audit_result_free(ds_audit_result *res);
+
+/* The command that finishes an interrupted run of o over paths (the same
+ * folder, --resume, and the options that decide what a line holds), shell
+ * quoted, into out. 0 or DS_ENOMEM. */
+int ds_audit_finish_command(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_buf *out);
 
 /* Audit the photos under paths (files or folders) into o->out_dir: walk,
  * choose the shard, resume, decode on o->jobs threads, append results.jsonl
@@ -184,14 +214,32 @@ typedef struct ds_audit_info {
 	char shard[32];            /* "K/N" or "" */
 	struct json_t *shards;     /* merge: one object per shard, or NULL (borrowed) */
 	const char *title;         /* what was audited, for the report's heading */
-	int complete;              /* 0: interrupted, the reports cover the photos done so far */
+	int complete;              /* 0: interrupted or a shard missing: the reports cover part */
+	size_t total;              /* photos the run was to audit, when total_known */
+	int total_known;
+	char *const *paths;        /* the folders and files audited, as given */
+	size_t npaths;
+	struct json_t *options;    /* array: the options a resume or another shard must repeat */
+	struct json_t *finish;     /* array of shell commands that finish the audit, or NULL */
+	struct json_t *missing_shards; /* merge: array of "K/N" not among the folders, or NULL */
+	const ds_catalog_info *catalog; /* the catalog the codes were judged with, or NULL */
+	const char *catalog_error; /* why there was none; NULL with no catalog: not known */
+	const char *date;          /* when the reports are made (ISO 8601); NULL: now */
 } ds_audit_info;
+
+/* What the reports hold. */
+typedef struct ds_audit_totals {
+	unsigned flags;            /* the union of the photos' DS_AUDIT_* flags */
+	size_t photos, codes, duplicates;
+	size_t errors;             /* photos with status error */
+} ds_audit_totals;
 
 /* Write codes.csv, summary.json and report.html into dir from
  * dir/results.jsonl alone (each through a temporary file and a rename; a
- * last line without its newline is ignored). Sets *flags to the union of
- * the photos' DS_AUDIT_* flags. Duplicates are codes with the same unit_key
- * in photos of different content. */
-int ds_audit_report(const char *dir, const ds_audit_info *info, ds_lang lang, unsigned *flags, ds_error *err);
+ * last line without its newline is ignored), stamped with the date, this
+ * drugscan's version and info's catalog. Duplicates are codes with the same
+ * unit_key in photos of different content. */
+int ds_audit_report(const char *dir, const ds_audit_info *info, ds_lang lang, ds_audit_totals *totals,
+                    ds_error *err);
 
 #endif

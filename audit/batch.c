@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -38,68 +41,168 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ds_files_add(ds_files *l, const char *path, size_t root_len)
+int ds_files_add_unreadable(ds_files *l, const char *path, size_t root_len, const char *why)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		char **v = realloc(l->v, cap * sizeof(*v));
 		size_t *r = realloc(l->root_len, cap * sizeof(*r));
+		char **w = realloc(l->why, cap * sizeof(*w));
 		if (v)
 			l->v = v;
 		if (r)
 			l->root_len = r;
-		if (!v || !r)
+		if (w)
+			l->why = w;
+		if (!v || !r || !w)
 			return DS_ENOMEM;
 		l->cap = cap;
 	}
 	l->v[l->n] = strdup(path);
 	l->root_len[l->n] = root_len;
-	return l->v[l->n++] ? DS_OK : DS_ENOMEM;
+	l->why[l->n] = why ? strdup(why) : NULL;
+	if (!l->v[l->n] || (why && !l->why[l->n])) {
+		free(l->v[l->n]);
+		free(l->why[l->n]);
+		return DS_ENOMEM;
+	}
+	l->n++;
+	return DS_OK;
+}
+
+int ds_files_add(ds_files *l, const char *path, size_t root_len)
+{
+	return ds_files_add_unreadable(l, path, root_len, NULL);
 }
 
 void ds_files_free(ds_files *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		free(l->v[i]);
+		if (l->why)
+			free(l->why[i]);
+	}
 	free(l->v);
 	free(l->root_len);
+	free(l->why);
 	memset(l, 0, sizeof(*l));
 }
 
-static int walk(ds_files *l, const char *dir, size_t root_len, ds_audit_note_fn note, void *ctx, ds_error *err)
+typedef struct walker {
+	ds_files *l;
+	ds_audit_note_fn note;
+	void *ctx;
+} walker;
+
+/* A path met and not readable: an entry with its reason, or a note. */
+static int unreadable(const walker *wk, const char *path, size_t root_len, const char *fmt, ...) DS_PRINTF(4, 5);
+
+static int unreadable(const walker *wk, const char *path, size_t root_len, const char *fmt, ...)
+{
+	char why[DS_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (wk->l->keep_unreadable)
+		return ds_files_add_unreadable(wk->l, path, root_len, why);
+	if (wk->note)
+		wk->note(wk->ctx, why);
+	return DS_OK;
+}
+
+/* The root_len of an entry for the folder dir itself: 0 when dir is the
+ * operand (root_len then reaches past its end). */
+static size_t own_root(const char *dir, size_t root_len)
+{
+	return strlen(dir) > root_len ? root_len : 0;
+}
+
+/* Why a symbolic link cannot be followed (stat() failed with e). */
+static int bad_link(const walker *wk, const char *path, size_t root_len, int e)
+{
+	char target[1024];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	target[n > 0 ? n : 0] = '\0';
+	if (e == ELOOP)
+		return unreadable(wk, path, root_len, "cannot open '%s': symbolic link loop", path);
+	if (e == ENOENT && n > 0)
+		return unreadable(wk, path, root_len, "cannot open '%s': broken symbolic link (its target '%s' does not exist)",
+		                  path, target);
+	return unreadable(wk, path, root_len, "cannot open '%s': %s", path, strerror(e));
+}
+
+/* The names in dir, sorted; a listing cut short by an error is kept and said. */
+static int list_dir(const walker *wk, const char *dir, size_t root_len, ds_files *names, ds_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	ds_files names = {0};
-	size_t i;
 	int rc = DS_OK;
 
 	if (!d)
-		return ds_error_set(err, DS_EIO, "cannot open '%s': %s", dir, strerror(errno));
-	while ((e = readdir(d)) && rc == DS_OK)
-		if (e->d_name[0] != '.')
-			rc = ds_files_add(&names, e->d_name, 0);
+		return ds_error_set(err, DS_EIO, "cannot open folder '%s': %s", dir, strerror(errno));
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (!e) {
+			if (errno)
+				rc = unreadable(wk, dir, own_root(dir, root_len), "cannot read folder '%s': %s", dir, strerror(errno));
+			break;
+		}
+		if (e->d_name[0] != '.' && (rc = ds_files_add(names, e->d_name, 0)) < 0)
+			break;
+	}
 	closedir(d);
-	qsort(names.v, names.n, sizeof(char *), cmp_names);
-	for (i = 0; i < names.n; i++) {
+	if (rc == DS_OK)
+		qsort(names->v, names->n, sizeof(char *), cmp_names);
+	return rc == DS_ENOMEM ? ds_error_set(err, rc, "out of memory") : rc;
+}
+
+static int walk(const walker *wk, const char *dir, size_t root_len, ds_error *err)
+{
+	ds_files names = {0};
+	size_t i, dl = strlen(dir);
+	int rc = list_dir(wk, dir, root_len, &names, err);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--; /* "ph/good//" and "ph/good" give the same paths */
+
+	for (i = 0; i < names.n && rc == DS_OK; i++) {
 		char path[4096];
 		struct stat st;
-		size_t dl = strlen(dir);
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(dl > 1 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, names.v[i]);
-		/* a symlinked folder is not followed (no loops); a symlinked file is read */
-		if (rc == DS_OK && lstat(path, &st) == 0 &&
-		    (!S_ISLNK(st.st_mode) || (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)))) {
-			if (S_ISDIR(st.st_mode)) {
-				ds_error sub;
-				int r = walk(l, path, root_len, note, ctx, &sub);
-				if (r == DS_EIO && note)
-					note(ctx, sub.message); /* an unreadable folder below: said, and skipped */
-				rc = r == DS_ENOMEM ? DS_ENOMEM : rc;
-			} else if (S_ISREG(st.st_mode) && ds_is_image_name(names.v[i])) {
-				rc = ds_files_add(l, path, root_len);
-			}
+		const char *name = names.v[i];
+		int link;
+		snprintf(path, sizeof(path), "%.*s%s%s", (int)dl, dir, dl == 1 && dir[0] == '/' ? "" : "/", name);
+		if (lstat(path, &st) != 0) {
+			if (errno == ENOENT)
+				continue; /* gone since it was listed */
+			/* a folder that can be listed but not entered: said once, for the folder */
+			rc = unreadable(wk, dir, own_root(dir, root_len), "cannot open folder '%s': %s", dir, strerror(errno));
+			break;
+		}
+		link = S_ISLNK(st.st_mode);
+		if (link && stat(path, &st) != 0) {
+			if (ds_is_image_name(name))
+				rc = bad_link(wk, path, root_len, errno);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			ds_error sub;
+			int r;
+			if (link)
+				continue; /* a symlinked folder is not followed (no loops); a symlinked file is read */
+			r = walk(wk, path, root_len, &sub);
+			if (r == DS_EIO) /* an unreadable folder below: an entry, or said */
+				r = unreadable(wk, path, root_len, "%s", sub.message);
+			if (r == DS_ENOMEM)
+				rc = ds_error_set(err, r, "out of memory");
+		} else if (ds_is_image_name(name)) {
+			rc = S_ISREG(st.st_mode) ? ds_files_add(wk->l, path, root_len)
+			                         : unreadable(wk, path, root_len, "cannot open '%s': not a regular file", path);
 		}
 	}
 	ds_files_free(&names);
@@ -110,18 +213,30 @@ static int walk(ds_files *l, const char *dir, size_t root_len, ds_audit_note_fn 
 
 int ds_files_add_arg(ds_files *l, const char *arg, ds_audit_note_fn note, void *ctx, ds_error *err)
 {
+	walker wk = {l, note, ctx};
 	struct stat st;
 	size_t al = strlen(arg);
+	int rc;
 
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
 		/* below a folder, the part of the path after it (and its slash) */
 		while (al > 1 && arg[al - 1] == '/')
 			al--;
-		return walk(l, arg, al + 1, note, ctx, err);
+		rc = walk(&wk, arg, al + (arg[al - 1] != '/'), err); /* "/" is its own slash */
+		if (rc == DS_EIO && l->keep_unreadable)
+			rc = ds_files_add_unreadable(l, arg, 0, err->message);
+	} else if (l->keep_unreadable && lstat(arg, &st) == 0 && S_ISLNK(st.st_mode) && stat(arg, &st) != 0) {
+		rc = bad_link(&wk, arg, 0, errno);
+	} else if (l->keep_unreadable && stat(arg, &st) != 0) {
+		rc = unreadable(&wk, arg, 0, "cannot open '%s': %s", arg, strerror(errno));
+	} else if (l->keep_unreadable && !S_ISREG(st.st_mode)) {
+		rc = unreadable(&wk, arg, 0, "cannot open '%s': not a regular file", arg);
+	} else {
+		rc = ds_files_add(l, arg, 0); /* reading it is the decoder's business */
 	}
-	if (ds_files_add(l, arg, 0) < 0)
-		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	return DS_OK;
+	if (rc == DS_ENOMEM)
+		ds_error_set(err, rc, "out of memory");
+	return rc;
 }
 
 /* ---- the ordered parallel runner ---- */

@@ -25,6 +25,9 @@ typedef struct page {
 	ds_buf tmp;
 } page;
 
+/* A format in the page's language (a macro, so the compiler checks both). */
+#define TF(p, en, zh) ((p)->lang == DS_LANG_ZH ? (zh) : (en))
+
 static const char *T(const page *p, const char *en, const char *zh)
 {
 	return p->lang == DS_LANG_ZH ? zh : en;
@@ -112,7 +115,13 @@ static const char *style =
 	"ol.codes{margin:4px 0 0;padding-left:22px}ol.codes li{margin-bottom:4px}"
 	".drug{color:#333}.muted{color:#667}.note{margin-top:30px;color:#556;font-size:13px}"
 	".id{font-size:11px;font-family:ui-monospace,monospace}table.labels td:first-child{width:50%}"
-	"a{color:#1f5c99}tr.problem:target{outline:3px solid #f2b600}";
+	"a{color:#1f5c99}tr.problem:target{outline:3px solid #f2b600}"
+	"header p.meta{font-size:12px;opacity:.75}"
+	".banner{padding:14px 28px;font-size:15px}.banner b{font-size:17px}.banner p{margin:4px 0}"
+	".banner.stop{background:#b3261e;color:#fff}"
+	".banner.demo{background:#fff2c6;color:#4d3a00;border-bottom:2px solid #e0b000}"
+	".banner pre{background:#00000033;color:inherit;padding:6px 10px;border-radius:4px;margin:6px 0;"
+	"white-space:pre-wrap;word-break:break-all;font:13px/1.4 ui-monospace,monospace}";
 
 static void card(page *p, const char *cls, size_t n, const char *en, const char *zh)
 {
@@ -126,7 +135,8 @@ static const char *sev_class(const char *sev)
 
 static void summary(page *p, const au *a, const au_run *run)
 {
-	size_t i, k, r, cnt[NPROBLEMS] = {0}, decoded = 0, max = 1;
+	size_t i, k, cnt[NPROBLEMS] = {0}, decoded = 0, max = 1;
+	int r;
 
 	for (i = 0; i < a->nphotos; i++)
 		for (k = 0; k < NPROBLEMS; k++)
@@ -149,22 +159,22 @@ static void summary(page *p, const au *a, const au_run *run)
 	fputs("</div>\n", p->out);
 
 	fprintf(p->out, "<h2>%s</h2>\n", T(p, "Labels (photos carrying each)", "标签（含该标签的照片数）"));
-	if (!a->nlabels) {
+	if (!a->ngroups) {
 		fprintf(p->out, "<p class=muted>%s</p>\n", T(p, "No labels.", "没有标签。"));
 		return;
 	}
-	for (i = 0; i < a->nlabels; i++)
-		if (a->labels[i].photos > max)
-			max = a->labels[i].photos;
+	for (i = 0; i < a->ngroups; i++)
+		if (a->groups[i].photos > max)
+			max = a->groups[i].photos;
 	fprintf(p->out, "<table class=labels><tr><th>%s</th><th class=barcell></th><th class=n>%s</th></tr>\n",
 	        T(p, "label", "标签"), T(p, "photos", "照片"));
-	for (r = 0; r < 3; r++) { /* alerts, then warnings, then the rest */
-		for (i = 0; i < a->nlabels; i++) {
-			const au_count *l = &a->labels[i];
+	for (r = 0; r <= 3; r++) { /* one row per label and severity: alerts, then warnings, then the rest */
+		for (i = 0; i < a->ngroups; i++) {
+			const au_count *l = &a->groups[i];
 			const char *cls = sev_class(l->severity);
-			if ((r == 0) != !strcmp(cls, "alert") || (r == 1) != !strcmp(cls, "warn"))
+			if (au_severity_rank(l->severity) != r)
 				continue;
-			fprintf(p->out, "<tr class=label><td><span class=\"chip %s\">", cls);
+			fprintf(p->out, "<tr class=\"label %s\"><td><span class=\"chip %s\">", cls, cls);
 			esc(p->out, l->text);
 			fputs("</span> <span class=\"muted id\">", p->out);
 			esc(p->out, l->name);
@@ -401,6 +411,103 @@ static void ok_rows(page *p, const au *a)
 		        T(p, "The rest are in results.jsonl; rows shown:", "其余见 results.jsonl；此处显示："), shown);
 }
 
+/* When, by which drugscan, with which catalog. */
+static void stamp(page *p, const au_run *run)
+{
+	const ds_catalog_info *c = run->catalog;
+	const char *date = run->date ? run->date : "";
+
+	fputs("<p class=meta>", p->out);
+	fprintf(p->out, "%s %.10s %.8s%s · drugscan %s · ", T(p, "made", "生成于"), date,
+	        strlen(date) > 11 ? date + 11 : "", strlen(date) > 19 ? date + 19 : "", au_version());
+	if (c) {
+		fputs(T(p, "catalog: ", "目录："), p->out);
+		esc(p->out, *c->source ? c->source : "?");
+		fprintf(p->out, ", %s ", T(p, "version", "版本"));
+		esc(p->out, *c->version ? c->version : "?");
+		if (*c->imported_at) {
+			fprintf(p->out, " (%s ", T(p, "imported", "导入于"));
+			esc(p->out, c->imported_at);
+			fputs(")", p->out);
+		}
+	} else {
+		fputs(run->catalog_error ? T(p, "no catalog", "未使用目录") : T(p, "catalog not known", "目录未知"), p->out);
+	}
+	fputs("</p>", p->out);
+}
+
+/* What an incomplete report lacks, each as a paragraph. */
+static void what_is_missing(page *p, const au *a, const au_run *run)
+{
+	json_t *v, *sh;
+	size_t i;
+
+	if (!run->missing_shards && !run->shards && run->total_known)
+		fprintf(p->out, TF(p, "<p>The audit stopped after %zu of %zu photos: %zu are not in this report.</p>",
+		                  "<p>稽核在 %zu / %zu 张照片后停止：%zu 张不在本报告中。</p>"),
+		        a->nphotos, run->total, run->total > a->nphotos ? run->total - a->nphotos : 0);
+	else if (!run->missing_shards && !run->shards)
+		fprintf(p->out, TF(p, "<p>The audit stopped after %zu photos.</p>", "<p>稽核在 %zu 张照片后停止。</p>"),
+		        a->nphotos);
+	json_array_foreach(run->missing_shards, i, v)
+		fprintf(p->out, TF(p, "<p>shard %s missing: its photos are not in this report.</p>",
+		                  "<p>分片 %s 缺失：其照片不在本报告中。</p>"),
+		        json_string_value(v));
+	json_array_foreach(run->shards, i, sh) {
+		json_t *total = json_object_get(sh, "images_total");
+		if (json_is_true(json_object_get(sh, "complete")))
+			continue;
+		fprintf(p->out, "<p>%s ", T(p, "shard folder", "分片文件夹"));
+		esc(p->out, au_jstr(sh, "dir"));
+		if (*au_jstr(sh, "shard"))
+			fprintf(p->out, " (%s)", au_jstr(sh, "shard"));
+		if (json_is_integer(total))
+			fprintf(p->out, TF(p, " stopped after %lld of %lld photos.</p>", " 在 %lld / %lld 张照片后停止。</p>"),
+			        (long long)json_integer_value(json_object_get(sh, "images")), (long long)json_integer_value(total));
+		else
+			fputs(T(p, " did not finish.</p>", " 未完成。</p>"), p->out);
+	}
+}
+
+/* A red banner on an incomplete report, with the commands that finish it; a
+ * yellow one when the codes were judged with the demo catalog or none. */
+static void banners(page *p, const au *a, const au_run *run)
+{
+	json_t *cmd;
+	size_t i;
+
+	if (!run->complete) {
+		fprintf(p->out, "<div class=\"banner stop\" id=incomplete role=alert><b>%s</b>",
+		        T(p, "Incomplete report", "报告不完整"));
+		what_is_missing(p, a, run);
+		if (json_array_size(run->finish)) {
+			fprintf(p->out, "<p>%s</p><pre class=finish>", T(p, "To finish it, run:", "完成稽核请运行："));
+			json_array_foreach(run->finish, i, cmd) {
+				esc(p->out, json_string_value(cmd));
+				fputs("\n", p->out);
+			}
+			fputs("</pre>", p->out);
+		}
+		fputs("</div>\n", p->out);
+	}
+	if (run->catalog && run->catalog->synthetic)
+		fprintf(p->out, "<div class=\"banner demo\" id=synthetic role=note><b>%s</b><p>%s</p></div>\n",
+		        T(p, "Synthetic demo catalog", "合成演示目录"),
+		        T(p, "The codes were judged with the demo catalog: apart from generic names, its drug codes, classes, "
+		             "policies and recalls are made up. Do not rely on this report; import the national list "
+		             "(drugscan catalog import) and run the audit again.",
+		          "本报告使用合成演示目录判定：除通用名外，药品代码、甲乙类、政策和召回均为虚构，不可作为稽核依据；"
+		          "请导入国家目录（drugscan catalog import）后重新稽核。"));
+	if (!run->catalog && run->catalog_error) {
+		fprintf(p->out, "<div class=\"banner demo\" id=nocatalog role=note><b>%s</b><p>",
+		        T(p, "No catalog", "未使用目录"));
+		fputs(T(p, "The codes were judged without the catalog: no drug names, labels or recalls. ",
+		        "追溯码未经目录判定：没有药品名称、标签或召回信息。"), p->out);
+		esc(p->out, run->catalog_error ? run->catalog_error : "");
+		fputs("</p></div>\n", p->out);
+	}
+}
+
 int au_write_html(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out)
 {
 	page p;
@@ -414,13 +521,18 @@ int au_write_html(const au *a, const au_run *run, FILE *results, const char *dir
 	fprintf(out, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 	             "<meta name=viewport content=\"width=device-width,initial-scale=1\"><title>",
 	        lang == DS_LANG_ZH ? "zh-CN" : "en");
-	fprintf(out, "drugscan %s: %zu %s", T(&p, "audit", "稽核"), a->nphotos, T(&p, "photos", "张照片"));
+	fprintf(out, "drugscan %s: %zu %s%s", T(&p, "audit", "稽核"), a->nphotos, T(&p, "photos", "张照片"),
+	        run->complete ? "" : T(&p, " (incomplete)", "（不完整）"));
 	fprintf(out, "</title><style>%s</style></head><body>\n<header><h1>%s</h1><p>", style,
 	        T(&p, "Drug trace-code audit", "药品追溯码稽核报告"));
 	esc(out, run->title ? run->title : "");
 	if (run->shard[0])
 		fprintf(out, " · %s %s", T(&p, "shard", "分片"), run->shard);
-	fprintf(out, " · drugscan</p></header>\n<main>\n");
+	fputs("</p>", out);
+	stamp(&p, run);
+	fputs("</header>\n", out);
+	banners(&p, a, run);
+	fputs("<main>\n", out);
 	summary(&p, a, run);
 	duplicates(&p, a);
 	problem_rows(&p, a, &thumbs);

@@ -79,25 +79,25 @@ static int parse_shard_text(const char *s, int *k, int *n)
 	return 0;
 }
 
-/* What a shard's summary.json says of its run. */
-static json_t *shard_info(const char *dir, int *k, int *n, int *complete)
+/* What a shard's summary.json says of its run (*run: its "run", owned). */
+static json_t *shard_info(const char *dir, int *k, int *n, int *complete, json_t **run)
 {
 	char path[4200];
-	json_t *s, *run, *o;
+	json_t *s, *o;
 	const char *shard;
 
 	snprintf(path, sizeof(path), "%s/summary.json", dir);
 	s = json_load_file(path, 0, NULL);
-	run = json_object_get(s, "run");
-	shard = json_string_value(json_object_get(run, "shard"));
+	*run = json_incref(json_object_get(s, "run"));
+	shard = json_string_value(json_object_get(*run, "shard"));
 	*k = -1;
 	*n = 0;
-	*complete = !run || json_is_true(json_object_get(run, "complete"));
+	*complete = json_is_true(json_object_get(*run, "complete")); /* no summary: a run killed before its reports */
 	if (shard && parse_shard_text(shard, k, n) < 0)
 		*k = -1;
-	o = json_pack("{s:s, s:O?, s:O?, s:O?, s:O?}", "dir", dir, "shard", json_object_get(run, "shard"), "images",
-	              json_object_get(s, "images"), "elapsed_s", json_object_get(run, "elapsed_s"), "complete",
-	              json_object_get(run, "complete"));
+	o = json_pack("{s:s, s:O?, s:O?, s:O?, s:b, s:O?}", "dir", dir, "shard", json_object_get(*run, "shard"), "images",
+	              json_object_get(s, "images"), "elapsed_s", json_object_get(*run, "elapsed_s"), "complete", *complete,
+	              "images_total", json_object_get(*run, "images_total"));
 	json_decref(s);
 	return o;
 }
@@ -111,7 +111,15 @@ typedef struct merge {
 	FILE **in;          /* each shard's results.jsonl */
 	json_t *shards;     /* what each shard's summary.json says */
 	double wall;        /* the slowest shard's time */
-	int incomplete;
+	size_t incomplete;  /* shard folders of an interrupted run */
+	json_t *missing;    /* "K/N" of the shards not among the folders */
+	json_t *finish;     /* the commands that finish the audit */
+	json_t *model;      /* the "run" of a shard that says its paths and options (owned) */
+	size_t total;       /* photos the shards were to audit, when total_known */
+	int total_known;
+	ds_catalog_info catalog;
+	int have_catalog;
+	char no_catalog[DS_ERROR_MAX]; /* a shard judged without the catalog, said */
 	char *line;
 	size_t lcap;
 	ds_buf copy;
@@ -158,6 +166,142 @@ static int read_shard(merge *m, size_t s, ds_error *err)
 	return DS_OK;
 }
 
+/* A shard's run as the catalog it was judged with; another catalog than the
+ * first shard's is said (the codes were judged against different data). */
+static void shard_catalog(merge *m, const char *dir, json_t *run)
+{
+	json_t *c = json_object_get(run, "catalog");
+	ds_catalog_info info;
+
+	if (json_is_null(c) && !m->no_catalog[0]) { /* judged without the catalog (an older summary says nothing) */
+		snprintf(m->no_catalog, sizeof(m->no_catalog), "'%s' was audited without the catalog", dir);
+		au_note(m->o, "%s: its codes have no drug, labels or recalls", m->no_catalog);
+	}
+	if (!json_is_object(c))
+		return;
+	memset(&info, 0, sizeof(info));
+	snprintf(info.source, sizeof(info.source), "%s", au_jstr(c, "source"));
+	snprintf(info.version, sizeof(info.version), "%s", au_jstr(c, "version"));
+	snprintf(info.imported_at, sizeof(info.imported_at), "%s", au_jstr(c, "imported_at"));
+	info.synthetic = json_is_true(json_object_get(c, "synthetic"));
+	if (!m->have_catalog) {
+		m->catalog = info;
+		m->have_catalog = 1;
+	} else if (strcmp(info.source, m->catalog.source) || strcmp(info.version, m->catalog.version)) {
+		au_note(m->o, "'%s' was judged with the catalog '%s' %s, not '%s' %s as the first shard", dir, info.source,
+		        info.version, m->catalog.source, m->catalog.version);
+	}
+	m->catalog.synthetic |= info.synthetic;
+}
+
+/* " OPTIONS PATHS" of the model shard's run, or " PATH..." when no shard says them. */
+static void model_args(const merge *m, ds_buf *b)
+{
+	json_t *opts = json_object_get(m->model, "options"), *paths = json_object_get(m->model, "paths"), *w;
+	size_t i;
+	int dash = 0;
+
+	json_array_foreach(opts, i, w) {
+		ds_buf_putc(b, ' ');
+		au_shell_word(b, json_string_value(w));
+	}
+	json_array_foreach(paths, i, w)
+		dash |= (json_string_value(w) ? json_string_value(w) : "")[0] == '-';
+	if (dash)
+		ds_buf_puts(b, " --");
+	json_array_foreach(paths, i, w) {
+		ds_buf_putc(b, ' ');
+		au_shell_word(b, (json_string_value(w) ? json_string_value(w) : ""));
+	}
+	if (!json_array_size(paths))
+		ds_buf_puts(b, " PATH...");
+}
+
+/* The command that finishes shard s, an interrupted run. */
+static void resume_shard(merge *m, size_t s, json_t *run, int k, int n)
+{
+	json_t *fin = json_array_get(json_object_get(run, "finish"), 0);
+	ds_buf cmd = DS_BUF_INIT;
+
+	if (json_string_value(fin)) {
+		ds_buf_puts(&cmd, json_string_value(fin));
+	} else { /* killed before its reports: a sibling's paths, as good as any (they ran the same command) */
+		ds_buf_puts(&cmd, "drugscan audit --resume --out ");
+		au_shell_word(&cmd, m->dirs[s]);
+		if (k >= 0)
+			ds_buf_printf(&cmd, " --shard %d/%d", k, n);
+		model_args(m, &cmd);
+	}
+	json_array_append_new(m->finish, json_string(cmd.ptr ? cmd.ptr : ""));
+	ds_buf_free(&cmd);
+}
+
+/* What one shard's summary says: counted, and an interrupted shard said with the command that finishes it. */
+static void shard_said(merge *m, size_t s, int *nshards, unsigned char **seen)
+{
+	int k, n, complete;
+	json_t *run, *info = shard_info(m->dirs[s], &k, &n, &complete, &run);
+	double el = json_real_value(json_object_get(info, "elapsed_s"));
+
+	if (!m->model && json_array_size(json_object_get(run, "paths")))
+		m->model = json_incref(run);
+	if (!complete) {
+		au_note(m->o, "'%s' is an interrupted audit: resume it first for the whole picture", m->dirs[s]);
+		m->incomplete++;
+		resume_shard(m, s, run, k, n);
+	}
+	if (json_is_integer(json_object_get(run, "images_total")))
+		m->total += (size_t)json_integer_value(json_object_get(run, "images_total"));
+	else
+		m->total_known = 0;
+	if (n > 0 && !*seen) {
+		*nshards = n;
+		*seen = calloc((size_t)n, 1);
+	}
+	if (*seen && n == *nshards && k >= 0 && k < n)
+		(*seen)[k] = 1;
+	shard_catalog(m, m->dirs[s], run);
+	m->wall = m->wall > el ? m->wall : el;
+	json_array_append_new(m->shards, info);
+	json_decref(run);
+}
+
+/* The shards of K/N that no folder is: said, and the commands to make them;
+ * then the merge again with every folder. */
+static void missing_shards(merge *m, const char *out, int nshards, const unsigned char *seen)
+{
+	ds_buf cmd = DS_BUF_INIT;
+	size_t s, i;
+
+	for (s = 0; seen && s < (size_t)nshards; s++) {
+		char shard[64];
+		if (seen[s])
+			continue;
+		au_note(m->o, "shard %zu/%d is missing: its photos are not in the report", s, nshards);
+		snprintf(shard, sizeof(shard), "%zu/%d", s, nshards);
+		json_array_append_new(m->missing, json_string(shard));
+		ds_buf_clear(&cmd);
+		ds_buf_printf(&cmd, "drugscan audit --shard %s --out shard-%zu-of-%d", shard, s, nshards);
+		model_args(m, &cmd);
+		json_array_append_new(m->finish, json_string(cmd.ptr ? cmd.ptr : ""));
+	}
+	if (json_array_size(m->finish)) {
+		ds_buf_clear(&cmd);
+		ds_buf_puts(&cmd, "drugscan audit merge");
+		for (i = 0; i < m->ndirs; i++) {
+			ds_buf_putc(&cmd, ' ');
+			au_shell_word(&cmd, m->dirs[i]);
+		}
+		for (s = 0; seen && s < (size_t)nshards; s++)
+			if (!seen[s])
+				ds_buf_printf(&cmd, " shard-%zu-of-%d", s, nshards);
+		ds_buf_puts(&cmd, " --out ");
+		au_shell_word(&cmd, out);
+		json_array_append_new(m->finish, json_string(cmd.ptr ? cmd.ptr : ""));
+	}
+	ds_buf_free(&cmd);
+}
+
 /* Every shard read, what their summaries say noted, the lines in one order. */
 static int read_shards(merge *m, ds_error *err)
 {
@@ -165,35 +309,13 @@ static int read_shards(merge *m, ds_error *err)
 	int nshards = 0, rc = DS_OK;
 	size_t s;
 
-	for (s = 0; s < m->ndirs; s++) {
-		int k, n, complete;
-		json_t *info;
-		double el;
+	m->total_known = 1;
+	for (s = 0; s < m->ndirs && rc == DS_OK; s++)
 		rc = read_shard(m, s, err);
-		if (rc < 0)
-			goto done;
-		info = shard_info(m->dirs[s], &k, &n, &complete);
-		if (!complete) {
-			au_note(m->o, "'%s' is an interrupted audit: resume it first for the whole picture", m->dirs[s]);
-			m->incomplete = 1;
-		}
-		if (n > 0) {
-			if (!seen) {
-				nshards = n;
-				seen = calloc((size_t)n, 1);
-			}
-			if (seen && n == nshards && k >= 0 && k < n)
-				seen[k] = 1;
-		}
-		el = json_real_value(json_object_get(info, "elapsed_s"));
-		m->wall = m->wall > el ? m->wall : el;
-		json_array_append_new(m->shards, info);
-	}
-done:
+	for (s = 0; s < m->ndirs && rc == DS_OK; s++)
+		shard_said(m, s, &nshards, &seen);
 	if (rc == DS_OK)
-		for (s = 0; seen && s < (size_t)nshards; s++)
-			if (!seen[s])
-				au_note(m->o, "shard %zu/%d is missing: its photos are not in the report", s, nshards);
+		missing_shards(m, m->o->out_dir, nshards, seen);
 	free(seen);
 	if (rc == DS_OK)
 		qsort(m->e, m->ne, sizeof(*m->e), cmp_entry);
@@ -261,6 +383,8 @@ int ds_audit_merge(const ds_audit_opts *o, char *const *dirs, size_t ndirs, ds_a
 	const char *dir = o->out_dir;
 	merge m;
 	au_run run;
+	ds_audit_totals t;
+	json_t *cmd;
 	size_t i, kept = 0;
 	int rc, lock = -1;
 
@@ -277,8 +401,10 @@ int ds_audit_merge(const ds_audit_opts *o, char *const *dirs, size_t ndirs, ds_a
 	m.dirs = dirs;
 	m.ndirs = ndirs;
 	m.shards = json_array();
+	m.missing = json_array();
+	m.finish = json_array();
 	m.in = calloc(ndirs, sizeof(FILE *));
-	if (!m.in || !m.shards) {
+	if (!m.in || !m.shards || !m.missing || !m.finish) {
 		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -302,10 +428,29 @@ int ds_audit_merge(const ds_audit_opts *o, char *const *dirs, size_t ndirs, ds_a
 	run.elapsed_s = m.wall;
 	run.scanned = kept;
 	run.shards = m.shards;
-	run.complete = !m.incomplete;
+	run.complete = !m.incomplete && !json_array_size(m.missing);
 	run.title = "merge";
+	run.total = m.total;
+	run.total_known = m.total_known && !json_array_size(m.missing);
+	run.paths = (char *const *)dirs;
+	run.npaths = ndirs;
+	run.missing_shards = m.missing;
+	run.finish = m.finish;
+	run.options = json_object_get(m.model, "options");
+	run.catalog = m.have_catalog && !m.no_catalog[0] ? &m.catalog : NULL;
+	run.catalog_error = m.no_catalog[0] ? m.no_catalog : NULL;
 	res->photos = res->scanned = kept;
-	rc = ds_audit_report(dir, &run, o->lang, &res->flags, err);
+	res->missing_shards = json_array_size(m.missing);
+	res->no_catalog = m.no_catalog[0] != '\0';
+	res->incomplete_shards = m.incomplete;
+	json_array_foreach(m.finish, i, cmd)
+		ds_buf_printf(&res->finish, "%s\n", json_string_value(cmd));
+	rc = ds_audit_report(dir, &run, o->lang, &t, err);
+	res->flags = t.flags;
+	res->reported = t.photos;
+	res->codes = t.codes;
+	res->duplicates = t.duplicates;
+	res->errors = t.errors;
 done:
 	for (i = 0; m.in && i < ndirs; i++)
 		if (m.in[i])
@@ -321,5 +466,8 @@ done:
 	free(m.line);
 	ds_buf_free(&m.copy);
 	json_decref(m.shards);
+	json_decref(m.missing);
+	json_decref(m.finish);
+	json_decref(m.model);
 	return rc;
 }

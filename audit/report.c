@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -192,6 +193,70 @@ static au_count *count_get(au_count **v, size_t *n, const char *name)
 	return &nv[(*n)++];
 }
 
+int au_severity_rank(const char *sev)
+{
+	return !strcmp(sev, "alert") ? 0 : !strcmp(sev, "warn") ? 1 : !strcmp(sev, "info") ? 2 : 3;
+}
+
+static void tally(au_count *c, size_t photo)
+{
+	c->codes++;
+	if (c->last_photo != photo) {
+		c->photos++;
+		c->last_photo = photo;
+	}
+}
+
+/* One label of a code in photo: counted under its id (with the strongest
+ * severity and its text) and under its id and severity, so six alerts and
+ * one warning of the same id stay two groups and the alert is not lost. */
+static int count_label(au *a, json_t *l, size_t photo)
+{
+	const char *id = au_jstr(l, "id"), *sev = au_jstr(l, "severity"), *text = au_jstr(l, "text");
+	au_count *lc = count_get(&a->labels, &a->nlabels, id), *g = NULL;
+	size_t i;
+
+	for (i = 0; i < a->ngroups && !g; i++)
+		if (!strcmp(a->groups[i].name, id) && !strcmp(a->groups[i].severity, sev))
+			g = &a->groups[i];
+	if (!g) {
+		au_count *v = realloc(a->groups, (a->ngroups + 1) * sizeof(*v));
+		if (!v)
+			return DS_ENOMEM;
+		a->groups = v;
+		g = &v[a->ngroups];
+		memset(g, 0, sizeof(*g));
+		g->last_photo = (size_t)-1;
+		g->name = dup_str(id);
+		g->severity = dup_str(sev);
+		g->text = dup_str(text);
+		if (!g->name || !g->severity || !g->text) {
+			free(g->name);
+			free(g->severity);
+			free(g->text);
+			return DS_ENOMEM;
+		}
+		a->ngroups++;
+	}
+	if (!lc)
+		return DS_ENOMEM;
+	if (!lc->severity || au_severity_rank(sev) < au_severity_rank(lc->severity)) {
+		char *ns = dup_str(sev), *nt = dup_str(text);
+		if (!ns || !nt) {
+			free(ns);
+			free(nt);
+			return DS_ENOMEM;
+		}
+		free(lc->severity);
+		free(lc->text);
+		lc->severity = ns;
+		lc->text = nt;
+	}
+	tally(lc, photo);
+	tally(g, photo);
+	return DS_OK;
+}
+
 /* ---- loading ---- */
 
 int au_photo_flags(json_t *line, unsigned *flags)
@@ -296,20 +361,8 @@ static int add_line(au *a, json_t *line, off_t offset, size_t len, int src)
 			break;
 		}
 		json_array_foreach(labels, k, l) {
-			au_count *lc = count_get(&a->labels, &a->nlabels, au_jstr(l, "id"));
-			if (!lc) {
-				rc = DS_ENOMEM;
+			if ((rc = count_label(a, l, idx)) < 0)
 				break;
-			}
-			if (!lc->severity) {
-				lc->severity = dup_str(au_jstr(l, "severity"));
-				lc->text = dup_str(au_jstr(l, "text"));
-			}
-			lc->codes++;
-			if (lc->last_photo != idx) {
-				lc->photos++;
-				lc->last_photo = idx;
-			}
 		}
 	}
 	ds_buf_free(&key);
@@ -449,6 +502,12 @@ void au_free(au *a)
 		free(a->labels[i].severity);
 		free(a->labels[i].text);
 	}
+	for (i = 0; i < a->ngroups; i++) {
+		free(a->groups[i].name);
+		free(a->groups[i].severity);
+		free(a->groups[i].text);
+	}
+	free(a->groups);
 	free(a->status);
 	free(a->kinds);
 	free(a->labels);
@@ -521,107 +580,6 @@ int au_write_codes_csv(const au *a, FILE *f)
 	return rc;
 }
 
-/* ---- summary.json ---- */
-
-static json_t *counts_json(const au_count *v, size_t n)
-{
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_set_new(o, v[i].name, json_integer((json_int_t)v[i].codes));
-	return o;
-}
-
-static double round2(double v)
-{
-	return (double)(long long)(v * 100 + 0.5) / 100;
-}
-
-json_t *au_summary_json(const au *a, const au_run *run)
-{
-	json_t *o = json_object(), *photos = json_object(), *codes = json_object(), *labels = json_object();
-	json_t *dups = json_array(), *same = json_array(), *r = json_object(), *status;
-	static const char *names[] = {"decoded", "no_code", "error"};
-	size_t i, k, counts[8] = {0}, read = 0;
-	static const struct {
-		unsigned flag;
-		const char *name;
-	} kinds[] = {{AU_DUPLICATE, "duplicate"}, {AU_ALERT, "alert"},          {AU_INVALID, "invalid"},
-	             {AU_NO_CODE, "no_code"},     {AU_NO_TRACE, "no_trace_code"}, {AU_ERROR, "error"},
-	             {AU_WARN, "warn"}};
-
-	status = json_object();
-	for (i = 0; i < 3; i++) /* every status, even at 0, so a reader need not guess */
-		json_object_set_new(status, names[i], json_integer(0));
-	for (i = 0; i < a->nstatus; i++)
-		json_object_set_new(status, a->status[i].name, json_integer((json_int_t)a->status[i].codes));
-	for (i = 0; i < a->nphotos; i++)
-		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-			if (a->photos[i].flags & kinds[k].flag)
-				counts[k]++;
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		json_object_set_new(photos, kinds[k].name, json_integer((json_int_t)counts[k]));
-	json_object_set_new(photos, "problem", json_integer((json_int_t)a->problem_photos));
-	for (i = 0; i < a->nkinds; i++)
-		read += a->kinds[i].codes;
-	json_object_set_new(codes, "read", json_integer((json_int_t)read));
-	json_object_set_new(codes, "distinct", json_integer((json_int_t)a->ncodes));
-	json_object_set_new(codes, "duplicate", json_integer((json_int_t)a->nduplicates));
-	for (i = 0; i < a->nlabels; i++)
-		json_object_set_new(labels, a->labels[i].name,
-		                    json_pack("{s:s, s:s, s:I, s:I}", "severity", a->labels[i].severity, "text",
-		                              a->labels[i].text, "codes", (json_int_t)a->labels[i].codes, "photos",
-		                              (json_int_t)a->labels[i].photos));
-	for (i = 0; i < a->ncodes; i++) {
-		const au_code *c = &a->codes[i];
-		json_t *files;
-		if (!c->duplicate)
-			continue;
-		files = json_array();
-		for (k = 0; k < c->nphotos; k++)
-			json_array_append_new(files, json_string(a->photos[c->photos[k]].file));
-		json_array_append_new(dups, json_pack("{s:s, s:s, s:s, s:o, s:I}", "text", c->text, "kind", c->kind,
-		                                      "generic_name", c->generic_name, "photos", files, "files",
-		                                      (json_int_t)c->files));
-	}
-	for (i = 0; i < a->nphotos;) {
-		size_t j = i + 1;
-		const char *sha = a->photos[a->by_sha[i]].sha256;
-		while (j < a->nphotos && *sha && !strcmp(sha, a->photos[a->by_sha[j]].sha256))
-			j++;
-		if (j - i > 1) {
-			json_t *g = json_array();
-			for (k = i; k < j; k++)
-				json_array_append_new(g, json_string(a->photos[a->by_sha[k]].file));
-			json_array_append_new(same, g);
-		}
-		i = j;
-	}
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "images", json_integer((json_int_t)a->nphotos));
-	json_object_set_new(o, "status", status);
-	json_object_set_new(o, "photos", photos);
-	json_object_set_new(o, "codes", codes);
-	json_object_set_new(o, "kinds", counts_json(a->kinds, a->nkinds));
-	json_object_set_new(o, "labels", labels);
-	json_object_set_new(o, "duplicates", dups);
-	json_object_set_new(o, "identical_files", same);
-	json_object_set_new(r, "elapsed_s", json_real(round2(run->elapsed_s)));
-	json_object_set_new(r, "images_per_s",
-	                    json_real(run->elapsed_s > 0 ? round2((double)run->scanned / run->elapsed_s) : 0));
-	json_object_set_new(r, "scanned", json_integer((json_int_t)run->scanned));
-	json_object_set_new(r, "resumed", json_integer((json_int_t)run->resumed));
-	json_object_set_new(r, "jobs", json_integer(run->jobs));
-	json_object_set_new(r, "effort", run->effort ? json_string(run->effort) : json_null());
-	json_object_set_new(r, "shard", run->shard[0] ? json_string(run->shard) : json_null());
-	json_object_set_new(r, "complete", json_boolean(run->complete));
-	if (run->shards)
-		json_object_set_new(r, "shards", json_incref(run->shards));
-	json_object_set_new(o, "run", r);
-	return o;
-}
-
 /* ---- all three, each written whole before it replaces the old one ---- */
 
 typedef int (*writer_fn)(const au *a, const au_run *run, FILE *results, const char *dir, ds_lang lang, FILE *out);
@@ -665,16 +623,40 @@ static int write_atomic(const char *dir, const char *name, writer_fn fn, const a
 	return ds_atomic_commit(&out, err);
 }
 
-int ds_audit_report(const char *dir, const ds_audit_info *run, ds_lang lang, unsigned *flags, ds_error *err)
+/* Now, as 2026-03-12T14:03:22+08:00 (local time and its offset from UTC). */
+static void now_text(char out[40])
 {
-	char path[4096];
+	time_t t = time(NULL);
+	struct tm tm;
+	size_t n;
+
+	if (!localtime_r(&t, &tm) || (n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S%z", &tm)) < 5) {
+		snprintf(out, 40, "unknown");
+		return;
+	}
+	/* +0800 -> +08:00 */
+	out[n + 1] = '\0';
+	out[n] = out[n - 1];
+	out[n - 1] = out[n - 2];
+	out[n - 2] = ':';
+}
+
+int ds_audit_report(const char *dir, const ds_audit_info *info, ds_lang lang, ds_audit_totals *totals,
+                    ds_error *err)
+{
+	char path[4096], date[40];
+	ds_audit_info run = *info;
 	FILE *results;
 	au a;
 	size_t i;
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	*flags = 0;
+	memset(totals, 0, sizeof(*totals));
+	if (!run.date) {
+		now_text(date);
+		run.date = date;
+	}
 	snprintf(path, sizeof(path), "%s/results.jsonl", dir);
 	results = fopen(path, "r");
 	if (!results)
@@ -688,13 +670,18 @@ int ds_audit_report(const char *dir, const ds_audit_info *run, ds_lang lang, uns
 	if (rc == DS_OK && au_finish(&a) < 0)
 		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
 	if (rc == DS_OK)
-		rc = write_atomic(dir, "codes.csv", write_csv, &a, run, results, lang, err);
+		rc = write_atomic(dir, "codes.csv", write_csv, &a, &run, results, lang, err);
 	if (rc == DS_OK)
-		rc = write_atomic(dir, "summary.json", write_summary, &a, run, results, lang, err);
+		rc = write_atomic(dir, "summary.json", write_summary, &a, &run, results, lang, err);
 	if (rc == DS_OK)
-		rc = write_atomic(dir, "report.html", au_write_html, &a, run, results, lang, err);
-	for (i = 0; i < a.nphotos; i++)
-		*flags |= a.photos[i].flags;
+		rc = write_atomic(dir, "report.html", au_write_html, &a, &run, results, lang, err);
+	for (i = 0; i < a.nphotos; i++) {
+		totals->flags |= a.photos[i].flags;
+		totals->errors += (a.photos[i].flags & AU_ERROR) != 0;
+	}
+	totals->photos = a.nphotos;
+	totals->codes = a.ncodes;
+	totals->duplicates = a.nduplicates;
 	fclose(results);
 	au_free(&a);
 	return rc;

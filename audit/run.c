@@ -31,12 +31,15 @@ typedef struct audit_job {
 	const char *dir;
 	int no_catalog;
 	char **todo;          /* paths still to scan */
+	char **why;           /* for each, why it cannot be read (the walk said), or NULL */
 	size_t ntodo, done_before, dropped, total;
 	FILE *results;
 	int write_error;
 	size_t emitted;
 	double t0, last_sync;
 	ds_error err;         /* why emit stopped the run */
+	ds_catalog_info catalog; /* what the codes are judged with, unless no_catalog */
+	char catalog_error[DS_ERROR_MAX];
 } audit_job;
 
 void au_note(const ds_audit_opts *o, const char *fmt, ...)
@@ -65,7 +68,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void mtime_text(const struct stat *st, char out[48])
+void au_mtime_text(const struct stat *st, char out[48])
 {
 	struct tm tm;
 	size_t n;
@@ -140,14 +143,16 @@ static int audit_work(void *ctx, void *state, size_t i, ds_buf *out)
 	if (!w)
 		return -1;
 	extra.thumb_side = THUMB_SIDE;
-	if (stat(path, &st) != 0)
+	if (job->why[i])
+		rc = ds_error_set(&err, DS_EIO, "%s", job->why[i]);
+	else if (stat(path, &st) != 0)
 		rc = ds_error_set(&err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
 	else
 		rc = ds_image_read_file(path, &data, &len, &err);
 	if (rc == DS_OK) {
 		unsigned char md[EVP_MAX_MD_SIZE];
 		unsigned int n = 0, k;
-		mtime_text(&st, mtime);
+		au_mtime_text(&st, mtime);
 		if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
 			for (k = 0; k < n && k < 32; k++)
 				snprintf(sha + 2 * k, 3, "%02x", md[k]);
@@ -214,137 +219,6 @@ static int audit_emit(void *ctx, size_t i, const ds_buf *b, int flags)
 	return stopped(job) ? DS_ERR : DS_OK;
 }
 
-/* ---- resume ---- */
-
-typedef struct path_index {
-	size_t *slot, cap;
-} path_index;
-
-static int index_build(path_index *ix, char **v, size_t n)
-{
-	size_t i;
-
-	ix->cap = 16;
-	while (ix->cap < n * 2)
-		ix->cap *= 2;
-	ix->slot = malloc(ix->cap * sizeof(size_t));
-	if (!ix->slot)
-		return DS_ENOMEM;
-	for (i = 0; i < ix->cap; i++)
-		ix->slot[i] = (size_t)-1;
-	for (i = 0; i < n; i++) {
-		size_t j = au_path_hash(v[i]) & (ix->cap - 1);
-		while (ix->slot[j] != (size_t)-1)
-			j = (j + 1) & (ix->cap - 1);
-		ix->slot[j] = i;
-	}
-	return DS_OK;
-}
-
-static size_t index_find(const path_index *ix, char **v, const char *path)
-{
-	size_t j;
-
-	for (j = au_path_hash(path) & (ix->cap - 1); ix->slot[j] != (size_t)-1; j = (j + 1) & (ix->cap - 1))
-		if (!strcmp(v[ix->slot[j]], path))
-			return ix->slot[j];
-	return (size_t)-1;
-}
-
-/*
- * Keep the lines of results.jsonl whose photo is in this run unchanged (same
- * size and mtime) and mark those photos done; drop the rest (a changed or
- * removed photo, a line cut short by a kill). The file is rewritten only
- * when something is dropped, and always in input order.
- */
-static int resume_load(audit_job *job, const char *path, char **files, size_t n, unsigned char *done,
-                       ds_error *err)
-{
-	FILE *f = fopen(path, "r");
-	path_index ix = {NULL, 0};
-	char *line = NULL;
-	size_t cap = 0, kept = 0, dropped = 0, last = 0, i;
-	off_t *off = NULL;
-	ds_buf copy = DS_BUF_INIT;
-	size_t *len = NULL;
-	ssize_t got;
-	off_t pos = 0, complete_end = 0;
-	int rc = DS_OK, ordered = 1, partial = 0;
-
-	if (!f)
-		return errno == ENOENT ? DS_OK : ds_error_set(err, DS_EIO, "cannot open '%s': %s", path, strerror(errno));
-	off = calloc(n ? n : 1, sizeof(*off));
-	len = calloc(n ? n : 1, sizeof(*len));
-	if (!off || !len || index_build(&ix, files, n) < 0) {
-		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
-		goto done;
-	}
-	while ((got = getline(&line, &cap, f)) > 0) {
-		json_t *j = line[got - 1] == '\n' ? json_loadb(line, (size_t)got, 0, NULL) : NULL;
-		const char *file = j ? json_string_value(json_object_get(j, "file")) : NULL;
-		size_t k = file ? index_find(&ix, files, file) : (size_t)-1;
-		struct stat st;
-		char mt[48];
-		if (line[got - 1] != '\n')
-			partial = 1;
-		else
-			complete_end = pos + got;
-		if (k != (size_t)-1 && !done[k] && stat(file, &st) == 0) {
-			const char *m = json_string_value(json_object_get(j, "mtime"));
-			json_t *bytes = json_object_get(j, "bytes");
-			mtime_text(&st, mt);
-			if (m && !strcmp(m, mt) && json_is_integer(bytes) && json_integer_value(bytes) == (json_int_t)st.st_size) {
-				done[k] = 1;
-				off[k] = pos;
-				len[k] = (size_t)got;
-				if (kept && k < last)
-					ordered = 0;
-				last = k;
-				kept++;
-				k = (size_t)-2;
-			}
-		}
-		if (k != (size_t)-2 && line[got - 1] == '\n')
-			dropped++;
-		json_decref(j);
-		pos += got;
-	}
-	if (ferror(f)) {
-		rc = ds_error_set(err, DS_EIO, "cannot read '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (dropped || !ordered) {
-		ds_atomic o = DS_ATOMIC_INIT;
-		if ((rc = ds_atomic_open(&o, path, err)) < 0)
-			goto done;
-		for (i = 0; i < n && rc == DS_OK; i++) {
-			if (!done[i])
-				continue;
-			if (au_read_line(f, off[i], len[i], &copy) < 0 || fwrite(copy.ptr, 1, len[i], o.f) != len[i])
-				rc = ds_error_set(err, DS_EIO, "cannot rewrite '%s': %s", path, strerror(errno));
-		}
-		if (rc == DS_OK)
-			rc = ds_atomic_commit(&o, err);
-		ds_atomic_abort(&o); /* after a failed copy; a no-op after the commit */
-	} else if (partial && truncate(path, complete_end) != 0) {
-		rc = ds_error_set(err, DS_EIO, "cannot repair '%s': %s", path, strerror(errno));
-	}
-	if (rc == DS_OK && dropped && job)
-		au_note(job->o, "audit: %zu earlier results dropped: photos changed or not in this run", dropped);
-	if (job) {
-		job->done_before = kept;
-		job->dropped = dropped;
-	}
-done:
-	fclose(f);
-	free(line);
-	free(off);
-	free(len);
-	free(ix.slot);
-	ds_buf_free(&copy);
-	return rc;
-}
-
 /* ---- the run ---- */
 
 /* thumbs/ab/<sha256>.jpg of a report folder inside the photo folder: not a photo */
@@ -365,9 +239,14 @@ static int is_our_thumbnail(const char *path)
 	return 1;
 }
 
-static int cmp_paths(const void *a, const void *b)
+typedef struct entry {
+	char *path, *why;
+	size_t root_len;
+} entry;
+
+static int cmp_entries(const void *a, const void *b)
 {
-	return au_pathcmp(*(char *const *)a, *(char *const *)b);
+	return au_pathcmp(((const entry *)a)->path, ((const entry *)b)->path);
 }
 
 /* Lock DIR against a second audit writing into it at the same time. */
@@ -391,48 +270,76 @@ int au_lock_dir(const char *dir, ds_error *err)
 }
 
 
+/* The photos: walked, in one order whatever the arguments, each once (one
+ * path however its folder is spelled), this shard's only. A path the walk
+ * could not read is kept with its reason. */
+static int collect(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_files *files, ds_audit_result *res,
+                   ds_error *err)
+{
+	unsigned long shard_n = o->shard_n > 1 ? o->shard_n : 1;
+	entry *e;
+	au_canon c = {NULL, NULL};
+	ds_buf key = DS_BUF_INIT;
+	au_keyset seen;
+	size_t i, n;
+	int rc = DS_OK;
+
+	files->keep_unreadable = 1;
+	for (i = 0; i < npaths && rc == DS_OK; i++) {
+		size_t before = files->n;
+		rc = ds_files_add_arg(files, paths[i], o->note, o->ctx, err);
+		if (rc == DS_OK && files->n == before + 1 && files->why[before] && files->root_len[before] == 0) {
+			au_note(o, "%s", files->why[before]); /* an operand that cannot be read: said, and a row */
+			res->bad_operands++;
+		}
+	}
+	e = malloc((files->n ? files->n : 1) * sizeof(*e));
+	if (rc < 0 || !e) {
+		free(e);
+		return rc < 0 ? rc : ds_error_set(err, DS_ENOMEM, "out of memory");
+	}
+	for (i = n = 0; i < files->n; i++) {
+		const char *p = files->v[i];
+		if ((shard_n > 1 && au_path_hash(p + files->root_len[i]) % shard_n != o->shard_k) || is_our_thumbnail(p)) {
+			free(files->v[i]);
+			free(files->why[i]);
+			continue;
+		}
+		e[n].path = files->v[i];
+		e[n].why = files->why[i];
+		e[n++].root_len = files->root_len[i];
+	}
+	qsort(e, n, sizeof(*e), cmp_entries);
+	/* a path named twice, or the same folder spelled two ways: once */
+	if (au_keyset_init(&seen, n) < 0)
+		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+	for (i = files->n = 0; i < n; i++) {
+		int fresh = 0;
+		if (rc == DS_OK && (au_canon_key(&c, e[i].path, &key) < 0 || (fresh = au_keyset_add(&seen, key.ptr)) < 0))
+			rc = ds_error_set(err, DS_ENOMEM, "out of memory");
+		if (!fresh) {
+			free(e[i].path);
+			free(e[i].why);
+			continue;
+		}
+		files->v[files->n] = e[i].path;
+		files->why[files->n] = e[i].why;
+		files->root_len[files->n++] = e[i].root_len;
+		res->unreadable += e[i].why != NULL;
+	}
+	free(e);
+	au_keyset_free(&seen);
+	ds_buf_free(&key);
+	au_canon_free(&c);
+	return rc;
+}
+
 static void describe(ds_buf *title, char *const *paths, size_t npaths)
 {
 	size_t i;
 
 	for (i = 0; i < npaths; i++)
 		ds_buf_printf(title, "%s%s", i ? " " : "", paths[i]);
-}
-
-/* The photos: walked, in one order whatever the arguments, each once, this shard's only. */
-static int collect(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_files *files, ds_error *err)
-{
-	unsigned long shard_n = o->shard_n > 1 ? o->shard_n : 1;
-	size_t i, n;
-	int rc;
-
-	for (i = 0; i < npaths; i++) {
-		struct stat st;
-		if (stat(paths[i], &st) != 0)
-			return ds_error_set(err, DS_EIO, "cannot open '%s': %s", paths[i], strerror(errno));
-		rc = ds_files_add_arg(files, paths[i], o->note, o->ctx, err);
-		if (rc < 0)
-			return rc;
-	}
-	for (i = n = 0; i < files->n; i++) {
-		const char *p = files->v[i];
-		if ((shard_n > 1 && au_path_hash(p + files->root_len[i]) % shard_n != o->shard_k) || is_our_thumbnail(p)) {
-			free(files->v[i]);
-			continue;
-		}
-		files->v[n++] = files->v[i];
-	}
-	files->n = n;
-	qsort(files->v, files->n, sizeof(char *), cmp_paths);
-	for (i = n = 0; i < files->n; i++) {
-		if (n && !strcmp(files->v[n - 1], files->v[i])) {
-			free(files->v[i]);
-			continue;
-		}
-		files->v[n++] = files->v[i];
-	}
-	files->n = n;
-	return DS_OK;
 }
 
 /* The report folder, locked; refused when it holds an audit and this is no resume. */
@@ -459,7 +366,8 @@ static int plan(audit_job *job, const ds_files *files, unsigned char *done, int 
 	size_t i, first_todo = files->n;
 
 	job->todo = malloc((files->n ? files->n : 1) * sizeof(char *));
-	if (!job->todo)
+	job->why = malloc((files->n ? files->n : 1) * sizeof(char *));
+	if (!job->todo || !job->why)
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
 	*prefix = 1;
 	for (i = 0; i < files->n; i++) {
@@ -470,6 +378,7 @@ static int plan(audit_job *job, const ds_files *files, unsigned char *done, int 
 		}
 		if (first_todo == files->n)
 			first_todo = i;
+		job->why[job->ntodo] = files->why ? files->why[i] : NULL;
 		job->todo[job->ntodo++] = files->v[i];
 	}
 	job->total = files->n;
@@ -497,13 +406,72 @@ static int decode(audit_job *job, const char *results_path, int *interrupted, ds
 	return DS_OK;
 }
 
+static const char *effort_name(ds_effort e)
+{
+	return e == DS_EFFORT_FAST ? "fast" : e == DS_EFFORT_THOROUGH ? "thorough" : "normal";
+}
+
+static void option(json_t *v, const char *name, const char *value)
+{
+	json_array_append_new(v, json_string(name));
+	json_array_append_new(v, json_string(value));
+}
+
+/* The options that decide what a line holds: a resume, or another shard of
+ * the same audit, must give them again. */
+static json_t *result_options(const ds_audit_opts *o)
+{
+	json_t *v = json_array();
+	char num[32];
+
+	if (o->scan.effort != DS_EFFORT_NORMAL)
+		option(v, "--effort", effort_name(o->scan.effort));
+	if (o->scan.max_pixels) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)o->scan.max_pixels);
+		option(v, "--max-pixels", num);
+	}
+	if (o->insurance)
+		option(v, "--insurance", o->insurance);
+	if (o->data_dir)
+		option(v, "--data-dir", o->data_dir);
+	if (o->lang == DS_LANG_ZH)
+		option(v, "--lang", "zh");
+	return v;
+}
+
+int ds_audit_finish_command(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_buf *out)
+{
+	json_t *opts = result_options(o), *w;
+	size_t i;
+	int dash = 0;
+
+	ds_buf_puts(out, "drugscan audit --resume --out ");
+	au_shell_word(out, o->out_dir ? o->out_dir : "drugscan-audit");
+	if (o->shard_n > 1)
+		ds_buf_printf(out, " --shard %lu/%lu", o->shard_k, o->shard_n);
+	json_array_foreach(opts, i, w) {
+		ds_buf_putc(out, ' ');
+		au_shell_word(out, json_string_value(w));
+	}
+	json_decref(opts);
+	for (i = 0; i < npaths; i++)
+		dash |= paths[i][0] == '-';
+	if (dash)
+		ds_buf_puts(out, " --");
+	for (i = 0; i < npaths; i++) {
+		ds_buf_putc(out, ' ');
+		au_shell_word(out, paths[i]);
+	}
+	return out->ptr ? DS_OK : DS_ENOMEM;
+}
+
 /* summary.json's "run" and the reports, from results.jsonl. */
 static int report(const audit_job *job, char *const *paths, size_t npaths, int interrupted, ds_audit_result *res,
                   ds_error *err)
 {
 	const ds_audit_opts *o = job->o;
-	ds_effort effort = o->scan.effort;
-	ds_buf title = DS_BUF_INIT;
+	ds_buf title = DS_BUF_INIT, cmd = DS_BUF_INIT;
+	ds_audit_totals t;
 	au_run run;
 	int rc;
 
@@ -513,14 +481,39 @@ static int report(const audit_job *job, char *const *paths, size_t npaths, int i
 	run.scanned = job->emitted;
 	run.resumed = job->done_before;
 	run.jobs = o->jobs;
-	run.effort = effort == DS_EFFORT_FAST ? "fast" : effort == DS_EFFORT_THOROUGH ? "thorough" : "normal";
+	run.effort = effort_name(o->scan.effort);
 	if (o->shard_n > 1)
 		snprintf(run.shard, sizeof(run.shard), "%lu/%lu", o->shard_k, o->shard_n);
 	run.title = title.ptr;
 	run.complete = !interrupted;
-	rc = ds_audit_report(job->dir, &run, o->lang, &res->flags, err);
+	run.total = job->total;
+	run.total_known = 1;
+	run.paths = paths;
+	run.npaths = npaths;
+	run.options = result_options(o);
+	ds_audit_finish_command(o, paths, npaths, &cmd);
+	run.finish = json_pack("[s]", cmd.ptr ? cmd.ptr : "");
+	run.catalog = job->no_catalog ? NULL : &job->catalog;
+	run.catalog_error = job->no_catalog ? job->catalog_error : NULL;
+	if (interrupted)
+		ds_buf_printf(&res->finish, "%s\n", cmd.ptr ? cmd.ptr : "");
+	rc = ds_audit_report(job->dir, &run, o->lang, &t, err);
+	res->flags = t.flags;
+	res->reported = t.photos;
+	res->codes = t.codes;
+	res->duplicates = t.duplicates;
+	res->errors = t.errors;
+	json_decref(run.options);
+	json_decref(run.finish);
 	ds_buf_free(&title);
+	ds_buf_free(&cmd);
 	return rc;
+}
+
+void ds_audit_result_free(ds_audit_result *res)
+{
+	if (res)
+		ds_buf_free(&res->finish);
 }
 
 void ds_audit_opts_default(ds_audit_opts *o)
@@ -532,12 +525,43 @@ void ds_audit_opts_default(ds_audit_opts *o)
 	o->lang = DS_LANG_EN;
 }
 
+/* The catalog's source and version for the report; a catalog that cannot
+ * be opened means the codes are judged without it (said to note). */
+static void open_catalog(audit_job *job, ds_audit_result *res)
+{
+	ds_catalog *cat = NULL;
+	ds_error e;
+
+	if (ds_catalog_open_default(&cat, job->o->data_dir, &e) < 0 ||
+	    ds_catalog_get_info(cat, &job->catalog, &e) < 0) {
+		au_note(job->o, "%s; codes are decoded without the catalog", e.message);
+		snprintf(job->catalog_error, sizeof(job->catalog_error), "%s", e.message);
+		job->no_catalog = res->no_catalog = 1;
+	}
+	ds_catalog_close(cat);
+}
+
+/* Go on from an earlier run's results.jsonl. */
+static int resume(audit_job *job, const char *results_path, const ds_files *files, unsigned char *done,
+                  ds_audit_result *res, ds_error *err)
+{
+	au_resumed r;
+	int rc = au_resume_load(results_path, files->v, files->n, done, &r, err);
+
+	if (rc < 0)
+		return rc;
+	if (r.dropped)
+		au_note(job->o, "audit: %zu earlier results dropped: photos changed or not in this run", r.dropped);
+	job->done_before = res->resumed = r.kept;
+	job->dropped = res->dropped = r.dropped;
+	return DS_OK;
+}
+
 int ds_audit_run(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_audit_result *res, ds_error *err)
 {
 	ds_audit_opts opts = *o;
 	audit_job job;
 	ds_files files = {0};
-	ds_error perr;
 	unsigned char *done = NULL;
 	char results_path[4200], thumbs[4200];
 	int rc, lock = -1, prefix = 1, interrupted = 0;
@@ -550,11 +574,8 @@ int ds_audit_run(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_a
 		return ds_error_set(err, DS_EINVAL, "no report folder or a shard out of range");
 	job.o = &opts;
 	job.dir = opts.out_dir;
-	if (ds_catalog_probe(opts.data_dir, opts.insurance, &perr) < 0) {
-		au_note(&opts, "%s; codes are decoded without the catalog", perr.message);
-		job.no_catalog = res->no_catalog = 1;
-	}
-	rc = collect(&opts, paths, npaths, &files, err);
+	open_catalog(&job, res);
+	rc = collect(&opts, paths, npaths, &files, res, err);
 	if (rc < 0)
 		goto done;
 	res->photos = files.n;
@@ -567,10 +588,8 @@ int ds_audit_run(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_a
 		rc = ds_error_set(err, DS_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (opts.resume && (rc = resume_load(&job, results_path, files.v, files.n, done, err)) < 0)
+	if (opts.resume && (rc = resume(&job, results_path, &files, done, res, err)) < 0)
 		goto done;
-	res->resumed = job.done_before;
-	res->dropped = job.dropped;
 	rc = plan(&job, &files, done, &prefix, err);
 	if (rc < 0)
 		goto done;
@@ -586,8 +605,9 @@ int ds_audit_run(const ds_audit_opts *o, char *const *paths, size_t npaths, ds_a
 	if (rc < 0)
 		goto done;
 	if (!prefix && !interrupted) {
+		au_resumed r;
 		memset(done, 0, files.n);
-		if ((rc = resume_load(NULL, results_path, files.v, files.n, done, err)) < 0)
+		if ((rc = au_resume_load(results_path, files.v, files.n, done, &r, err)) < 0)
 			goto done;
 	}
 	rc = report(&job, paths, npaths, interrupted, res, err);
@@ -597,6 +617,7 @@ done:
 	if (lock >= 0)
 		close(lock);
 	free(job.todo);
+	free(job.why);
 	free(done);
 	ds_files_free(&files);
 	return rc;

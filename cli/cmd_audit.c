@@ -40,9 +40,13 @@ static const ds_cmdspec audit_spec = {
 	"byte-identical files are not. 'audit merge' joins the folders of --shard\n"
 	"runs into one report and finds the duplicates across them.",
 	audit_opts,
+	"Every path the walk meets and cannot read (a locked folder, a broken or\n"
+	"looping symbolic link, a damaged image) is a row of the report with its\n"
+	"reason. The run ends with a line naming the report it wrote.\n\n"
 	"exit status: 0 every photo had a code, 1 the audit could not be done or\n"
-	"written, 2 usage error, 3 an alert or a duplicate code, 4 some photo had no\n"
-	"code or could not be read (and no alert).\n\n"
+	"written, was interrupted, a PATH could not be read or the catalog could not\n"
+	"be opened, 2 usage error, 3 an alert or a duplicate code, 4 some photo had\n"
+	"no code or could not be read (and no alert).\n\n"
 	"examples:\n"
 	"  drugscan audit --out audit-0312 photos/\n"
 	"  drugscan audit --out audit-0312 --resume photos/     # after a crash or Ctrl-C\n"
@@ -63,6 +67,9 @@ static const ds_cmdspec merge_spec = {
 	"results.jsonl in one order, the thumbnails, and codes.csv, summary.json and\n"
 	"report.html made anew, so a code photographed in two shards is a duplicate.",
 	merge_opts,
+	"A shard of K/N that is not among the folders, or a shard folder of an\n"
+	"interrupted run, makes the report incomplete: it says what is missing and\n"
+	"the commands that finish it, and the exit status is 1.\n\n"
 	"exit status as for 'drugscan audit'.\n\n"
 	"example:\n"
 	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n",
@@ -118,6 +125,38 @@ static int exit_code(unsigned flags)
 	return DS_EXIT_OK;
 }
 
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* The last line of a run: which report it wrote, and what is in it. */
+static void report_line(ds_cli *cli, const char *dir, const ds_audit_result *res)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	fprintf(cli->err, "%s: report written to %.*s/report.html (%zu %s, %zu %s, %zu %s", cli->prog, (int)n, dir,
+	        res->reported, plural(res->reported, "photo", "photos"), res->codes, plural(res->codes, "code", "codes"),
+	        res->duplicates, plural(res->duplicates, "duplicate", "duplicates"));
+	if (res->errors)
+		fprintf(cli->err, ", %zu unreadable", res->errors);
+	fputs(")\n", cli->err);
+}
+
+/* The commands that finish an incomplete audit, one a line, indented. */
+static void finish_lines(ds_cli *cli, const ds_audit_result *res)
+{
+	const char *s = res->finish.ptr;
+
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+		fprintf(cli->err, "  %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+}
+
 static int cmd_merge(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
@@ -126,6 +165,7 @@ static int cmd_merge(ds_cli *cli, int argc, char **argv)
 	ds_audit_result res;
 	int rc;
 
+	memset(&res, 0, sizeof(res));
 	rc = ds_cli_begin(cli, &merge_spec, "audit merge", &v, argc, argv);
 	if (rc >= 0) {
 		free(v.rest);
@@ -144,9 +184,17 @@ static int cmd_merge(ds_cli *cli, int argc, char **argv)
 			rc = ds_cli_usage_error(cli, "audit merge", "--out must be a new folder, not one of the shards");
 		else
 			ds_cli_note(cli, err.message);
+	} else if (res.missing_shards || res.incomplete_shards) {
+		fprintf(cli->err, "%s: the merged report is incomplete (%zu %s missing, %zu interrupted); to finish it, run:\n",
+		        cli->prog, res.missing_shards, plural(res.missing_shards, "shard", "shards"), res.incomplete_shards);
+		finish_lines(cli, &res);
+		report_line(cli, o.out_dir, &res);
+		rc = DS_EXIT_ERROR;
 	} else {
-		rc = exit_code(res.flags);
+		report_line(cli, o.out_dir, &res);
+		rc = res.no_catalog ? DS_EXIT_ERROR : exit_code(res.flags);
 	}
+	ds_audit_result_free(&res);
 	free(v.rest);
 	return rc;
 }
@@ -179,7 +227,8 @@ static int read_opts(ds_cli *cli, const ds_optvals *v, ds_audit_opts *o)
 	return -1;
 }
 
-/* What the result means for the person at the terminal. */
+/* What the result means for the person at the terminal: what went wrong
+ * first, then the line naming the report. */
 static int outcome(ds_cli *cli, const ds_audit_opts *o, int rc, const ds_audit_result *res, const ds_error *err)
 {
 	if (rc < 0 && res->refused) {
@@ -192,16 +241,18 @@ static int outcome(ds_cli *cli, const ds_audit_opts *o, int rc, const ds_audit_r
 		return DS_EXIT_ERROR;
 	}
 	if (res->interrupted) {
-		fprintf(cli->err, "%s: audit interrupted after %zu of %zu photos; the reports in '%s' cover those. "
-		                  "Run the same command with --resume to go on\n",
-		        cli->prog, res->resumed + res->scanned, res->photos, o->out_dir);
+		fprintf(cli->err, "%s: audit interrupted after %zu of %zu photos; the reports cover those. To finish it, run:\n",
+		        cli->prog, res->resumed + res->scanned, res->photos);
+		finish_lines(cli, res);
+		report_line(cli, o->out_dir, res);
 		return DS_EXIT_ERROR;
 	}
-	if (res->photos == 0) {
+	if (res->photos == 0)
 		fprintf(cli->err, "%s: no images found\n", cli->prog);
-		return DS_EXIT_NO_CODE;
-	}
-	return exit_code(res->flags);
+	report_line(cli, o->out_dir, res);
+	if (res->bad_operands || res->no_catalog) /* an operand not read, no catalog: not the audit that was asked for */
+		return DS_EXIT_ERROR;
+	return res->photos == 0 ? DS_EXIT_NO_CODE : exit_code(res->flags);
 }
 
 int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
@@ -240,6 +291,7 @@ int ds_cmd_audit(ds_cli *cli, int argc, char **argv)
 	rc = ds_audit_run(&o, v.rest, (size_t)v.nrest, &res, &err);
 	ds_sig_restore(&sig);
 	rc = outcome(cli, &o, rc, &res, &err);
+	ds_audit_result_free(&res);
 	free(v.rest);
 	return rc;
 }

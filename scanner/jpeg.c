@@ -18,7 +18,8 @@
 typedef struct jerr {
 	struct jpeg_error_mgr mgr;
 	jmp_buf jump;
-	int truncated;
+	int truncated;            /* the file ends before the picture does */
+	char damage[JMSG_LENGTH_MAX]; /* the first warning that lost pixels, or "" */
 } jerr;
 
 static void on_error(j_common_ptr cinfo)
@@ -27,12 +28,42 @@ static void on_error(j_common_ptr cinfo)
 	longjmp(e->jump, 1);
 }
 
+/*
+ * libjpeg goes on after damage and fills what it could not decode with grey:
+ * a photo cut short and given an end marker again would be "no code found".
+ * The warnings that mean pixels were lost make the load fail. The others
+ * leave every pixel decoded and are let through: extraneous bytes before a
+ * marker (common from phone encoders), an unknown JFIF revision or Adobe
+ * transform, a bad ICC or thumbnail marker.
+ */
+static int loses_pixels(int code)
+{
+	switch (code) {
+	case JWRN_HIT_MARKER:     /* premature end of data segment: cut, then a marker */
+	case JWRN_HUFF_BAD_CODE:  /* bad Huffman code */
+	case JWRN_ARITH_BAD_CODE: /* bad arithmetic code */
+	case JWRN_MUST_RESYNC:    /* a restart marker lost: an interval skipped */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void on_message(j_common_ptr cinfo, int level)
 {
 	jerr *e = (jerr *)(void *)cinfo->err;
+	const char *prefix = "Corrupt JPEG data: ";
+	char msg[JMSG_LENGTH_MAX];
 
-	if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+	if (level >= 0)
+		return; /* trace messages */
+	if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
 		e->truncated = 1;
+	} else if (loses_pixels(cinfo->err->msg_code) && !e->damage[0]) {
+		cinfo->err->format_message(cinfo, msg);
+		snprintf(e->damage, sizeof(e->damage), "%s",
+		         strncmp(msg, prefix, strlen(prefix)) ? msg : msg + strlen(prefix));
+	}
 }
 
 static int exif_orientation(j_decompress_ptr cinfo)
@@ -167,14 +198,17 @@ int img_load_jpeg(ds_image *out, const uint8_t *data, size_t len, const char *na
 		if (cmyk)
 			for (x = 0; x < cinfo.output_width; x++)
 				dst[x] = cmyk_gray(row + 4 * x);
-		if (je.truncated)
+		if (je.truncated || je.damage[0])
 			break;
 	}
-	if (je.truncated) {
+	if (je.truncated || je.damage[0]) {
 		jpeg_destroy_decompress(&cinfo);
 		free(row);
 		ds_image_free(out);
-		return ds_error_set(err, DS_EINVAL, "'%s': truncated JPEG (the file ends early)", name);
+		if (je.truncated)
+			return ds_error_set(err, DS_EINVAL, "'%s': truncated JPEG (the file ends early)", name);
+		return ds_error_set(err, DS_EINVAL, "'%s': corrupt or truncated image: JPEG data damaged (%s)", name,
+		                    je.damage);
 	}
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);

@@ -545,6 +545,9 @@ static void test_shards_cover_once_and_merge_equals_one_run(void **state)
 	assert_int_equal(ds_audit_merge(&o, shards + 1, n - 1, &res, &err), DS_OK);
 	snprintf(a, sizeof(a), "shard 0/%lu is missing: its photos are not in the report\n", n);
 	assert_string_equal(ns.text, a);
+	assert_int_equal(res.missing_shards, 1);
+	assert_non_null(res.finish.ptr); /* the commands that finish it (torture_audit_faults.c checks them) */
+	ds_audit_result_free(&res);
 }
 
 /* ---- the report builder on hand-written lines ---- */
@@ -590,7 +593,7 @@ static void three_carriers(const char *name, int with_key)
 	                              "21SERIAL1";
 	char dir[512], path[512], keys[3][DS_UNIT_KEY_MAX];
 	ds_audit_info info;
-	unsigned flags = 0;
+	ds_audit_totals totals;
 	ds_error err;
 	json_t *s, *dups, *photos;
 	FILE *f;
@@ -612,8 +615,11 @@ static void three_carriers(const char *name, int with_key)
 	memset(&info, 0, sizeof(info));
 	info.title = "three carriers";
 	info.complete = 1;
-	assert_int_equal(ds_audit_report(dir, &info, DS_LANG_EN, &flags, &err), DS_OK);
-	assert_true(flags & DS_AUDIT_DUPLICATE);
+	assert_int_equal(ds_audit_report(dir, &info, DS_LANG_EN, &totals, &err), DS_OK);
+	assert_true(totals.flags & DS_AUDIT_DUPLICATE);
+	assert_int_equal(totals.photos, 3);
+	assert_int_equal(totals.codes, 1);
+	assert_int_equal(totals.duplicates, 1);
 	s = summary(dir);
 	assert_int_equal(json_integer_value(json_object_get(s, "images")), 3);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "codes"), "distinct")), 1);
@@ -644,7 +650,7 @@ static void test_report_refuses_a_line_that_is_not_json(void **state)
 {
 	char dir[512], path[512];
 	ds_audit_info info;
-	unsigned flags;
+	ds_audit_totals totals;
 	ds_error err;
 
 	(void)state;
@@ -653,10 +659,10 @@ static void test_report_refuses_a_line_that_is_not_json(void **state)
 	path_in(path, sizeof(path), dir, "results.jsonl");
 	spill_str(path, "{\"file\":\"a.jpg\",\"status\":\"no_code\",\"codes\":[]}\nnot json\n");
 	memset(&info, 0, sizeof(info));
-	assert_int_equal(ds_audit_report(dir, &info, DS_LANG_EN, &flags, &err), DS_EINVAL);
+	assert_int_equal(ds_audit_report(dir, &info, DS_LANG_EN, &totals, &err), DS_EINVAL);
 	assert_non_null(strstr(err.message, "line 2 is not JSON"));
 	path_in(path, sizeof(path), dir, "missing");
-	assert_int_equal(ds_audit_report(path, &info, DS_LANG_EN, &flags, &err), DS_EIO);
+	assert_int_equal(ds_audit_report(path, &info, DS_LANG_EN, &totals, &err), DS_EIO);
 }
 
 int main(int argc, char **argv)

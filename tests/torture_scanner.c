@@ -65,6 +65,8 @@ static void *png_bytes(const uint8_t *gray, int w, int h, int format, size_t *le
 }
 
 /* A greyscale JPEG; with orientation != 0 an EXIF APP1 carrying it. */
+static int restart_rows; /* jpeg_bytes: a restart marker every N MCU rows, 0 for none */
+
 static unsigned char *jpeg_bytes(const uint8_t *gray, int w, int h, int orientation, unsigned long *len)
 {
 	struct jpeg_compress_struct c;
@@ -81,6 +83,7 @@ static unsigned char *jpeg_bytes(const uint8_t *gray, int w, int h, int orientat
 	c.in_color_space = JCS_GRAYSCALE;
 	jpeg_set_defaults(&c);
 	jpeg_set_quality(&c, 95, TRUE);
+	c.restart_in_rows = restart_rows;
 	jpeg_start_compress(&c, TRUE);
 	if (orientation) {
 		/* "Exif\0\0" + little-endian TIFF header + IFD0 with one entry: Orientation (0x0112) */
@@ -228,6 +231,70 @@ static void test_jpeg_truncated_and_corrupt(void **state)
 	memset(jpg + 20, 0x00, 40); /* wreck the tables */
 	assert_true(ds_image_load_mem(&img, jpg, len, "bad.jpg", NULL, &err) < 0 || img.gray);
 	ds_image_free(&img);
+	free(jpg);
+	free(g);
+}
+
+/* The same pixels as the intact JPEG, or an error naming the damage. */
+static void load_like(const unsigned char *data, size_t len, const ds_image *want, int ok)
+{
+	ds_image img;
+	ds_error err;
+	int rc = ds_image_load_mem(&img, data, len, "x.jpg", NULL, &err);
+
+	if (!ok) {
+		assert_int_equal(rc, DS_EINVAL);
+		assert_null(img.gray);
+		assert_non_null(strstr(err.message, "'x.jpg': corrupt or truncated image: JPEG data damaged ("));
+		assert_null(strchr(err.message, '\n'));
+		return;
+	}
+	assert_int_equal(rc, DS_OK);
+	assert_int_equal(img.width, want->width);
+	assert_int_equal(img.height, want->height);
+	assert_memory_equal(img.gray, want->gray, (size_t)want->width * (size_t)want->height);
+	ds_image_free(&img);
+}
+
+/* A photo cut short and given its end marker back decodes to a grey lower
+ * part with only a warning from libjpeg: that is damage, not a picture with
+ * no code. Warnings that lose no pixels (extraneous bytes before a marker)
+ * are let through, and so are restart markers in order. */
+static void test_jpeg_cut_then_end_marker_is_damage(void **state)
+{
+	uint8_t *g = pattern(320, 240);
+	unsigned long len = 0, rlen = 0, cut;
+	unsigned char *jpg = jpeg_bytes(g, 320, 240, 0, &len), *buf = malloc(len + 8), *rst, *p;
+	ds_image want;
+	ds_error err;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(ds_image_load_mem(&want, jpg, len, "x.jpg", NULL, &err), DS_OK);
+	for (cut = len * 3 / 10; cut < len - 16; cut += len / 5) {
+		memcpy(buf, jpg, cut);
+		buf[cut] = 0xFF;
+		buf[cut + 1] = 0xD9; /* EOI */
+		load_like(buf, cut + 2, &want, 0);
+	}
+	/* 3 stray bytes before EOI: every pixel is there */
+	memcpy(buf, jpg, len - 2);
+	memcpy(buf + len - 2, "\0\0\0\xff\xd9", 5);
+	load_like(buf, len + 3, &want, 1);
+
+	restart_rows = 1;
+	rst = jpeg_bytes(g, 320, 240, 0, &rlen);
+	restart_rows = 0;
+	load_like(rst, rlen, &want, 1);
+	for (p = rst + rlen / 2; p < rst + rlen - 1 && !(p[0] == 0xFF && p[1] >= 0xD0 && p[1] <= 0xD7); p++)
+		;
+	assert_true(p < rst + rlen - 1);
+	p[1] = (unsigned char)(0xD0 + (p[1] - 0xD0 + 3) % 8); /* a restart marker out of sequence */
+	load_like(rst, rlen, &want, 0);
+
+	ds_image_free(&want);
+	free(rst);
+	free(buf);
 	free(jpg);
 	free(g);
 }
@@ -443,6 +510,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_jpeg_dct_scaling),
 		cmocka_unit_test(test_jpeg_exif_orientation),
 		cmocka_unit_test(test_jpeg_truncated_and_corrupt),
+		cmocka_unit_test(test_jpeg_cut_then_end_marker_is_damage),
 		cmocka_unit_test(test_webp),
 		cmocka_unit_test(test_pnm_variants),
 		cmocka_unit_test(test_pixel_limit),

@@ -11,6 +11,7 @@ $DRUGSCAN_WRAPPER, when set, prefixes every run (e.g. valgrind).
 """
 import base64
 import csv
+import datetime
 import io
 import json
 import os
@@ -37,8 +38,9 @@ ENV = dict(os.environ, LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", DRUGSCAN_TODAY
 MTIME = 1767225600  # 2026-01-01T00:00:00Z: every fixture photo gets it, so results.jsonl is exact
 
 
-def run(args, cwd=None, timeout=900):
-    p = subprocess.run(WRAP + [BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+def run(args, cwd=None, timeout=900, env_home=None):
+    env = dict(ENV, DRUGSCAN_HOME=env_home) if env_home else ENV
+    p = subprocess.run(WRAP + [BIN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                        timeout=timeout, cwd=cwd)
     return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
 
@@ -142,10 +144,13 @@ class AuditTree(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def test_exit_code_and_quiet_without_a_tty(self):
+    def test_exit_code_and_report_line_without_a_tty(self):
+        # Changed on purpose (issue 12, case 20): without a terminal there is still no progress bar,
+        # but the run ends with one line naming the report it wrote (stderr was empty before).
         self.assertEqual(self.rc, 3, self.err)  # a duplicate code is an alert
         self.assertEqual(self.out, "")
-        self.assertEqual(self.err, "")  # no progress bar when stderr is not a terminal
+        self.assertEqual(self.err, "drugscan: report written to report/report.html "
+                                   "(7 photos, 6 codes, 1 duplicate, 1 unreadable)\n")
 
     def test_results_jsonl_exact(self):
         got = normal_results(os.path.join(self.dir, "results.jsonl"))
@@ -270,9 +275,30 @@ class AuditTree(unittest.TestCase):
         for o in lines(os.path.join(m, "results.jsonl")):
             if o["thumbnail"]:
                 self.assertTrue(os.path.isfile(os.path.join(m, o["thumbnail"])))
-        # a missing shard is said, not hidden
+        # a missing shard is said, not hidden: the merge is incomplete (exit 1) and says how to finish it
         rc, _, err = run(["audit", "merge"] + parts[1:] + ["--out", "merged2"], cwd=self.tmp)
+        self.assertEqual(rc, 1, err)
         self.assertIn("shard 0/%d is missing" % n, err)
+        finish = ["drugscan audit --shard 0/%d --out shard-0-of-%d photos" % (n, n),
+                  "drugscan audit merge %s shard-0-of-%d --out merged2" % (" ".join(parts[1:]), n)]
+        self.assertIn("the merged report is incomplete (1 shard missing, 0 interrupted); to finish it, run:\n"
+                      + "".join("  %s\n" % c for c in finish), err)
+        self.assertTrue(err.endswith("\n") and err.splitlines()[-1].startswith("drugscan: report written to merged2/"))
+        _, r = normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))
+        self.assertIs(r["complete"], False)
+        self.assertEqual(r["missing_shards"], ["0/%d" % n])
+        self.assertEqual(r["finish"], finish)
+        html = read(os.path.join(self.tmp, "merged2", "report.html"))
+        self.assertIn("<p>shard 0/%d missing: its photos are not in this report.</p>" % n, html)
+        # the commands, run as printed, make the whole report
+        for c in finish:
+            rc, _, err = run(shlex.split(c)[1:], cwd=self.tmp)
+            self.assertIn(rc, (0, 3, 4), err)
+        self.assertEqual(normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))[0],
+                         normal_summary(os.path.join(self.dir, "summary.json"))[0])
+        _, r = normal_summary(os.path.join(self.tmp, "merged2", "summary.json"))
+        self.assertIs(r["complete"], True)
+        self.assertNotIn("id=incomplete", read(os.path.join(self.tmp, "merged2", "report.html")))
 
     def test_report_html_self_contained(self):
         html = read(os.path.join(self.dir, "report.html"))
@@ -302,6 +328,10 @@ class HeadlessChromium(unittest.TestCase):
         run(["audit", "-o", "report", "photos"], cwd=cls.tmp)
         cls.page = "file://" + os.path.join(cls.tmp, "report", "report.html")
 
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
     def chromium(self, *args):
         if not self.browser:
             self.fail("chromium is not installed: run scripts/install-deps")
@@ -317,7 +347,7 @@ class HeadlessChromium(unittest.TestCase):
         self.assertEqual(dom.count('class="photo ok"'), 1)
         self.assertEqual(dom.count('<svg class="thumb"'), 5)
         s, _ = normal_summary(os.path.join(self.tmp, "report", "summary.json"))
-        self.assertEqual(dom.count('<tr class="label"'), len(s["labels"]))  # one bar per label
+        self.assertEqual(len(re.findall(r'<tr class="label (alert|warn|info)"', dom)), len(s["label_groups"]))
         self.assertIn("81000464033958964338", dom)
 
     def test_screenshot(self):
@@ -435,6 +465,324 @@ class Resume(unittest.TestCase):
         self.assertIn("48/48", text)
         self.assertRegex(text, r"img/s")
         self.assertIn("ETA", text)
+
+
+# ---- issue 12: the reports tell the truth (cases 15-20) ----
+
+def chromium(tmp, page, *args):
+    """Run headless Chromium on page; None when it is not installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not browser:
+        return None
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--user-data-dir=" + os.path.join(tmp, "profile")] + list(args) + [page],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+
+
+def red_share(png, height):
+    """How much redder than green the top `height` pixels of a screenshot are (about 0: not at all)."""
+    conv = shutil.which("convert")
+    out = subprocess.run([conv, png, "-crop", "1280x%d+0+0" % height, "-format", "%[fx:mean.r-mean.g]", "info:"],
+                         stdout=subprocess.PIPE, timeout=120).stdout.decode()
+    return float(out)
+
+
+class BrowserCheck(unittest.TestCase):
+    def rendered(self, tmp, report_dir):
+        """The DOM of report_dir/report.html as Chromium renders it, and how red the top of the page is."""
+        page = "file://" + os.path.join(report_dir, "report.html")
+        p = chromium(tmp, page, "--dump-dom")
+        if p is None:
+            self.fail("chromium is not installed: run scripts/install-deps")
+        shot = os.path.join(tmp, "shot-%s.png" % os.path.basename(report_dir))
+        q = chromium(tmp, page, "--window-size=1280,900", "--screenshot=" + shot)
+        self.assertTrue(os.path.isfile(shot), q.stderr[-800:])
+        return p.stdout.decode("utf-8"), red_share(shot, 400)
+
+
+def make_photos(root, n=48):
+    src = [scan_photo(x) for x in ("rot0-code128.jpg", "jpeg50-code128.jpg", "nocode-0.jpg", "rot270-code128.jpg",
+                                   "rot180-qr-ma.jpg", "perspective-code128.jpg")]
+    for i in range(n):
+        d = os.path.join(root, "photos", "visit%02d" % (i // 8))
+        os.makedirs(d, exist_ok=True)
+        with_comment(src[i % len(src)], os.path.join(d, "p%03d.jpg" % i), "photo %d" % i)
+    for dirpath, _, files in os.walk(os.path.join(root, "photos")):
+        for f in files:
+            os.utime(os.path.join(dirpath, f), (MTIME, MTIME))
+
+
+class CtrlC(BrowserCheck):
+    """Case 15: Ctrl-C during an audit leaves a report that says it stopped and how to finish it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="drugscan-audit-ctrlc-")
+        make_photos(self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_ctrl_c_then_the_printed_command(self):
+        res = os.path.join(self.tmp, "stopped", "results.jsonl")
+        p = subprocess.Popen(WRAP + [BIN, "audit", "-j", "1", "-o", "stopped", "photos"], cwd=self.tmp, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 300
+        while time.time() < deadline and p.poll() is None and count_lines(res) < 3:
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=300)
+        err = err.decode()
+        self.assertEqual(p.returncode, 1, err)
+        done = count_lines(res)
+        self.assertLess(done, 48)
+        lines_ = err.splitlines()
+        self.assertEqual(lines_[0], "drugscan: audit interrupted after %d of 48 photos; the reports cover those. "
+                                    "To finish it, run:" % done)
+        self.assertEqual(lines_[1], "  drugscan audit --resume --out stopped photos")
+        self.assertTrue(lines_[2].startswith("drugscan: report written to stopped/report.html (%d photos, " % done))
+        self.assertEqual(len(lines_), 3)
+        _, r = normal_summary(os.path.join(self.tmp, "stopped", "summary.json"))
+        self.assertIs(r["complete"], False)
+        self.assertEqual(r["images_total"], 48)
+        self.assertEqual(r["images_missing"], 48 - done)
+        self.assertEqual(r["finish"], ["drugscan audit --resume --out stopped photos"])
+        dom, red = self.rendered(self.tmp, os.path.join(self.tmp, "stopped"))
+        self.assertIn('id="incomplete"', dom)
+        self.assertIn("The audit stopped after %d of 48 photos: %d are not in this report." % (done, 48 - done), dom)
+        self.assertIn("drugscan audit --resume --out stopped photos", dom)
+        self.assertGreater(red, 0.08)  # the banner is red, at the top (about 0.17; -0.02 without it)
+
+        # the command it printed finishes the audit; the banner goes
+        rc, _, err = run(shlex.split(lines_[1])[1:], cwd=self.tmp)
+        self.assertIn(rc, (3, 4), err)
+        self.assertEqual(count_lines(res), 48)
+        _, r = normal_summary(os.path.join(self.tmp, "stopped", "summary.json"))
+        self.assertIs(r["complete"], True)
+        self.assertEqual(r["scanned"] + r["resumed"], 48)
+        self.assertIsNone(r["finish"])
+        dom, red = self.rendered(self.tmp, os.path.join(self.tmp, "stopped"))
+        self.assertNotIn('id="incomplete"', dom)
+        self.assertLess(red, 0.03)
+
+
+class MissingShard(BrowserCheck):
+    """Case 15: a merge short of a shard is complete:false, and the page names the shard."""
+
+    def test_missing_shard_in_the_browser(self):
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-shardless-")
+        try:
+            build_tree(tmp)
+            for k in range(3):
+                rc, _, err = run(["audit", "--shard", "%d/3" % k, "-o", "part%d" % k, "photos"], cwd=tmp)
+                self.assertIn(rc, (0, 3, 4), err)
+            rc, _, err = run(["audit", "merge", "part0", "part2", "--out", "merged"], cwd=tmp)
+            self.assertEqual(rc, 1, err)
+            _, r = normal_summary(os.path.join(tmp, "merged", "summary.json"))
+            self.assertIs(r["complete"], False)
+            dom, red = self.rendered(tmp, os.path.join(tmp, "merged"))
+            self.assertIn("shard 1/3 missing: its photos are not in this report.", dom)
+            self.assertIn("drugscan audit --shard 1/3 --out shard-1-of-3 photos", dom)
+            self.assertIn("drugscan audit merge part0 part2 shard-1-of-3 --out merged", dom)
+            self.assertGreater(red, 0.08)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class LabelGroups(BrowserCheck):
+    """Case 16: six 'recalled, all batches' alerts and one batch-recall warning are two rows, the alert first."""
+
+    def test_alert_row_first_and_red(self):
+        zint = shutil.which("zint")
+        if not zint:
+            self.fail("zint is not installed: run scripts/install-deps")
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-labels-")
+        try:
+            os.makedirs(os.path.join(tmp, "p"))
+            # the warning first in walk order, so "the first one seen" would pick it
+            subprocess.run([zint, "-b", "16", "--gs1", "-d", "[01]06901234567892[21]ABC123", "--scale=3",
+                            "--whitesp=10", "--vwhitesp=10", "-o", os.path.join(tmp, "p", "a-batch.png")], check=True)
+            for i in range(6):
+                subprocess.run([zint, "-b", "20", "-d", "8100046000000000000%d" % i, "--scale=3", "--whitesp=10",
+                                "--vwhitesp=10", "-o", os.path.join(tmp, "p", "b-box%d.png" % i)], check=True)
+            rc, _, err = run(["audit", "-o", "r", "p"], cwd=tmp)
+            self.assertEqual(rc, 3, err)
+            with open(os.path.join(tmp, "r", "summary.json"), encoding="utf-8") as f:
+                s = json.load(f)
+            g = [(x["id"], x["severity"], x["photos"]) for x in s["label_groups"] if x["id"] == "recall.batch"]
+            self.assertEqual(g, [("recall.batch", "alert", 6), ("recall.batch", "warn", 1)])
+            self.assertEqual(s["label_groups"][0]["id"], "recall.batch")  # the strongest first
+            self.assertEqual(s["labels"]["recall.batch"]["severity"], "alert")
+            self.assertEqual(s["labels"]["recall.batch"]["photos"], 7)
+            dom, _ = self.rendered(tmp, os.path.join(tmp, "r"))
+            rows = re.findall(r'<tr class="label (\w+)"><td><span class="chip \w+">([^<]*)</span> '
+                              r'<span class="muted id">([^<]*)</span>.*?<td class="n">(\d+)</td>', dom)
+            self.assertEqual(rows[0][0], "alert")
+            self.assertEqual((rows[0][2], rows[0][3]), ("recall.batch", "6"))
+            self.assertIn(("warn", "recall.batch", "1"), [(r[0], r[2], r[3]) for r in rows])
+            self.assertEqual(len(rows), len(s["label_groups"]))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def as_nobody():
+    """preexec_fn that drops root to nobody (65534), or None when not root."""
+    if os.geteuid() != 0:
+        return None
+
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    return drop
+
+
+class UnreadablePaths(unittest.TestCase):
+    """Cases 17 and 18: every path the walk meets and cannot read is an error row, never skipped or fatal."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="drugscan-audit-unreadable-")
+        os.chmod(self.tmp, 0o777)
+        self.home = os.path.join(self.tmp, "home")
+        os.makedirs(self.home)
+        rc, _, err = run(["catalog", "info"], env_home=self.home)  # built here, then opened by nobody
+        self.assertEqual(rc, 0, err)
+        p = os.path.join(self.tmp, "p")
+        os.makedirs(os.path.join(p, "locked"))
+        shutil.copy(scan_photo("jpeg50-code128.jpg"), os.path.join(p, "good.jpg"))
+        shutil.copy(scan_photo("rot0-code128.jpg"), os.path.join(p, "locked", "inside.jpg"))
+        with open(scan_photo("rot0-code128.jpg"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(p, "cut.jpg"), "wb") as f:  # cut in half, the end marker put back
+            f.write(data[: len(data) // 2] + b"\xff\xd9")
+        os.symlink("nowhere.jpg", os.path.join(p, "dangling.jpg"))
+        os.symlink("loop.jpg", os.path.join(p, "loop.jpg"))
+        os.makedirs(os.path.join(self.tmp, "locked-operand"))
+        shutil.copy(scan_photo("rot0-code128.jpg"), os.path.join(self.tmp, "locked-operand", "x.jpg"))
+        for dirpath, dirs, files in os.walk(self.tmp):
+            for d in dirs:
+                os.chmod(os.path.join(dirpath, d), 0o777)
+            for f in files:
+                if not os.path.islink(os.path.join(dirpath, f)):
+                    os.chmod(os.path.join(dirpath, f), 0o666)
+        os.chmod(os.path.join(p, "locked"), 0)
+        os.chmod(os.path.join(self.tmp, "locked-operand"), 0)
+
+    def tearDown(self):
+        for d in ("p/locked", "locked-operand"):
+            os.chmod(os.path.join(self.tmp, d), 0o755)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def audit(self, args):
+        env = dict(ENV, DRUGSCAN_HOME=self.home)
+        p = subprocess.run(WRAP + [BIN, "audit"] + args, cwd=self.tmp, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=900, preexec_fn=as_nobody())
+        return p.returncode, p.stderr.decode()
+
+    def test_every_path_met_is_a_row(self):
+        if os.geteuid() != 0 and os.access(os.path.join(self.tmp, "locked-operand"), os.R_OK):
+            self.skipTest("cannot lock a folder against this user")
+        rc, err = self.audit(["-o", "r", "p", "locked-operand", "gone"])
+        self.assertEqual(rc, 1, err)  # an operand could not be read: not the audit that was asked for
+        self.assertIn("drugscan: cannot open folder 'locked-operand': Permission denied\n", err)
+        self.assertIn("drugscan: cannot open 'gone': No such file or directory\n", err)
+        self.assertEqual(err.splitlines()[-1],
+                         "drugscan: report written to r/report.html (7 photos, 2 codes, 0 duplicates, 6 unreadable)")
+        got = {o["file"]: o for o in lines(os.path.join(self.tmp, "r", "results.jsonl"))}
+        self.assertEqual(list(got), ["gone", "locked-operand", "p/cut.jpg", "p/dangling.jpg", "p/good.jpg",
+                                     "p/locked", "p/loop.jpg"])
+        want = {
+            "gone": "cannot open 'gone': No such file or directory",
+            "locked-operand": "cannot open folder 'locked-operand': Permission denied",
+            "p/cut.jpg": "'p/cut.jpg': corrupt or truncated image: JPEG data damaged (premature end of data segment)",
+            "p/dangling.jpg": "cannot open 'p/dangling.jpg': broken symbolic link (its target 'nowhere.jpg' does not exist)",
+            "p/locked": "cannot open folder 'p/locked': Permission denied",
+            "p/loop.jpg": "cannot open 'p/loop.jpg': symbolic link loop",
+        }
+        for f, why in want.items():
+            self.assertEqual((got[f]["status"], got[f]["error"]), ("error", why), f)
+        self.assertEqual(got["p/good.jpg"]["status"], "decoded")
+        html = read(os.path.join(self.tmp, "r", "report.html"))
+        for why in want.values():
+            self.assertIn(why.replace("'", "&#39;"), html)
+        s, _ = normal_summary(os.path.join(self.tmp, "r", "summary.json"))
+        self.assertEqual(s["status"]["error"], 6)
+
+        # only the folder: what is below it and cannot be read is a row, and no longer fatal
+        rc, err = self.audit(["-o", "r2", "p"])
+        self.assertEqual(rc, 4, err)  # could not be read, and no alert
+        self.assertEqual(err, "drugscan: report written to r2/report.html (5 photos, 2 codes, 0 duplicates, 4 unreadable)\n")
+
+
+class ResumeSpelling(unittest.TestCase):
+    """Case 19: --resume with the same folder spelled another way keeps every earlier result."""
+
+    def test_three_spellings_one_folder(self):
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-spelling-")
+        try:
+            make_photos(tmp, 12)
+            rc, _, err = run(["audit", "-o", "r", "./photos"], cwd=tmp)
+            self.assertIn(rc, (3, 4), err)
+            for spelled in ("photos/", os.path.join(tmp, "photos"), "photos//"):
+                rc, _, err = run(["audit", "-o", "r", "--resume", spelled], cwd=tmp)
+                self.assertIn(rc, (3, 4), err)
+                self.assertNotIn("dropped", err)
+                _, r = normal_summary(os.path.join(tmp, "r", "summary.json"))
+                self.assertEqual((r["scanned"], r["resumed"]), (0, 12), spelled)
+                files = [o["file"] for o in lines(os.path.join(tmp, "r", "results.jsonl"))]
+                self.assertEqual(len(files), 12)
+                self.assertEqual(files[0], spelled.rstrip("/") + "/visit00/p000.jpg")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Stamp(BrowserCheck):
+    """Case 20: the report says when, by which drugscan, with which catalog, and warns of the demo catalog."""
+
+    def test_date_version_catalog_and_demo_warning(self):
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-stamp-")
+        try:
+            os.makedirs(os.path.join(tmp, "p"))
+            shutil.copy(scan_photo("jpeg50-code128.jpg"), os.path.join(tmp, "p", "a.jpg"))
+            before = time.time()
+            rc, _, err = run(["audit", "-o", "r", "p"], cwd=tmp)
+            self.assertEqual(err, "drugscan: report written to r/report.html (1 photo, 2 codes, 0 duplicates)\n")
+            version = run(["--version"])[1].split()[1]
+            _, r = normal_summary(os.path.join(tmp, "r", "summary.json"))
+            self.assertEqual(r["drugscan_version"], version)
+            made = datetime.datetime.fromisoformat(r["date"]).timestamp()
+            self.assertTrue(before - 2 <= made <= time.time() + 1, r["date"])
+            self.assertEqual(r["catalog"]["source"], "drugscan demo bundle (scripts/gen-demo-catalog)")
+            self.assertEqual(r["catalog"]["version"], "2026.1-demo")
+            self.assertIs(r["catalog"]["synthetic"], True)
+            dom, _ = self.rendered(tmp, os.path.join(tmp, "r"))
+            self.assertIn("drugscan %s · catalog: drugscan demo bundle (scripts/gen-demo-catalog), version 2026.1-demo"
+                          % version, dom)
+            self.assertIn(r["date"][:10], dom)
+            self.assertIn('id="synthetic"', dom)
+            self.assertIn("Synthetic demo catalog", dom)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_without_the_catalog_the_audit_says_so_and_fails(self):
+        tmp = tempfile.mkdtemp(prefix="drugscan-audit-nocat-")
+        try:
+            os.makedirs(os.path.join(tmp, "p"))
+            shutil.copy(scan_photo("rot0-code128.jpg"), os.path.join(tmp, "p", "a.jpg"))
+            with open(os.path.join(tmp, "not-a-folder"), "w") as f:
+                f.write("x")
+            rc, _, err = run(["audit", "-o", "r", "--data-dir", "not-a-folder", "p"], cwd=tmp)
+            self.assertEqual(rc, 1, err)  # the recall this photo carries cannot be seen: not an audit to pass
+            first, last = err.splitlines()
+            self.assertTrue(first.startswith("drugscan: ") and first.endswith("; codes are decoded without the catalog"))
+            self.assertEqual(last, "drugscan: report written to r/report.html (1 photo, 2 codes, 0 duplicates)")
+            _, r = normal_summary(os.path.join(tmp, "r", "summary.json"))
+            self.assertIsNone(r["catalog"])
+            self.assertTrue(r["catalog_error"])
+            html = read(os.path.join(tmp, "r", "report.html"))
+            self.assertIn("id=nocatalog", html)
+            self.assertIn("no catalog</p>", html)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():

@@ -177,6 +177,27 @@ class ScanInputs(unittest.TestCase):
             self.assertNotIn("\n", o["error"])
             self.assertEqual(o["codes"], [])
 
+    def test_cut_jpeg_with_end_marker_is_an_error_not_no_code(self):
+        # a photo cut in half and given its end marker back decodes to a grey lower half:
+        # that is a damaged file, not a photo without a code
+        good = [p for p in scan_images() if "rot0" in p][0]
+        with open(good, "rb") as f:
+            data = f.read()
+        cut = os.path.join(self.tmp, "cut.jpg")
+        with open(cut, "wb") as f:
+            f.write(data[: len(data) // 2] + b"\xff\xd9")
+        stray = os.path.join(self.tmp, "stray.jpg")  # stray bytes before EOI lose no pixel
+        with open(stray, "wb") as f:
+            f.write(data[:-2] + b"\0\0\0" + data[-2:])
+        rc, out, err = run(["scan", "-f", "jsonl", cut, stray])
+        self.assertEqual(rc, 1, err)
+        objs = jsonl(out)
+        self.assertEqual([o["status"] for o in objs], ["error", "decoded"])
+        self.assertEqual(objs[0]["error"],
+                         "'%s': corrupt or truncated image: JPEG data damaged (premature end of data segment)" % cut)
+        self.assertEqual(objs[0]["codes"], [])
+        self.assertIn("81000464033958964338", [c["text"] for c in objs[1]["codes"]])
+
     def test_decompression_bomb_is_refused(self):
         bomb = os.path.join(self.tmp, "huge.pgm")
         with open(bomb, "wb") as f:
