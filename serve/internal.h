@@ -76,7 +76,7 @@ typedef struct writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
-	int started, stop;
+	int inited, started, stop;  /* the lock and condition exist; the thread runs; it was told to stop */
 	sreq *head, *tail;
 	ds_ledger *ledger;          /* the one write connection */
 	ds_server *srv;
@@ -89,6 +89,8 @@ int writer_start(writer *w, ds_server *s, const char *ledger_path, ds_error *err
 int writer_submit(writer *w, sreq *r);
 /* Record what is queued, then end the thread and close the ledger. */
 void writer_stop(writer *w);
+/* After the HTTP threads are gone: the lock and the condition. */
+void writer_destroy(writer *w);
 
 /* ---- the server ---- */
 

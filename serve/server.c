@@ -413,7 +413,7 @@ void ds_serve_free(ds_server *s)
 	if (!s)
 		return;
 	ds_serve_stop(s, 0);
-	writer_stop(&s->w);
+	writer_destroy(&s->w); /* libmicrohttpd's threads are gone */
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	ctx_free_all(s);

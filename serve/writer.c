@@ -89,11 +89,10 @@ int writer_start(writer *w, ds_server *s, const char *ledger_path, ds_error *err
 	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
+	w->inited = 1;
 	if (pthread_create(&w->thread, NULL, writer_run, w) != 0) {
 		ds_ledger_close(w->ledger);
 		w->ledger = NULL;
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
 		return ds_error_set(err, DS_ERR, "cannot start the ledger writer");
 	}
 	w->started = 1;
@@ -122,18 +121,28 @@ int writer_submit(writer *w, sreq *r)
 
 void writer_stop(writer *w)
 {
-	if (!w->started)
+	if (!w->started || w->stop)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
 	ds_ledger_close(w->ledger);
 	w->ledger = NULL;
-	w->started = 0;
+	pthread_mutex_lock(&w->mu);
+	w->started = 0; /* the lock stays until writer_destroy: a late request is refused under it */
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_destroy(writer *w)
+{
+	writer_stop(w);
+	if (!w->inited)
+		return;
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	w->inited = 0;
 }
 
 /* ---- POST /v1/counter/ACTION ---- */
@@ -200,7 +209,8 @@ static int counter_opts(ds_server *s, sreq *r, json_t *o, ds_counter_opts *k, re
 	return 0;
 }
 
-int api_counter(ds_server *s, sreq *r, reply *out)
+/* Parse, judge and queue: 1 when the writer has it, 0 with an answer in out. */
+static int take(ds_server *s, sreq *r, reply *out)
 {
 	ds_counter_opts k;
 	ds_error err;
@@ -208,8 +218,6 @@ int api_counter(ds_server *s, sreq *r, reply *out)
 	const char *code;
 	int rc;
 
-	if (r->state == RQ_DONE)
-		return answer(s, r, out);
 	if (req_json(r, &r->json, out) || fields_check(r->json, counter_fields, out))
 		return 0;
 	code = field_str(r->json, "code");
@@ -245,4 +253,11 @@ int api_counter(ds_server *s, sreq *r, reply *out)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "serve.stopping",
 		                 "the server is stopping: nothing recorded, send it again");
 	return 1;
+}
+
+int api_counter(ds_server *s, sreq *r, reply *out)
+{
+	if (r->state == RQ_DONE)
+		return answer(s, r, out);
+	return take(s, r, out);
 }
