@@ -4,7 +4,7 @@
  * libdmtx is slow when it searches a whole photo, so the plane is first cut
  * into tiles; tiles with strong edges in *both* directions (a DataMatrix, not
  * the parallel bars of a 1D code) are grouped into candidate regions, and
- * libdmtx searches only those, within a time budget. FNC1 is reported as
+ * libdmtx searches only those, within a budget of pixel probes. FNC1 is reported as
  * 0x1D; a leading FNC1 marks GS1 DataMatrix (]d2) and is dropped.
  */
 #include <dmtx.h>
@@ -142,14 +142,72 @@ static int push_message(const DmtxMessage *msg, DmtxRegion *reg, int rx, int ry,
 	return raw_push(out, &r, d, len);
 }
 
-static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTime *deadline,
-                       raw_list *out)
+/*
+ * The probe order of one region: scan lines across the crop, coarse to fine.
+ * Lines lie at odd multiples of a half-spacing that halves from the largest
+ * power of two that fits down to 1, horizontal lines first at each spacing,
+ * then vertical ones; every pixel on a line is one probe. This is the order of
+ * libdmtx's own search grid, made explicit so that a budget can count probes
+ * instead of milliseconds: the same crop always gets the same probes.
+ */
+typedef struct probe_walk {
+	int w, h;
+	int half;      /* current half-spacing */
+	int vertical;  /* 0: horizontal lines, 1: vertical lines */
+	int line;      /* odd multiplier of half */
+	int at;        /* position along the line */
+} probe_walk;
+
+static void walk_init(probe_walk *pw, int w, int h)
 {
-	int w = rg->x1 - rg->x0, h = rg->y1 - rg->y0, y, found = 0;
+	int longer = w > h ? w : h;
+
+	pw->w = w;
+	pw->h = h;
+	pw->half = 1;
+	while (pw->half * 2 < longer / 2)
+		pw->half *= 2;
+	pw->vertical = 0;
+	pw->line = 1;
+	pw->at = 0;
+}
+
+/* The next probe (x, y); 0 when the walk is over. */
+static int walk_next(probe_walk *pw, int *x, int *y)
+{
+	while (pw->half >= 1) {
+		int across = pw->vertical ? pw->w : pw->h, along = pw->vertical ? pw->h : pw->w;
+		int pos = pw->line * pw->half;
+		if (pos < across) {
+			if (pw->at < along) {
+				*x = pw->vertical ? pos : pw->at;
+				*y = pw->vertical ? pw->at : pos;
+				pw->at++;
+				return 1;
+			}
+			pw->at = 0;
+			pw->line += 2;
+			continue;
+		}
+		pw->line = 1;
+		if (!pw->vertical) {
+			pw->vertical = 1;
+			continue;
+		}
+		pw->vertical = 0;
+		pw->half /= 2;
+	}
+	return 0;
+}
+
+/* Decode the region's crop with at most *probes libdmtx probes (taken off *probes). */
+static int scan_region(const plane *p, const region *rg, const xform *t, long *probes, raw_list *out)
+{
+	int w = rg->x1 - rg->x0, h = rg->y1 - rg->y0, y, found = 0, x;
 	uint8_t *crop;
 	DmtxImage *img;
 	DmtxDecode *dec;
-	DmtxRegion *reg;
+	probe_walk pw;
 
 	if (w < 16 || h < 16)
 		return 0;
@@ -168,20 +226,26 @@ static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTim
 		return DS_ENOMEM;
 	}
 	dmtxDecodeSetProp(dec, DmtxPropFnc1, 0x1D);
-	while ((reg = dmtxRegionFindNext(dec, deadline)) != NULL) {
-		DmtxMessage *msg = dmtxDecodeMatrixRegion(dec, reg, DmtxUndefined);
+	walk_init(&pw, w, h);
+	while (*probes > 0 && found < 4 && walk_next(&pw, &x, &y)) {
+		DmtxRegion *reg;
+		DmtxMessage *msg;
+		int rc;
+		(*probes)--;
+		/* libdmtx's y axis points up */
+		if (!(reg = dmtxRegionScanPixel(dec, x, h - 1 - y)))
+			continue;
+		msg = dmtxDecodeMatrixRegion(dec, reg, DmtxUndefined);
+		rc = msg ? push_message(msg, reg, rg->x0, rg->y0, h, t, out) : 0;
 		if (msg) {
-			int rc = push_message(msg, reg, rg->x0, rg->y0, h, t, out);
 			dmtxMessageDestroy(&msg);
 			found++;
-			if (rc < 0) {
-				dmtxRegionDestroy(&reg);
-				break;
-			}
 		}
 		dmtxRegionDestroy(&reg);
-		if (found >= 4)
+		if (rc < 0) {
+			found = rc;
 			break;
+		}
 	}
 	dmtxDecodeDestroy(&dec);
 	dmtxImageDestroy(&img);
@@ -190,15 +254,15 @@ static int scan_region(const plane *p, const region *rg, const xform *t, DmtxTim
 }
 
 /*
- * budget_ms bounds the whole call; each region gets at most region_ms of it,
- * so a photo full of printed text (which also has edges both ways) cannot
- * spend everything on the first false candidate.
+ * probes bounds the whole call (libdmtx pixel probes, a unit of work, not of
+ * time, so the answer never depends on the machine's load); each region gets
+ * at most region_probes of it, so a photo full of printed text (which also
+ * has edges both ways) cannot spend everything on the first false candidate.
  */
-int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions, raw_list *out)
+int dm_scan(const plane *p, const xform *t, long probes, long region_probes, int max_regions, raw_list *out)
 {
 	region regions[32];
 	int n, i, found = 0;
-	DmtxTime end = dmtxTimeAdd(dmtxTimeNow(), budget_ms);
 
 	if (max_regions > 32)
 		max_regions = 32;
@@ -213,14 +277,12 @@ int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int 
 		regions[0].y1 = p->h;
 		n = 1;
 	}
-	for (i = 0; i < n && !dmtxTimeExceeded(end); i++) {
-		DmtxTime deadline = dmtxTimeAdd(dmtxTimeNow(), region_ms);
-		int rc;
-		if (deadline.sec > end.sec || (deadline.sec == end.sec && deadline.usec > end.usec))
-			deadline = end;
-		rc = scan_region(p, &regions[i], t, &deadline, out);
+	for (i = 0; i < n && probes > 0; i++) {
+		long slice = region_probes < probes ? region_probes : probes, left = slice;
+		int rc = scan_region(p, &regions[i], t, &left, out);
 		if (rc < 0)
 			return rc;
+		probes -= slice - left;
 		found += rc;
 	}
 	return found;

@@ -81,7 +81,6 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
 void zb_reset(zbar_ctx *z);
 
 /* dmtx.c */
-int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions,
-            raw_list *out);
+int dm_scan(const plane *p, const xform *t, long probes, long region_probes, int max_regions, raw_list *out);
 
 #endif

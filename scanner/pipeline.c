@@ -21,6 +21,14 @@
 
 #include "internal.h"
 
+/* DataMatrix work budgets (libdmtx pixel probes): see docs/scanner.md, section 4 */
+#define DM_PROBES_PER_UNIT 1000L
+#define DM_FAST_PROBES 1500L
+#define DM_NORMAL_PROBES 6000L
+#define DM_THOROUGH_PROBES 60000L
+#define DM_REGION_PROBES 1500L
+#define DM_THOROUGH_REGION 15000L
+
 struct ds_scanner {
 	ds_scan_opts opts;
 	int only_full;   /* decode only the full-resolution level (the reload of scan_file) */
@@ -285,17 +293,22 @@ static int rotated_pass(run *r, const plane *p, const xform *base, double deg, c
 	return rc;
 }
 
+/* DataMatrix work budgets, in libdmtx pixel probes: per pass, and per region */
 static long dmtx_budget(const ds_scanner *s)
 {
-	if (s->opts.dmtx_budget_ms > 0)
-		return s->opts.dmtx_budget_ms;
-	return s->opts.effort == DS_EFFORT_FAST ? 40 : s->opts.effort == DS_EFFORT_NORMAL ? 150 : 1500;
+	long unit = s->opts.dmtx_budget > 0 ? s->opts.dmtx_budget : 0;
+
+	if (unit)
+		return unit * DM_PROBES_PER_UNIT;
+	return s->opts.effort == DS_EFFORT_FAST ? DM_FAST_PROBES
+	       : s->opts.effort == DS_EFFORT_NORMAL ? DM_NORMAL_PROBES : DM_THOROUGH_PROBES;
 }
 
 static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
 {
 	int thorough = r->s->opts.effort == DS_EFFORT_THOROUGH;
-	int rc = dm_scan(p, t, dmtx_budget(r->s), thorough ? 400 : 40, thorough ? 16 : 6, &r->s->raw);
+	long budget = dmtx_budget(r->s), region = thorough ? DM_THOROUGH_REGION : DM_REGION_PROBES;
+	int rc = dm_scan(p, t, budget, region < budget ? region : budget, thorough ? 16 : 6, &r->s->raw);
 
 	if (rc == DS_ENOMEM)
 		return rc;

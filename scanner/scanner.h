@@ -85,7 +85,7 @@ void ds_scan_result_free(ds_scan_result *res); /* NULL-safe; leaves it empty */
 
 typedef struct ds_scan_opts {
 	ds_effort effort;
-	int dmtx_budget_ms;     /* DataMatrix time budget per pass; 0 = default by effort */
+	int dmtx_budget;        /* DataMatrix work budget per pass, in units of 10 000 pixel probes; 0 = by effort */
 	uint64_t max_pixels;    /* 0 = DS_DEFAULT_MAX_PIXELS */
 	int trace_passes;       /* 1: print each pass and its time to stderr (DRUGSCAN_DEBUG=passes) */
 } ds_scan_opts;
