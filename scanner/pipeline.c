@@ -21,13 +21,9 @@
 
 #include "internal.h"
 
-/* DataMatrix work budgets (libdmtx pixel probes): see docs/scanner.md, section 4 */
-#define DM_PROBES_PER_UNIT 1000L
-#define DM_FAST_PROBES 1500L
-#define DM_NORMAL_PROBES 6000L
-#define DM_THOROUGH_PROBES 60000L
-#define DM_REGION_PROBES 1500L
-#define DM_THOROUGH_REGION 15000L
+/* DataMatrix work budget: candidate regions read per pass (docs/scanner.md, section 4) */
+#define DM_REGIONS 6
+#define DM_THOROUGH_REGIONS 16
 
 struct ds_scanner {
 	ds_scan_opts opts;
@@ -149,6 +145,8 @@ typedef struct run {
 	size_t pass_end[64];
 	int npasses;
 	int have_trace;
+	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
+	double full_scale;
 } run;
 
 static int same_symbol(const raw_symbol *a, const raw_symbol *b)
@@ -293,23 +291,20 @@ static int rotated_pass(run *r, const plane *p, const xform *base, double deg, c
 	return rc;
 }
 
-/* DataMatrix work budgets, in libdmtx pixel probes: per pass, and per region */
-static long dmtx_budget(const ds_scanner *s)
+static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *name)
 {
-	long unit = s->opts.dmtx_budget > 0 ? s->opts.dmtx_budget : 0;
+	dm_job job;
+	int rc;
 
-	if (unit)
-		return unit * DM_PROBES_PER_UNIT;
-	return s->opts.effort == DS_EFFORT_FAST ? DM_FAST_PROBES
-	       : s->opts.effort == DS_EFFORT_NORMAL ? DM_NORMAL_PROBES : DM_THOROUGH_PROBES;
-}
-
-static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
-{
-	int thorough = r->s->opts.effort == DS_EFFORT_THOROUGH;
-	long budget = dmtx_budget(r->s), region = thorough ? DM_THOROUGH_REGION : DM_REGION_PROBES;
-	int rc = dm_scan(p, t, budget, region < budget ? region : budget, thorough ? 16 : 6, &r->s->raw);
-
+	job.level = p;
+	job.lt = t;
+	job.full = r->full;
+	job.full_scale = r->full_scale;
+	if (r->s->opts.dm_regions > 0)
+		job.max_regions = r->s->opts.dm_regions;
+	else
+		job.max_regions = r->s->opts.effort == DS_EFFORT_THOROUGH ? DM_THOROUGH_REGIONS : DM_REGIONS;
+	rc = dm_scan(&job, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
@@ -370,9 +365,9 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
 	TRY(zbar_pass(r, p, &t, "zbar"));
-	/* DataMatrix modules are large: the smallest level is enough unless thorough */
+	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
-		TRY(dmtx_pass(r, p, &t, "dmtx"));
+		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
 	if (effort == DS_EFFORT_FAST && !top)
 		return 0;
 	if (top && r->s->raw.n == 0 && (long)p->w * p->h <= 2000000L && effort != DS_EFFORT_FAST) {
@@ -400,17 +395,7 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		return DS_ENOMEM;
 	rc = bar_passes(r, &roi, &rt, &b, top);
 	plane_free(&roi);
-	if (rc != 0)
-		return rc;
-	if (effort == DS_EFFORT_THOROUGH) {
-		plane inv = {NULL, 0, 0, 0};
-		if (plane_invert(&inv, p) < 0)
-			return DS_ENOMEM;
-		rc = dmtx_pass(r, &inv, &t, "dmtx/invert");
-		plane_free(&inv);
-		TRY(rc);
-	}
-	return 0;
+	return rc;
 }
 
 /* A payload no real symbol carries: empty, or control bytes other than the
@@ -523,6 +508,8 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	levels[0].h = img->height;
 	levels[0].owned = 0;
 	scales[0] = img->scale;
+	r.full = &levels[0];
+	r.full_scale = scales[0];
 	/* halve while the longer side stays at least `smallest` */
 	while (nlevels < 6) {
 		const plane *l = &levels[nlevels - 1];
@@ -544,6 +531,8 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
 	}
+	if (rc >= 0)
+		rc = so_code128(&levels[0], scales[0], &s->raw);
 	if (rc >= 0)
 		rc = finish(&r, out);
 done:
