@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "zxing.h"
 
 /* DataMatrix work budget: candidate regions read per pass (docs/scanner.md, section 4) */
 #define DM_REGIONS 6
@@ -135,6 +136,7 @@ typedef struct cand {
 	int passes;        /* distinct passes that found it */
 	int quality;       /* best ZBar quality */
 	const char *pass;  /* pass of the best instance */
+	int zbar;          /* at least one instance was read by ZBar */
 } cand;
 
 typedef struct run {
@@ -187,9 +189,11 @@ static size_t group(const run *r, cand *cands, size_t max)
 			cands[n].passes = 1;
 			cands[n].quality = sym->quality;
 			cands[n].pass = pass_of(r, i);
+			cands[n].zbar = !sym->from_zxing;
 			n++;
 			continue;
 		}
+		cands[k].zbar |= !sym->from_zxing;
 		if (pass_of(r, i) != pass_of(r, cands[k].first) || sym->two_d)
 			cands[k].passes++;
 		if (sym->quality > cands[k].quality) {
@@ -308,6 +312,21 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
+}
+
+/* zxing-cpp over the whole top level, for what ZBar could not read */
+static int zxing_pass(run *r, const plane *p, double scale)
+{
+	xform t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.scale = scale;
+	rc = zx_plane(p, &t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE, &r->s->raw);
+	if (rc == DS_ENOMEM)
+		return rc;
+	end_pass(r, "zxing");
+	return r->have_trace ? 1 : 0;
 }
 
 #define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
@@ -443,14 +462,19 @@ static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
 	const raw_symbol *a = &r->s->raw.v[cands[k].first];
 	size_t j;
 
-	if (a->two_d)
-		return 0;
 	for (j = 0; j < n; j++) {
 		const raw_symbol *b = &r->s->raw.v[cands[j].first];
 		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
-		if (j == k || b->two_d || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
+		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b) || overlap(a->pos, b->pos) <= 0.5)
 			continue;
-		if (overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
+		/* zxing-cpp only adds what ZBar did not read: where ZBar read this kind
+		 * of symbol, a different zxing-cpp read (a QR's text in another
+		 * character set, or a misread) gives way */
+		if (!cands[k].zbar && cands[j].zbar)
+			return 1;
+		if (a->two_d || b->two_d)
+			continue;
+		if (sb > sa || (sb == sa && j < k))
 			return 1;
 	}
 	return 0;
@@ -530,6 +554,8 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
+		if (rc == 0 && !r.have_trace && s->opts.effort != DS_EFFORT_FAST)
+			rc = zxing_pass(&r, &levels[last], scales[last]);
 	}
 	if (rc >= 0)
 		rc = so_code128(&levels[0], scales[0], &s->raw);

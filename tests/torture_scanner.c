@@ -413,11 +413,9 @@ static void test_pipeline_fixtures(void **state)
 static const char *const known_misses[] = {
 	"datamatrix-1/distorted.png", /* module grid distorted beyond zxing-cpp 1.4's sampling */
 	"ean13-1/#526.png",           /* neither ZBar nor zxing-cpp 1.4 reads it */
-	"ean13-1/10.png",
 	"ean13-2/28.png",
 	"qrcode-2/33.png",
 	"qrcode-2/qr-model-1.png",    /* QR model 1: ZBar reads model 2 only */
-	"qrcode-3/03.png",
 };
 
 static int known_miss(const char *rel)
@@ -448,13 +446,14 @@ static size_t sample_payload(const char *img, char *buf, size_t cap)
 	return n;
 }
 
-static void check_sample(ds_scanner *s, const char *dir, const char *folder, const char *name, int *read)
+/* Decode one sample; 1 (after saying why) when it is not what the lists say. */
+static int check_sample(ds_scanner *s, const char *dir, const char *folder, const char *name, int *read)
 {
 	char path[2048], rel[512], want[4096];
 	size_t wlen, i;
 	ds_scan_result res;
 	ds_error err;
-	int found = 0;
+	int found = 0, bad = 0;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", dir, folder, name);
 	snprintf(rel, sizeof(rel), "%s/%s", folder, name);
@@ -462,17 +461,19 @@ static void check_sample(ds_scanner *s, const char *dir, const char *folder, con
 	assert_int_equal(ds_scanner_scan_file(s, path, &res, &err), 0);
 	for (i = 0; i < res.count; i++) {
 		int same = res.symbols[i].len == wlen && !memcmp(res.symbols[i].data, want, wlen);
-		if (!same)
-			print_message("wrong read in %s: %s\n", rel, res.symbols[i].data);
-		assert_true(same);
-		assert_true(res.symbols[i].len > 0);
+		if (!same || res.symbols[i].len == 0) {
+			print_message("wrong read in %s: '%s'\n", rel, res.symbols[i].data);
+			bad = 1;
+		}
 		found |= same;
 	}
-	if (wlen && found == known_miss(rel))
+	if (wlen && found == known_miss(rel)) {
 		print_message("%s %s, but the known-miss list says otherwise\n", rel, found ? "read" : "missed");
-	assert_true(!wlen || found != known_miss(rel));
+		bad = 1;
+	}
 	*read += found;
 	ds_scan_result_free(&res);
+	return bad;
 }
 
 static void test_decode_samples(void **state)
@@ -482,7 +483,7 @@ static void test_decode_samples(void **state)
 	struct dirent *e;
 	ds_scan_opts so = {DS_EFFORT_NORMAL, 0, 0, 0};
 	ds_scanner *s = ds_scanner_new(&so);
-	int images = 0, read = 0;
+	int images = 0, read = 0, bad = 0;
 
 	(void)state;
 	assert_non_null(s);
@@ -502,13 +503,14 @@ static void test_decode_samples(void **state)
 			size_t n = strlen(f->d_name);
 			if (n < 5 || (strcmp(f->d_name + n - 4, ".png") && strcmp(f->d_name + n - 4, ".jpg")))
 				continue;
-			check_sample(s, dir, e->d_name, f->d_name, &read);
+			bad += check_sample(s, dir, e->d_name, f->d_name, &read);
 			images++;
 		}
 		closedir(fd);
 	}
 	closedir(d);
 	print_message("decode-samples: %d of %d images read\n", read, images);
+	assert_int_equal(bad, 0);
 	assert_true(images >= 70);
 	ds_scanner_free(s);
 }
