@@ -69,7 +69,9 @@ typedef struct raw_list {
 	size_t n, cap;
 } raw_list;
 
-int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len); /* copies data into s->data */
+/* reads.c: copies data into s->data (a 2D payload in an ISO/IEC 15434
+ * envelope is unwrapped on the way) and appends *s */
+int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len);
 void raw_clear(raw_list *l);
 
 /* zbar.c */

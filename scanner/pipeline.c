@@ -48,34 +48,6 @@ int ds_effort_parse(ds_effort *out, const char *name)
 	return DS_OK;
 }
 
-int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		raw_symbol *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return DS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	if (!(s->data = malloc(len + 1)))
-		return DS_ENOMEM;
-	memcpy(s->data, data, len);
-	s->data[len] = '\0';
-	s->len = len;
-	l->v[l->n++] = *s;
-	return DS_OK;
-}
-
-void raw_clear(raw_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].data);
-	l->n = 0;
-}
-
 void ds_scan_result_free(ds_scan_result *res)
 {
 	size_t i;

@@ -10,6 +10,8 @@
  * and never anything else.
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -515,6 +517,75 @@ static void test_decode_samples(void **state)
 	ds_scanner_free(s);
 }
 
+/* ISO/IEC 15434 envelopes (Macro 05/06): the data inside, never an empty payload. */
+static void test_iso15434_envelope(void **state)
+{
+	static const struct {
+		const char *name, *symbology, *aim;
+	} cases[] = {
+		{"macro05.png", "gs1-datamatrix", "]d2"},
+		{"macro05-photo.jpg", "gs1-datamatrix", "]d2"},
+		{"macro06.png", "datamatrix", "]d1"},
+		{"macro05-empty.png", NULL, NULL},
+	};
+	ds_scan_opts so = {DS_EFFORT_NORMAL, 0, 0, 0};
+	ds_scanner *s = ds_scanner_new(&so);
+	size_t i;
+
+	(void)state;
+	assert_non_null(s);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[1024], expect[4][128];
+		ds_scan_result res;
+		ds_error err;
+		snprintf(path, sizeof(path), "%s/envelope/%s", fixtures, cases[i].name);
+		assert_int_equal(ds_scanner_scan_file(s, path, &res, &err), 0);
+		if (!cases[i].symbology) {
+			assert_int_equal(read_expect(path, expect), 0);
+			assert_int_equal(res.count, 0);
+			assert_false(res.has_trace);
+		} else {
+			assert_int_equal(read_expect(path, expect), 1);
+			assert_int_equal(res.count, 1);
+			assert_string_equal((const char *)res.symbols[0].data, expect[0]);
+			assert_string_equal(res.symbols[0].symbology, cases[i].symbology);
+			assert_string_equal(res.symbols[0].aim, cases[i].aim);
+		}
+		ds_scan_result_free(&res);
+	}
+	ds_scanner_free(s);
+}
+
+/* ZBar's assertion messages never reach stderr; everything else does. */
+static void test_zbar_assertions_silenced(void **state)
+{
+	char path[] = "/tmp/torture-scanner-stderr-XXXXXX", buf[512];
+	ds_scanner *s = ds_scanner_new(NULL);
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(s);
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	/* the message exactly as libzbar's zassert() prints it */
+	fprintf(stderr, "WARNING: %s:%d: %s: Assertion \"%s\" failed.\n\t" "n=%d sum=%d/%d sig=%04x/%04x g=%d\n",
+	        "databar.c", 591, "decode_char", "i < sizeof(groups) / sizeof(*groups)", 8, 17, 17, 0x1234, 0x5678, 5);
+	fprintf(stderr, "WARNING: %s\n", "a warning that is not an assertion");
+	fputs("drugscan: an ordinary diagnostic\n", stderr);
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "WARNING: a warning that is not an assertion\ndrugscan: an ordinary diagnostic\n");
+	ds_scanner_free(s);
+}
+
 static void test_decode_positions_and_effort(void **state)
 {
 	char path[1024];
@@ -561,6 +632,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unknown_format_and_missing_file),
 		cmocka_unit_test(test_pipeline_fixtures),
 		cmocka_unit_test(test_decode_samples),
+		cmocka_unit_test(test_iso15434_envelope),
+		cmocka_unit_test(test_zbar_assertions_silenced),
 		cmocka_unit_test(test_decode_positions_and_effort),
 	};
 	if (argc > 1)
