@@ -61,6 +61,7 @@ typedef struct raw_symbol {
 	double pos[4][2];
 	int quality;
 	int two_d;
+	int from_zxing;  /* read by zxing-cpp, not ZBar */
 } raw_symbol;
 
 typedef struct raw_list {
@@ -68,7 +69,9 @@ typedef struct raw_list {
 	size_t n, cap;
 } raw_list;
 
-int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len); /* copies data into s->data */
+/* reads.c: copies data into s->data (a 2D payload in an ISO/IEC 15434
+ * envelope is unwrapped on the way) and appends *s */
+int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len);
 void raw_clear(raw_list *l);
 
 /* zbar.c */
@@ -80,8 +83,29 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
  * the next image with a fresh one, so a result never depends on the last. */
 void zb_reset(zbar_ctx *z);
 
-/* dmtx.c */
-int dm_scan(const plane *p, const xform *t, long budget_ms, long region_ms, int max_regions,
-            raw_list *out);
+/* datamatrix.c: the DataMatrix pass */
+typedef struct dm_region {
+	int x0, y0, x1, y1; /* in the level's pixels, inclusive-exclusive */
+	double score;
+} dm_region;
+
+#define DM_CROP_MARGIN 8     /* level pixels added around a region before zxing-cpp reads it */
+#define DM_ENLARGE_BELOW 200 /* a crop whose longer side is below this is read at twice its size */
+
+typedef struct dm_job {
+	const plane *level;  /* where regions are looked for (the smallest level run) */
+	const xform *lt;     /* its transform */
+	const plane *full;   /* the loaded image, level 0: regions are cropped from it for zxing-cpp */
+	double full_scale;   /* its scale to the original */
+	int max_regions;     /* the work budget: regions read, best first */
+} dm_job;
+
+int dm_scan(const dm_job *job, raw_list *out); /* returns the reads added, or a negative DS_E* */
+/* zxing-cpp over a plane (formats, flags: zxing.h); reads pass through t */
+int zx_plane(const plane *p, const xform *t, int formats, int flags, raw_list *out);
+
+/* second.c: zxing-cpp re-reads ZBar's Code 128 reads on the full plane and
+ * mends ZBar's FNC4 misreads in raw (at most MAX_FIX distinct reads) */
+int so_code128(const plane *full, double full_scale, raw_list *raw);
 
 #endif

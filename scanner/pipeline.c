@@ -20,6 +20,11 @@
 #include <time.h>
 
 #include "internal.h"
+#include "zxing.h"
+
+/* DataMatrix work budget: candidate regions read per pass (docs/scanner.md, section 4) */
+#define DM_REGIONS 6
+#define DM_THOROUGH_REGIONS 16
 
 struct ds_scanner {
 	ds_scan_opts opts;
@@ -41,34 +46,6 @@ int ds_effort_parse(ds_effort *out, const char *name)
 	else
 		return DS_EINVAL;
 	return DS_OK;
-}
-
-int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		raw_symbol *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return DS_ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	if (!(s->data = malloc(len + 1)))
-		return DS_ENOMEM;
-	memcpy(s->data, data, len);
-	s->data[len] = '\0';
-	s->len = len;
-	l->v[l->n++] = *s;
-	return DS_OK;
-}
-
-void raw_clear(raw_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i].data);
-	l->n = 0;
 }
 
 void ds_scan_result_free(ds_scan_result *res)
@@ -131,6 +108,7 @@ typedef struct cand {
 	int passes;        /* distinct passes that found it */
 	int quality;       /* best ZBar quality */
 	const char *pass;  /* pass of the best instance */
+	int zbar;          /* at least one instance was read by ZBar */
 } cand;
 
 typedef struct run {
@@ -141,6 +119,8 @@ typedef struct run {
 	size_t pass_end[64];
 	int npasses;
 	int have_trace;
+	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
+	double full_scale;
 } run;
 
 static int same_symbol(const raw_symbol *a, const raw_symbol *b)
@@ -181,9 +161,11 @@ static size_t group(const run *r, cand *cands, size_t max)
 			cands[n].passes = 1;
 			cands[n].quality = sym->quality;
 			cands[n].pass = pass_of(r, i);
+			cands[n].zbar = !sym->from_zxing;
 			n++;
 			continue;
 		}
+		cands[k].zbar |= !sym->from_zxing;
 		if (pass_of(r, i) != pass_of(r, cands[k].first) || sym->two_d)
 			cands[k].passes++;
 		if (sym->quality > cands[k].quality) {
@@ -285,21 +267,38 @@ static int rotated_pass(run *r, const plane *p, const xform *base, double deg, c
 	return rc;
 }
 
-static long dmtx_budget(const ds_scanner *s)
+static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *name)
 {
-	if (s->opts.dmtx_budget_ms > 0)
-		return s->opts.dmtx_budget_ms;
-	return s->opts.effort == DS_EFFORT_FAST ? 40 : s->opts.effort == DS_EFFORT_NORMAL ? 150 : 1500;
-}
+	dm_job job;
+	int rc;
 
-static int dmtx_pass(run *r, const plane *p, const xform *t, const char *name)
-{
-	int thorough = r->s->opts.effort == DS_EFFORT_THOROUGH;
-	int rc = dm_scan(p, t, dmtx_budget(r->s), thorough ? 400 : 40, thorough ? 16 : 6, &r->s->raw);
-
+	job.level = p;
+	job.lt = t;
+	job.full = r->full;
+	job.full_scale = r->full_scale;
+	if (r->s->opts.dm_regions > 0)
+		job.max_regions = r->s->opts.dm_regions;
+	else
+		job.max_regions = r->s->opts.effort == DS_EFFORT_THOROUGH ? DM_THOROUGH_REGIONS : DM_REGIONS;
+	rc = dm_scan(&job, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
+}
+
+/* zxing-cpp over the whole top level, for what ZBar could not read */
+static int zxing_pass(run *r, const plane *p, double scale)
+{
+	xform t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.scale = scale;
+	rc = zx_plane(p, &t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE, &r->s->raw);
+	if (rc == DS_ENOMEM)
+		return rc;
+	end_pass(r, "zxing");
+	return r->have_trace ? 1 : 0;
 }
 
 #define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
@@ -357,9 +356,9 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
 	TRY(zbar_pass(r, p, &t, "zbar"));
-	/* DataMatrix modules are large: the smallest level is enough unless thorough */
+	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
-		TRY(dmtx_pass(r, p, &t, "dmtx"));
+		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
 	if (effort == DS_EFFORT_FAST && !top)
 		return 0;
 	if (top && r->s->raw.n == 0 && (long)p->w * p->h <= 2000000L && effort != DS_EFFORT_FAST) {
@@ -387,17 +386,7 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		return DS_ENOMEM;
 	rc = bar_passes(r, &roi, &rt, &b, top);
 	plane_free(&roi);
-	if (rc != 0)
-		return rc;
-	if (effort == DS_EFFORT_THOROUGH) {
-		plane inv = {NULL, 0, 0, 0};
-		if (plane_invert(&inv, p) < 0)
-			return DS_ENOMEM;
-		rc = dmtx_pass(r, &inv, &t, "dmtx/invert");
-		plane_free(&inv);
-		TRY(rc);
-	}
-	return 0;
+	return rc;
 }
 
 /* A payload no real symbol carries: empty, or control bytes other than the
@@ -445,14 +434,19 @@ static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
 	const raw_symbol *a = &r->s->raw.v[cands[k].first];
 	size_t j;
 
-	if (a->two_d)
-		return 0;
 	for (j = 0; j < n; j++) {
 		const raw_symbol *b = &r->s->raw.v[cands[j].first];
 		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
-		if (j == k || b->two_d || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
+		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b) || overlap(a->pos, b->pos) <= 0.5)
 			continue;
-		if (overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
+		/* zxing-cpp only adds what ZBar did not read: where ZBar read this kind
+		 * of symbol, a different zxing-cpp read (a QR's text in another
+		 * character set, or a misread) gives way */
+		if (!cands[k].zbar && cands[j].zbar)
+			return 1;
+		if (a->two_d || b->two_d)
+			continue;
+		if (sb > sa || (sb == sa && j < k))
 			return 1;
 	}
 	return 0;
@@ -510,6 +504,8 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	levels[0].h = img->height;
 	levels[0].owned = 0;
 	scales[0] = img->scale;
+	r.full = &levels[0];
+	r.full_scale = scales[0];
 	/* halve while the longer side stays at least `smallest` */
 	while (nlevels < 6) {
 		const plane *l = &levels[nlevels - 1];
@@ -530,7 +526,11 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
+		if (rc == 0 && !r.have_trace && s->opts.effort != DS_EFFORT_FAST)
+			rc = zxing_pass(&r, &levels[last], scales[last]);
 	}
+	if (rc >= 0)
+		rc = so_code128(&levels[0], scales[0], &s->raw);
 	if (rc >= 0)
 		rc = finish(&r, out);
 done:

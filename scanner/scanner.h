@@ -7,7 +7,7 @@
  * decompression bombs.
  *
  * The decode pipeline runs ZBar (Code128, QR, EAN/UPC, DataBar, ITF) and
- * libdmtx (DataMatrix) over a scale pyramid with rotated, smoothed,
+ * zxing-cpp (DataMatrix) over a scale pyramid with rotated, smoothed,
  * contrast-normalised, binarised and inverted passes, stopping early (fast
  * and normal effort) once a trace code is found. One ds_scanner per thread.
  */
@@ -85,7 +85,7 @@ void ds_scan_result_free(ds_scan_result *res); /* NULL-safe; leaves it empty */
 
 typedef struct ds_scan_opts {
 	ds_effort effort;
-	int dmtx_budget_ms;     /* DataMatrix time budget per pass; 0 = default by effort */
+	int dm_regions;         /* DataMatrix work budget: candidate regions read per pass; 0 = by effort (6, 16) */
 	uint64_t max_pixels;    /* 0 = DS_DEFAULT_MAX_PIXELS */
 	int trace_passes;       /* 1: print each pass and its time to stderr (DRUGSCAN_DEBUG=passes) */
 } ds_scan_opts;

@@ -4,8 +4,13 @@
  * GS1 modifier. The scanner is recreated every RECYCLE_AFTER scans because
  * long QR runs make ZBar's internal buffers grow.
  */
+#define _GNU_SOURCE /* fopencookie(): see quiet_assertions() */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zbar.h>
 
 #include "internal.h"
@@ -18,6 +23,67 @@ struct zbar_ctx {
 	unsigned scans;
 	int reset; /* a fresh scanner before the next scan */
 };
+
+/*
+ * ZBar prints 'WARNING: <file>:<line>: <function>: Assertion "<condition>"
+ * failed.' and a detail line on stderr whenever one of its internal checks
+ * fails, which noisy photos trigger (a DataBar Expanded photo printed 37 such
+ * lines), and nothing turns it off: zbar_set_verbosity() and ZBAR_DEBUG
+ * govern only its debug messages; in Debian's libzbar0 0.23.92 the assertion
+ * message is an unconditional fprintf(stderr, ...) (checked in its machine
+ * code). ZBar reads the `stderr` variable at each message, and glibc lets a
+ * program set that variable. So, once per process, the first ZBar context
+ * makes `stderr` an unbuffered stream that writes everything on to file
+ * descriptor 2 except ZBar's assertion messages. glibc hands a whole
+ * fprintf() of an unbuffered stream to the stream in one write, so one
+ * message is one chunk. Code that kept the old `stderr` (FILE *) keeps
+ * writing to fd 2 directly. This and the once-flag are the scanner's only
+ * process-wide state.
+ */
+static int zbar_assertion(const char *buf, size_t n)
+{
+	static const char head[] = "WARNING: ", mark[] = ": Assertion \"";
+	size_t i;
+
+	if (n < sizeof(head) - 1 || memcmp(buf, head, sizeof(head) - 1))
+		return 0;
+	for (i = sizeof(head) - 1; i + sizeof(mark) - 1 <= n && buf[i] != '\n'; i++)
+		if (!memcmp(buf + i, mark, sizeof(mark) - 1))
+			return 1;
+	return 0;
+}
+
+static ssize_t quiet_write(void *cookie, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	if (zbar_assertion(buf, n))
+		return (ssize_t)n;
+	while (done < n) {
+		ssize_t w = write(STDERR_FILENO, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+static void quiet_assertions(void)
+{
+	cookie_io_functions_t io = {NULL, quiet_write, NULL, NULL};
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return; /* noisy is better than nothing */
+	setvbuf(f, NULL, _IONBF, 0);
+	fflush(stderr);
+	stderr = f;
+}
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 
 static zbar_image_scanner_t *make_scanner(void)
 {
@@ -44,6 +110,7 @@ zbar_ctx *zb_new(void)
 
 	if (!z)
 		return NULL;
+	pthread_once(&quiet_once, quiet_assertions);
 	z->scanner = make_scanner();
 	z->image = zbar_image_create();
 	if (!z->scanner || !z->image) {

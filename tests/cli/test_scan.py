@@ -127,6 +127,27 @@ class ScanFixtures(unittest.TestCase):
         self.assertEqual(outs[0], outs[2])
 
 
+class Envelope(unittest.TestCase):
+    """ISO/IEC 15434 envelopes (DataMatrix Macro 05/06): the data inside, never an empty code."""
+
+    def test_envelope_is_unwrapped_and_never_an_empty_code(self):
+        d = os.path.join(FIX, "envelope")
+        names = ("macro05.png", "macro05-photo.jpg", "macro06.png", "macro05-empty.png")
+        rc, out, err = run(["scan", "--format", "jsonl", "--jobs", "2"] + [os.path.join(d, n) for n in names])
+        self.assertEqual(err, "")
+        m05, photo, m06, empty = jsonl(out)
+        for o in (m05, photo):
+            self.assertEqual(o["status"], "decoded")
+            self.assertEqual(len(o["codes"]), 1)
+            c = o["codes"][0]
+            self.assertEqual(c["text"], "01069012345678921727123110B2407\x1d21A1B2C3D4E5")
+            self.assertEqual((c["symbology"], c["aim"], c["kind"], c["valid"]), ("gs1-datamatrix", "]d2", "gs1", True))
+            self.assertEqual(c["fields"]["serial"], "A1B2C3D4E5")
+        self.assertEqual([(c["text"], c["aim"]) for c in m06["codes"]], [("1P12345-A\x1dS9876543", "]d1")])
+        self.assertEqual((empty["status"], empty["codes"]), ("no_code", []))
+        self.assertEqual(rc, 4)
+
+
 class ScanInputs(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
