@@ -36,6 +36,8 @@ struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_code_json_head(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
 struct json_t *ds_label_json(const ds_label *l);
+/* `catalog info` as JSON: counts, the national list with its checked totals, local data. */
+struct json_t *ds_catalog_info_json(const ds_catalog_info *info, int outdated);
 
 /* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
 void ds_put_visible(ds_buf *b, const char *s, size_t n);

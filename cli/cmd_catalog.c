@@ -193,43 +193,6 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 
 /* ---- info ---- */
 
-static json_t *info_json(const ds_catalog_info *info, int outdated)
-{
-	json_t *o = json_pack("{s:i, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "schema_version",
-	                      info->schema_version, "source", info->source, "version", info->version, "imported_at",
-	                      info->imported_at, "synthetic", info->synthetic, "drugs", (json_int_t)info->drugs, "listed",
-	                      (json_int_t)info->listed, "negotiated", (json_int_t)info->negotiated, "identifiers",
-	                      (json_int_t)info->identifiers, "lists", (json_int_t)info->lists, "policies",
-	                      (json_int_t)info->policies, "recalls", (json_int_t)info->recalls);
-	json_t *checks = json_array();
-	size_t i;
-
-	for (i = 0; i < info->nchecks; i++) {
-		const ds_list_check *c = &info->checks[i];
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:b}", "id", c->id, "name_zh",
-		                                        c->name_zh, "name_en", c->name_en, "rows",
-		                                        c->rows >= 0 ? json_integer(c->rows) : json_null(), "actual",
-		                                        (json_int_t)c->actual, "stated",
-		                                        c->stated >= 0 ? json_integer(c->stated) : json_null(), "ok", c->ok));
-	}
-	json_object_set_new(o, "list",
-	                    info->list_rows > 0
-	                        ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:o, s:b, s:s}", "name", info->list_name,
-	                                    "name_en", info->list_name_en, "document", info->list_document, "valid_from",
-	                                    info->list_valid_from, "superseded_from", info->list_superseded_from, "rows",
-	                                    (json_int_t)info->list_rows, "outdated", outdated, "checks", checks,
-	                                    "checks_ok", info->checks_ok, "credit", info->credit)
-	                        : json_null());
-	if (info->list_rows <= 0)
-		json_decref(checks);
-	json_object_set_new(o, "local",
-	                    json_pack("{s:I, s:I, s:I, s:I, s:I}", "mappings", (json_int_t)info->local_mappings,
-	                              "demo_mappings", (json_int_t)info->local_demo_mappings, "unresolved",
-	                              (json_int_t)info->local_unresolved, "lists", (json_int_t)info->local_lists,
-	                              "policies", (json_int_t)info->local_policies));
-	return o;
-}
-
 static void list_text(ds_cli *cli, const ds_catalog_info *info, int outdated)
 {
 	int zh = cli->lang == DS_LANG_ZH;
@@ -278,7 +241,7 @@ static int do_info(ds_cli *cli, const ds_optvals *v)
 	outdated = ds_catalog_outdated(cat, 0);
 	ds_catalog_close(cat);
 	if (fmt && !strcmp(fmt, "json")) {
-		json_t *o = info_json(&info, outdated);
+		json_t *o = ds_catalog_info_json(&info, outdated);
 		json_dumpf(o, cli->out, JSON_COMPACT);
 		fputc('\n', cli->out);
 		json_decref(o);

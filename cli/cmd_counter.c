@@ -189,35 +189,6 @@ static void print_json(counter *k, const char *input, const ds_ledger_result *r)
 	json_decref(o);
 }
 
-/* The short reason, for the answer line: in Chinese by its cause. */
-static const char *fault_zh(ds_ledger_fault f)
-{
-	switch (f) {
-	case DS_LEDGER_DAMAGED:
-		return "账本文件已损坏";
-	case DS_LEDGER_READONLY:
-		return "账本只读，不能写入";
-	case DS_LEDGER_FULL:
-		return "磁盘已满";
-	case DS_LEDGER_TOO_BIG:
-		return "账本文件超过大小限制（ulimit -f）";
-	case DS_LEDGER_BUSY:
-		return "账本被其他程序占用";
-	case DS_LEDGER_NOMEM:
-		return "内存不足";
-	default:
-		return "账本读写错误";
-	}
-}
-
-/* The machine name of a fault, for JSON: stable ids. */
-static const char *fault_id(ds_ledger_fault f)
-{
-	static const char *const ids[] = {"none",      "io",        "damaged",         "not_a_ledger", "read_only",
-	                                  "disk_full", "file_size_limit", "busy", "out_of_memory"};
-	return (unsigned)f < sizeof(ids) / sizeof(ids[0]) ? ids[f] : "io";
-}
-
 /* A code that could not be committed is answered too: NOT recorded, and why
  * (or NOT CONFIRMED when the ledger could not be re-read to tell). */
 static void not_recorded(counter *k, const char *input, const ds_ledger_result *r, const ds_error *err)
@@ -239,7 +210,7 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 		json_t *why = json_string(err->message);
 		json_object_set_new(o, "ledger",
 		                    json_pack("{s:s, s:o, s:s, s:o}", "action", ds_action_name(k->action), "recorded",
-		                              unknown ? json_null() : json_false(), "fault", fault_id(r->fault), "error",
+		                              unknown ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault), "error",
 		                              why ? why : json_string("(the reason names a path that is not UTF-8)")));
 		json_dumpf(o, k->cli->out, JSON_COMPACT);
 		fputc('\n', k->cli->out);
@@ -251,9 +222,9 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 		if (unknown)
 			fprintf(k->cli->out, zh ? "  未确认是否已记录：%s，请用 drugscan ledger history 核对\n"
 			                        : "  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n",
-			        zh ? fault_zh(r->fault) : err->message);
+			        zh ? ds_ledger_fault_zh(r->fault) : err->message);
 		else
-			fprintf(k->cli->out, zh ? "  未记录：%s\n" : "  NOT recorded: %s\n", zh ? fault_zh(r->fault) : err->message);
+			fprintf(k->cli->out, zh ? "  未记录：%s\n" : "  NOT recorded: %s\n", zh ? ds_ledger_fault_zh(r->fault) : err->message);
 		attention_labels(k);
 	}
 	if (unknown)

@@ -59,6 +59,8 @@ typedef enum ds_ledger_fault {
 } ds_ledger_fault;
 
 const char *ds_ledger_fault_name(ds_ledger_fault f); /* "damaged", "read-only", "disk full", ... */
+const char *ds_ledger_fault_id(ds_ledger_fault f);   /* stable ids for JSON: "damaged", "read_only", ... */
+const char *ds_ledger_fault_zh(ds_ledger_fault f);   /* the short reason in Chinese, for an answer line */
 
 /* A note for the person running the command (a bad setting, a read-only
  * ledger): one line, no final full stop. */

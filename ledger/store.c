@@ -52,6 +52,33 @@ const char *ds_ledger_fault_name(ds_ledger_fault f)
 	return (unsigned)f < sizeof(names) / sizeof(names[0]) ? names[f] : "?";
 }
 
+const char *ds_ledger_fault_id(ds_ledger_fault f)
+{
+	static const char *const ids[] = {"none",      "io",        "damaged",         "not_a_ledger", "read_only",
+	                                  "disk_full", "file_size_limit", "busy", "out_of_memory"};
+	return (unsigned)f < sizeof(ids) / sizeof(ids[0]) ? ids[f] : "io";
+}
+
+const char *ds_ledger_fault_zh(ds_ledger_fault f)
+{
+	switch (f) {
+	case DS_LEDGER_DAMAGED:
+		return "账本文件已损坏";
+	case DS_LEDGER_READONLY:
+		return "账本只读，不能写入";
+	case DS_LEDGER_FULL:
+		return "磁盘已满";
+	case DS_LEDGER_TOO_BIG:
+		return "账本文件超过大小限制（ulimit -f）";
+	case DS_LEDGER_BUSY:
+		return "账本被其他程序占用";
+	case DS_LEDGER_NOMEM:
+		return "内存不足";
+	default:
+		return "账本读写错误";
+	}
+}
+
 ds_ledger_fault ds_ledger_last_fault(const ds_ledger *l)
 {
 	return l ? l->fault : DS_LEDGER_OK;
