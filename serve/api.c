@@ -304,12 +304,23 @@ static int api_search(ds_server *s, sreq *r, reply *out)
 
 static int api_version(ds_server *s, sreq *r, reply *out)
 {
+	ds_catalog_info info;
+	ds_error err;
+	srv_ctx *ctx = ctx_get(s, &err);
+	int rc, outdated;
+
 	(void)r;
-	return rep_json(out, MHD_HTTP_OK,
-	                json_pack("{s:i, s:s, s:s, s:i, s:{s:s, s:s, s:b, s:I, s:s}}", "format_version", 1, "name", "drugscan",
-	                          "version", s->version, "api", 1, "catalog", "source", s->info.source, "version",
-	                          s->info.version, "synthetic", s->info.synthetic, "drugs", (json_int_t)s->info.drugs,
-	                          "imported_at", s->info.imported_at));
+	if (!ctx)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
+	rc = ds_catalog_get_info(ctx->cat, &info, &err);
+	outdated = rc < 0 ? 0 : ds_catalog_outdated(ctx->cat, 0);
+	ctx_put(s, ctx);
+	if (rc < 0)
+		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
+	/* the catalog as `catalog info --format json` shows it */
+	return rep_json(out, MHD_HTTP_OK, json_pack("{s:i, s:s, s:s, s:i, s:o}", "format_version", 1, "name", "drugscan",
+	                                            "version", s->version, "api", 1, "catalog",
+	                                            ds_catalog_info_json(&info, outdated)));
 }
 
 static int api_health(ds_server *s, sreq *r, reply *out)

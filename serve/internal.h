@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "audit.h"
@@ -42,6 +43,7 @@ typedef struct srv_ctx {
 	ds_code code;
 	ds_trace_opts trace;
 	ds_verdict verdict;
+	unsigned gen;               /* the catalog.db generation cat was opened on */
 	struct srv_ctx *next;       /* the pool's free list */
 	struct srv_ctx *all;        /* every context, for freeing */
 } srv_ctx;
@@ -110,7 +112,11 @@ struct ds_server {
 	atomic_int inflight;        /* requests begun and not completed */
 	atomic_int stopping;
 	int stopped;
-	ds_catalog_info info;       /* for GET /v1/version */
+	char *cat_path;             /* DATA_DIR/catalog.db */
+	dev_t cat_dev;              /* the file the pool's catalogs read, under pool_mu: */
+	ino_t cat_ino;              /* another one (catalog update renames a new file in) */
+	unsigned cat_gen;           /* starts a new generation */
+	time_t cat_checked;
 };
 
 void srv_log(ds_server *s, const char *fmt, ...) DS_PRINTF(2, 3);
@@ -152,7 +158,6 @@ long field_int(json_t *o, const char *name, long deflt);
 int api_counter(ds_server *s, sreq *r, reply *out);
 /* The counter answer of DESIGN.md (the CLI's `counter --format json` line). */
 json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err);
-const char *fault_id(ds_ledger_fault f);
 /* A ledger event as `ledger history --format jsonl` prints it. */
 json_t *event_json(const ds_event *e);
 

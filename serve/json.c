@@ -111,14 +111,6 @@ static json_t *input_json(const char *s, size_t len)
 	return json_stringn(s, len);
 }
 
-/* The fault as `counter --format json` names it in a NOT recorded answer. */
-const char *fault_id(ds_ledger_fault f)
-{
-	static const char *const ids[] = {"none",      "io",        "damaged",         "not_a_ledger", "read_only",
-	                                  "disk_full", "file_size_limit", "busy", "out_of_memory"};
-	return (unsigned)f < sizeof(ids) / sizeof(ids[0]) ? ids[f] : "io";
-}
-
 json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err)
 {
 	json_t *o = json_object(), *code = ds_code_json(&a->verdict, lang);
@@ -134,7 +126,7 @@ json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, 
 		/* NOT recorded (or not confirmed), as the command line says it */
 		json_object_set_new(o, "ledger",
 		                    json_pack("{s:s, s:o, s:s, s:s}", "action", ds_action_name(a->opts_.action), "recorded",
-		                              r->recorded < 0 ? json_null() : json_false(), "fault", fault_id(r->fault),
+		                              r->recorded < 0 ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault),
 		                              "error", err && err->message[0] ? err->message : "not recorded"));
 	} else {
 		json_object_set_new(o, "ledger",

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,32 +72,75 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- the context pool ---- */
 
+/* Has catalog.db been replaced (catalog update, import --replace renames a new file in)?
+ * Looked at once a second at most, under pool_mu; a new file starts a new generation. */
+static void catalog_moved(ds_server *s)
+{
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (now == s->cat_checked)
+		return;
+	s->cat_checked = now;
+	if (stat(s->cat_path, &st) == 0 && (st.st_ino != s->cat_ino || st.st_dev != s->cat_dev)) {
+		if (s->cat_ino || s->cat_dev)
+			s->cat_gen++;
+		s->cat_ino = st.st_ino;
+		s->cat_dev = st.st_dev;
+	}
+}
+
+/* A context of an older generation opens the new catalog (its image workers too). */
+static int refresh(ds_server *s, srv_ctx *c, unsigned gen, ds_error *err)
+{
+	ds_catalog *cat = NULL;
+	int i;
+
+	if (c->cat && c->gen == gen)
+		return DS_OK;
+	if (ds_catalog_open_default(&cat, s->data_dir, err) < 0)
+		return err ? err->code : DS_ERR;
+	if (c->cat)
+		srv_log(s, "catalog.db was replaced: answering from the new one");
+	ds_catalog_close(c->cat);
+	c->cat = cat;
+	for (i = 0; i < 3; i++) {
+		ds_image_worker_free(c->img[i]);
+		c->img[i] = NULL;
+	}
+	c->gen = gen;
+	return DS_OK;
+}
+
 srv_ctx *ctx_get(ds_server *s, ds_error *err)
 {
 	srv_ctx *c;
+	unsigned gen;
 
 	pthread_mutex_lock(&s->pool_mu);
+	catalog_moved(s);
+	gen = s->cat_gen;
 	c = s->free_ctx;
 	if (c)
 		s->free_ctx = c->next;
 	pthread_mutex_unlock(&s->pool_mu);
-	if (c)
-		return c;
-	c = calloc(1, sizeof(*c));
 	if (!c) {
-		ds_error_set(err, DS_ENOMEM, "out of memory");
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			ds_error_set(err, DS_ENOMEM, "out of memory");
+			return NULL;
+		}
+		ds_code_init(&c->code);
+		ds_trace_opts_default(&c->trace);
+		pthread_mutex_lock(&s->pool_mu);
+		c->all = s->all_ctx;
+		s->all_ctx = c;
+		pthread_mutex_unlock(&s->pool_mu);
+	}
+	if (refresh(s, c, gen, err) < 0) {
+		ctx_put(s, c);
 		return NULL;
 	}
-	if (ds_catalog_open_default(&c->cat, s->data_dir, err) < 0) {
-		free(c);
-		return NULL;
-	}
-	ds_code_init(&c->code);
-	ds_trace_opts_default(&c->trace);
-	pthread_mutex_lock(&s->pool_mu);
-	c->all = s->all_ctx;
-	s->all_ctx = c;
-	pthread_mutex_unlock(&s->pool_mu);
 	return c;
 }
 
@@ -294,18 +338,23 @@ static int setup(ds_server *s, const ds_serve_opts *o, ds_error *err)
 	return DS_OK;
 }
 
-/* The catalog once, before the threads (its first run builds the demo catalog), for /v1/version too. */
+/* The catalog once, before the threads: its first run builds it. */
 static int probe_catalog(ds_server *s, ds_error *err)
 {
-	srv_ctx *c = ctx_get(s, err);
+	ds_buf path = DS_BUF_INIT;
+	srv_ctx *c;
 
+	if (ds_buf_printf(&path, "%s/catalog.db", s->data_dir) < 0)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	s->cat_path = path.ptr;
+	c = ctx_get(s, err);
 	if (!c)
 		return err ? err->code : DS_ERR;
-	if (ds_catalog_get_info(c->cat, &s->info, err) < 0) {
-		ctx_put(s, c);
-		return err ? err->code : DS_ERR;
-	}
 	ctx_put(s, c);
+	pthread_mutex_lock(&s->pool_mu);
+	s->cat_checked = 0;
+	catalog_moved(s); /* the file just opened is generation 0 */
+	pthread_mutex_unlock(&s->pool_mu);
 	return DS_OK;
 }
 
@@ -419,6 +468,7 @@ void ds_serve_free(ds_server *s)
 	ctx_free_all(s);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->data_dir);
+	free(s->cat_path);
 	free(s->ledger_path);
 	free(s->allow_origin);
 	free(s->station);

@@ -150,6 +150,8 @@ class Api(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertEqual((j["format_version"], j["name"], j["api"]), (1, "drugscan", 1))
         self.assertTrue(j["catalog"]["synthetic"])
+        rc, out, _ = cli(self.home, "catalog", "info", "--format", "json")
+        self.assertEqual(j["catalog"], json.loads(out))  # the command line's object
         self.assertEqual(r.getheader("Content-Type"), "application/json")
         self.assertIsNone(r.getheader("Access-Control-Allow-Origin"))  # CORS is off
 
@@ -596,6 +598,26 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(p.stderr.decode().count("\n"), 1)
         with open(path, "rb") as f:
             self.assertEqual(f.read(16), b"\xa5" * 16)
+
+    def test_catalog_replaced_while_running(self):
+        s = Server(self.home, "--listen", "127.0.0.1:0")
+        try:
+            st, j, _, _ = s.req("POST", "/v1/check", {"codes": [clean(1)]})
+            self.assertEqual(j["results"][0]["drug"]["generic_name"], "阿托伐他汀钙片")
+            other = tempfile.mkdtemp(prefix="drugscan-serve-nrdl-", dir=self.home)
+            env = env_for(other)
+            del env["DRUGSCAN_CATALOG_SEED"]  # the national list compiled into drugscan
+            subprocess.run([BIN, "catalog", "info", "--data-dir", other], stdout=subprocess.DEVNULL, env=env, check=True)
+            os.replace(os.path.join(other, "catalog.db"), os.path.join(self.home, "catalog.db"))  # as catalog update does
+            time.sleep(1.2)
+            st, j, _, _ = s.req("GET", "/v1/version")
+            self.assertFalse(j["catalog"]["synthetic"])
+            st, j, _, _ = s.req("POST", "/v1/check", {"codes": [clean(1)]})
+            self.assertNotEqual((j["results"][0]["drug"] or {}).get("generic_name"), "阿托伐他汀钙片")
+        finally:
+            rc, err = s.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("catalog.db was replaced", err)
 
     def test_disk_full_answers_503_and_records_nothing(self):
         cli(self.home, "counter", "receive", "-q", clean(1))  # the ledger exists; now every write to its log fails
