@@ -220,6 +220,76 @@ int plane_crop(plane *out, const plane *in, int x0, int y0, int x1, int y1)
 }
 
 /*
+ * The tiles within 12 degrees of the peak angle, grouped by 8-connectivity. A
+ * barcode is one compact group of many tiles; text gives scattered tiles and
+ * small groups. out gets the number of such tiles, the largest group, and
+ * the bounding box (in tiles) of the groups of at least BAR_CLUSTER tiles, or
+ * of the largest group when there is none.
+ */
+#define BAR_CLUSTER 3
+static void bar_clusters(const float *angles, int cols, int rows, bars *out)
+{
+	int n = cols * rows, i, pass;
+	uint8_t *mark = calloc((size_t)(n > 0 ? n : 1), 1);
+	int *stack = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+
+	out->x0 = cols;
+	out->y0 = rows;
+	if (!mark || !stack) {
+		free(mark);
+		free(stack);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		double d = fabs((double)angles[i] - out->angle);
+		if (angles[i] < 0)
+			continue;
+		if (d > 90)
+			d = 180 - d;
+		mark[i] = d <= 12;
+		out->tiles += mark[i];
+	}
+	/* pass 0 finds the largest group; pass 1 takes the box of the groups that count */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++)
+			mark[i] = mark[i] ? 1 : 0;
+		for (i = 0; i < n; i++) {
+			int top = 0, size = 0, x0 = cols, y0 = rows, x1 = 0, y1 = 0;
+			if (mark[i] != 1)
+				continue;
+			stack[top++] = i;
+			mark[i] = 2;
+			while (top) {
+				int c = stack[--top], x = c % cols, y = c / cols, dx, dy;
+				size++;
+				x0 = x < x0 ? x : x0;
+				y0 = y < y0 ? y : y0;
+				x1 = x + 1 > x1 ? x + 1 : x1;
+				y1 = y + 1 > y1 ? y + 1 : y1;
+				for (dy = -1; dy <= 1; dy++)
+					for (dx = -1; dx <= 1; dx++) {
+						int nx = x + dx, ny = y + dy;
+						if (nx >= 0 && ny >= 0 && nx < cols && ny < rows && mark[ny * cols + nx] == 1) {
+							mark[ny * cols + nx] = 2;
+							stack[top++] = ny * cols + nx;
+						}
+					}
+			}
+			if (pass == 0) {
+				out->cluster = size > out->cluster ? size : out->cluster;
+			} else if (size >= BAR_CLUSTER || (out->cluster < BAR_CLUSTER && size == out->cluster)) {
+				out->x0 = x0 < out->x0 ? x0 : out->x0;
+				out->y0 = y0 < out->y0 ? y0 : out->y0;
+				out->x1 = x1 > out->x1 ? x1 : out->x1;
+				out->y1 = y1 > out->y1 ? y1 : out->y1;
+			}
+		}
+	}
+	free(mark);
+	free(stack);
+}
+
+/*
  * Bars make tiles whose gradients all point one way. Each tile with strong,
  * coherent gradients votes for its gradient angle; the peak is where the
  * scan lines should run, and the tiles near the peak angle say where.
@@ -280,30 +350,16 @@ void plane_bars(const plane *in, bars *out)
 	}
 	out->angle = (peak + 0.5) * (180.0 / BINS);
 	out->strength = total > 0 ? best / total : 0;
-	out->x0 = in->w;
-	out->y0 = in->h;
-	for (ty = 0; ty < rows; ty++) {
-		for (tx = 0; tx < cols; tx++) {
-			double a = (double)angles[ty * cols + tx], d;
-			if (a < 0)
-				continue;
-			d = fabs(a - out->angle);
-			if (d > 90)
-				d = 180 - d;
-			if (d > 12)
-				continue;
-			out->tiles++;
-			out->x0 = tx * TILE < out->x0 ? tx * TILE : out->x0;
-			out->y0 = ty * TILE < out->y0 ? ty * TILE : out->y0;
-			out->x1 = (tx + 1) * TILE > out->x1 ? (tx + 1) * TILE : out->x1;
-			out->y1 = (ty + 1) * TILE > out->y1 ? (ty + 1) * TILE : out->y1;
-		}
-	}
+	bar_clusters(angles, cols, rows, out);
 	free(angles);
 	if (!out->tiles) {
-		out->x0 = out->y0 = 0;
+		out->x0 = out->y0 = out->x1 = out->y1 = 0;
 		return;
 	}
+	out->x0 *= TILE;
+	out->y0 *= TILE;
+	out->x1 *= TILE;
+	out->y1 *= TILE;
 	/* a margin for the quiet zone and the bars' ends */
 	out->x0 = out->x0 - 2 * TILE < 0 ? 0 : out->x0 - 2 * TILE;
 	out->y0 = out->y0 - 2 * TILE < 0 ? 0 : out->y0 - 2 * TILE;

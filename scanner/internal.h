@@ -28,10 +28,12 @@ int plane_invert(plane *out, const plane *in);
 int plane_rotate(plane *out, const plane *in, double deg, double zoom);
 /* Where the bars are: the dominant gradient angle of strongly one-directional
  * tiles (degrees, 0..180), how dominant it is (0..1), how many tiles agree,
- * and their bounding box with a margin. */
+ * their largest connected group, and the bounding box, with a margin, of the
+ * groups big enough to be a barcode. */
 typedef struct bars {
 	double angle, strength;
-	int tiles;
+	int tiles;    /* tiles within 12 degrees of the angle */
+	int cluster;  /* the largest 8-connected group of them */
 	int x0, y0, x1, y1;
 } bars;
 

@@ -114,11 +114,12 @@ typedef struct cand {
 typedef struct run {
 	ds_scanner *s;
 	double t_last;
-	int evidence;      /* bar-like tiles at the smallest level */
+	int evidence;      /* the largest group of bar-like tiles at the smallest level */
 	const char *pass_names[64]; /* pass name of each raw entry range */
 	size_t pass_end[64];
 	int npasses;
 	int have_trace;
+	int zxing_done;    /* the top level was read by zxing-cpp already */
 	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
 	double full_scale;
 } run;
@@ -286,19 +287,21 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	return end_pass(r, name);
 }
 
-/* zxing-cpp over the whole top level, for what ZBar could not read */
-static int zxing_pass(run *r, const plane *p, double scale)
+/* zxing-cpp over a whole level (inverted when invert), for what ZBar could not read */
+static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const char *name)
 {
-	xform t;
+	plane inv = {NULL, 0, 0, 0};
 	int rc;
 
-	memset(&t, 0, sizeof(t));
-	t.scale = scale;
-	rc = zx_plane(p, &t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE, &r->s->raw);
+	if (invert && plane_invert(&inv, p) < 0)
+		return DS_ENOMEM;
+	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
+	              &r->s->raw);
+	plane_free(&inv);
 	if (rc == DS_ENOMEM)
 		return rc;
-	end_pass(r, "zxing");
-	return r->have_trace ? 1 : 0;
+	r->zxing_done = 1;
+	return end_pass(r, name);
 }
 
 #define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
@@ -341,13 +344,34 @@ static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, 
 	return 0;
 }
 
+/* Nothing read at all by the top level: a code in noise, low contrast or
+ * light on dark. zxing-cpp binarises locally by itself and reads a plane in
+ * about a quarter of the time of one ZBar pass; then the plane inverted; then,
+ * on a single-level image only, ZBar on it smoothed. */
+static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
+{
+	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	if (r->s->raw.n == 0)
+		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L)
+		TRY(derived_pass(r, p, t, "zbar/smooth-all", op_blur, 1));
+	return 0;
+}
+
 /*
  * All passes at one pyramid level; `top` is the last level that will run.
  * Returns 1 when it may stop, 0 to go on.
+ *
+ * A top level above the first (a larger copy of a photo already looked at)
+ * is worked by evidence, except with thorough: its bars are estimated first,
+ * and ZBar reads it only when they form a group that could be a 1D code
+ * (here or on the first level). QR codes and anything else there are left to
+ * zxing-cpp, which reads a large plane several times faster.
  */
 static int level_passes(run *r, const plane *p, double scale, int first, int top)
 {
 	ds_effort effort = r->s->opts.effort;
+	int by_evidence = top && !first && effort == DS_EFFORT_NORMAL;
 	xform t, rt;
 	bars b;
 	plane roi = {NULL, 0, 0, 0};
@@ -355,26 +379,23 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
-	TRY(zbar_pass(r, p, &t, "zbar"));
+	plane_bars(p, &b);
+	if (r->s->opts.trace_passes)
+		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, largest group %d, angle %.0f, strength %.2f\n", p->w,
+		        p->h, b.tiles, b.cluster, b.angle, b.strength);
+	if (first && b.cluster > r->evidence)
+		r->evidence = b.cluster;
+	if (!by_evidence || b.cluster >= 3 || r->evidence >= 3)
+		TRY(zbar_pass(r, p, &t, "zbar"));
 	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
 		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
 	if (effort == DS_EFFORT_FAST && !top)
 		return 0;
-	if (top && r->s->raw.n == 0 && (long)p->w * p->h <= 2000000L && effort != DS_EFFORT_FAST) {
-		/* nothing at all yet: a QR code in noise, low contrast or inverted */
-		TRY(derived_pass(r, p, &t, "zbar/smooth-all", op_blur, 1));
-		TRY(derived_pass(r, p, &t, "zbar/binarize-all", op_bin, p->w > 1200 ? 24 : 12));
-		TRY(derived_pass(r, p, &t, "zbar/invert-all", op_inv, 0));
-	}
-	plane_bars(p, &b);
-	if (r->s->opts.trace_passes)
-		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, angle %.0f, strength %.2f\n", p->w, p->h, b.tiles,
-		        b.angle, b.strength);
-	if (first && b.tiles > r->evidence)
-		r->evidence = b.tiles;
-	if (b.tiles < 3 && effort != DS_EFFORT_THOROUGH)
-		return 0; /* nothing bar-like at this level */
+	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
+		TRY(nothing_yet_passes(r, p, &t, first));
+	if (b.cluster < 3 && effort != DS_EFFORT_THOROUGH)
+		return 0; /* nothing bar-like at this level: scattered tiles are text */
 	if (b.tiles == 0) {
 		b.x1 = p->w;
 		b.y1 = p->h;
@@ -425,6 +446,50 @@ static double overlap(const double a[4][2], const double b[4][2])
 	return inter / fmin(ua > 0 ? ua : 1, ub > 0 ? ub : 1);
 }
 
+/* The interval of p's corners projected on the unit vector (ux, uy). */
+static void project(const double p[4][2], double ux, double uy, double *lo, double *hi)
+{
+	int k;
+
+	*lo = 1e18;
+	*hi = -1e18;
+	for (k = 0; k < 4; k++) {
+		double t = p[k][0] * ux + p[k][1] * uy;
+		*lo = fmin(*lo, t);
+		*hi = fmax(*hi, t);
+	}
+}
+
+/*
+ * Two 1D reads of one symbol, by the two engines: their boxes can be far
+ * apart across the bars (each is the span of the scan lines that read it;
+ * zxing-cpp's is one line), but they run the same way and cover the same
+ * stretch along it. Along the longer side of a: the two spans overlap by 80 %
+ * of the longer one; across it, the centres are within 0.6 of a's length.
+ */
+static int same_1d_place(const double a[4][2], const double b[4][2])
+{
+	double dx = a[1][0] - a[0][0], dy = a[1][1] - a[0][1], ex = a[3][0] - a[0][0], ey = a[3][1] - a[0][1];
+	double len, ux, uy, alo, ahi, blo, bhi, clo, chi, dlo, dhi;
+
+	if (ex * ex + ey * ey > dx * dx + dy * dy) {
+		dx = ex;
+		dy = ey;
+	}
+	len = sqrt(dx * dx + dy * dy);
+	if (len < 1)
+		return 0;
+	ux = dx / len;
+	uy = dy / len;
+	project(a, ux, uy, &alo, &ahi);
+	project(b, ux, uy, &blo, &bhi);
+	if (fmin(ahi, bhi) - fmax(alo, blo) < 0.8 * fmax(ahi - alo, bhi - blo))
+		return 0;
+	project(a, -uy, ux, &clo, &chi);
+	project(b, -uy, ux, &dlo, &dhi);
+	return fabs((clo + chi) / 2 - (dlo + dhi) / 2) <= 0.6 * (ahi - alo);
+}
+
 /*
  * Two different 1D reads of the same kind in the same place: one of them is
  * a misread. Keep the one more passes and scan lines agree on.
@@ -437,16 +502,23 @@ static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
 	for (j = 0; j < n; j++) {
 		const raw_symbol *b = &r->s->raw.v[cands[j].first];
 		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
-		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b) || overlap(a->pos, b->pos) <= 0.5)
+		int engines = cands[k].zbar != cands[j].zbar;
+		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
 			continue;
-		/* zxing-cpp only adds what ZBar did not read: where ZBar read this kind
-		 * of symbol, a different zxing-cpp read (a QR's text in another
-		 * character set, or a misread) gives way */
-		if (!cands[k].zbar && cands[j].zbar)
-			return 1;
-		if (a->two_d || b->two_d)
+		if (a->two_d || b->two_d) {
+			/* a QR code read by both engines in two character sets: ZBar's stays */
+			if (engines && !cands[k].zbar && overlap(a->pos, b->pos) > 0.5)
+				return 1;
 			continue;
-		if (sb > sa || (sb == sa && j < k))
+		}
+		/* the two engines read one 1D symbol differently: the read more
+		 * passes agree on stays; on a tie neither does (no wrong read) */
+		if (engines && (same_1d_place(a->pos, b->pos) || same_1d_place(b->pos, a->pos))) {
+			if (cands[j].passes >= cands[k].passes)
+				return 1;
+			continue;
+		}
+		if (!engines && overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
 			return 1;
 	}
 	return 0;
@@ -526,8 +598,12 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
-		if (rc == 0 && !r.have_trace && s->opts.effort != DS_EFFORT_FAST)
-			rc = zxing_pass(&r, &levels[last], scales[last]);
+		if (rc == 0 && !r.have_trace && !r.zxing_done && s->opts.effort != DS_EFFORT_FAST) {
+			xform t;
+			memset(&t, 0, sizeof(t));
+			t.scale = scales[last];
+			rc = zxing_pass(&r, &levels[last], &t, 0, "zxing");
+		}
 	}
 	if (rc >= 0)
 		rc = so_code128(&levels[0], scales[0], &s->raw);
