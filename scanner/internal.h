@@ -80,7 +80,8 @@ void raw_clear(raw_list *l);
 typedef struct zbar_ctx zbar_ctx;
 zbar_ctx *zb_new(void);
 void zb_free(zbar_ctx *z);
-int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
+/* rows_only: horizontal scan lines only (a plane turned so that its bars stand upright) */
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list *out);
 /* ZBar's scanner keeps state from image to image (its edge thresholds): start
  * the next image with a fresh one, so a result never depends on the last. */
 void zb_reset(zbar_ctx *z);

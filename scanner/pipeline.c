@@ -23,6 +23,9 @@
 #include "zxing.h"
 
 /* DataMatrix work budget: candidate regions read per pass (docs/scanner.md, section 4) */
+/* bar tiles in one group for ZBar to read a larger top level (top_by_evidence()) */
+#define TOP_CLUSTER 8
+
 #define DM_REGIONS 6
 #define DM_THOROUGH_REGIONS 16
 
@@ -139,9 +142,13 @@ static const char *pass_of(const run *r, size_t idx)
 	return "?";
 }
 
+/* A 2D read vouches for itself (error correction). A 1D read needs two ZBar
+ * scan lines, or three of zxing-cpp's (it counts lines 2 apart, and a
+ * two-line zxing-cpp read was seen misreading an EAN-13 as a UPC-E), or two
+ * passes that agree. */
 static int accepted(const cand *c, const raw_symbol *sym)
 {
-	return sym->two_d || c->quality >= 2 || c->passes >= 2;
+	return sym->two_d || c->quality >= (c->zbar ? 2 : 3) || c->passes >= 2;
 }
 
 /* Group the raw reads; fill cands (one per distinct symbol). */
@@ -216,12 +223,17 @@ static int end_pass(run *r, const char *name)
 	return DS_OK;
 }
 
-static int zbar_pass(run *r, const plane *p, const xform *t, const char *name)
+static int zbar_scan_pass(run *r, const plane *p, const xform *t, int rows_only, const char *name)
 {
-	int rc = zb_scan(r->s->zb, p, t, &r->s->raw);
+	int rc = zb_scan(r->s->zb, p, t, rows_only, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
+}
+
+static int zbar_pass(run *r, const plane *p, const xform *t, const char *name)
+{
+	return zbar_scan_pass(r, p, t, 0, name);
 }
 
 /* Run a derived plane (made by op) through ZBar, then free it. */
@@ -243,27 +255,37 @@ static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_norm
 static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
 static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
 
-/* ZBar over p rotated by deg; base says where p sits in the level. */
-static int rotated_pass(run *r, const plane *p, const xform *base, double deg, const char *name, int smooth)
+/* p turned by deg into out, with the transform back; base says where p sits in the level. */
+static int turn(plane *out, xform *t, const plane *p, const xform *base, double deg)
 {
-	plane rot = {NULL, 0, 0, 0};
-	xform t = *base;
 	double a = deg * M_PI / 180.0;
 	/* a small region is turned at twice its resolution so fine bars stay sharp */
 	double zoom = (double)p->w * p->h < 900.0 * 900.0 ? 2.0 : 1.0;
+
+	if (plane_rotate(out, p, deg, zoom) < 0)
+		return DS_ENOMEM;
+	*t = *base;
+	t->rotated = 1;
+	t->zoom = zoom;
+	t->cos_a = cos(a);
+	t->sin_a = sin(a);
+	t->cx = out->w / 2.0;
+	t->cy = out->h / 2.0;
+	t->ox = p->w / 2.0;
+	t->oy = p->h / 2.0;
+	return DS_OK;
+}
+
+/* ZBar over p rotated by deg (a fixed angle: both scan directions). */
+static int rotated_pass(run *r, const plane *p, const xform *base, double deg, const char *name)
+{
+	plane rot = {NULL, 0, 0, 0};
+	xform t;
 	int rc;
 
-	if (plane_rotate(&rot, p, deg, zoom) < 0)
+	if (turn(&rot, &t, p, base, deg) < 0)
 		return DS_ENOMEM;
-	t.rotated = 1;
-	t.zoom = zoom;
-	t.cos_a = cos(a);
-	t.sin_a = sin(a);
-	t.cx = rot.w / 2.0;
-	t.cy = rot.h / 2.0;
-	t.ox = p->w / 2.0;
-	t.oy = p->h / 2.0;
-	rc = smooth ? derived_pass(r, &rot, &t, name, op_blur, 1) : zbar_pass(r, &rot, &t, name);
+	rc = zbar_pass(r, &rot, &t, name);
 	plane_free(&rot);
 	return rc;
 }
@@ -295,7 +317,7 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
 
 	if (invert && plane_invert(&inv, p) < 0)
 		return DS_ENOMEM;
-	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
+	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
 	              &r->s->raw);
 	plane_free(&inv);
 	if (rc == DS_ENOMEM)
@@ -314,34 +336,60 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
 			return 1;              \
 	} while (0)
 
-/* The 1D passes over the region where the bars are (a crop of the level). */
-static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
+/*
+ * The 1D passes over the region where the bars are (a crop of the level).
+ * upright is the region turned so that the bars stand upright (NULL when the
+ * estimate is weak or on-axis): ZBar reads it, and later it smoothed, along
+ * rows only, for its scan lines must cross the bars and its columns would run
+ * along them.
+ */
+static int bar_passes_on(run *r, const plane *roi, const xform *rt, int top, const plane *upright, const xform *ut)
 {
 	ds_effort effort = r->s->opts.effort;
-	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
-	 * a long code with short bars needs turning straight from about 3 degrees */
-	double dev = fmod(b->angle, 90.0);
-	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
 
-	/* scan lines must cross the bars: turn the gradient direction horizontal */
-	if (b->strength > 0.25 && off_axis)
-		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew", 0));
+	if (upright)
+		TRY(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
 	if (effort == DS_EFFORT_FAST)
 		return 0;
 	TRY(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
 	TRY(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
 	TRY(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
 	TRY(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
-	if (b->strength > 0.25 && off_axis)
-		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew-smooth", 1));
-	if (effort == DS_EFFORT_THOROUGH || (top && (b->strength <= 0.25 || !off_axis))) {
+	if (upright) {
+		plane d = {NULL, 0, 0, 0};
+		int rc;
+		if (plane_blur(&d, upright, 1) < 0)
+			return DS_ENOMEM;
+		rc = zbar_scan_pass(r, &d, ut, 1, "zbar/deskew-smooth");
+		plane_free(&d);
+		TRY(rc);
+	}
+	if (effort == DS_EFFORT_THOROUGH || (top && !upright)) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
 		for (k = 0; k < nk; k++)
-			TRY(rotated_pass(r, roi, rt, angles[k], names[k], 0));
+			TRY(rotated_pass(r, roi, rt, angles[k], names[k]));
 	}
 	return 0;
+}
+
+static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
+{
+	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
+	 * a long code with short bars needs turning straight from about 3 degrees */
+	double dev = fmod(b->angle, 90.0);
+	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
+	plane up = {NULL, 0, 0, 0};
+	xform ut;
+	int rc;
+
+	/* scan lines must cross the bars: turn the gradient direction horizontal */
+	if (b->strength > 0.25 && off_axis && turn(&up, &ut, roi, rt, -b->angle) < 0)
+		return DS_ENOMEM;
+	rc = bar_passes_on(r, roi, rt, top, up.px ? &up : NULL, &ut);
+	plane_free(&up);
+	return rc;
 }
 
 /* Nothing read at all by the top level: a code in noise, low contrast or
@@ -358,24 +406,59 @@ static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
 	return 0;
 }
 
+/* The ZBar passes over the region of p where the bars are: plain, then
+ * bar_passes(). `plain` 0 leaves out the plain read (the level had one). */
+static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int plain, int top)
+{
+	plane roi = {NULL, 0, 0, 0};
+	xform rt = *t;
+	int rc;
+
+	rt.tx = b->x0;
+	rt.ty = b->y0;
+	if (plane_crop(&roi, p, b->x0, b->y0, b->x1, b->y1) < 0)
+		return DS_ENOMEM;
+	rc = plain ? zbar_pass(r, &roi, &rt, "zbar") : 0;
+	if (rc >= 0 && !STOP(r))
+		rc = bar_passes(r, &roi, &rt, b, top);
+	plane_free(&roi);
+	return rc < 0 ? rc : STOP(r) ? 1 : rc;
+}
+
+/*
+ * A larger copy of a photo already looked at, with `normal`: work by
+ * evidence, cheapest and most telling first. zxing-cpp reads the whole level
+ * (QR codes, and 1D codes across rows or columns) several times faster than
+ * one ZBar pass. Then, where the bars form a group big enough to be a 1D code
+ * at this size (TOP_CLUSTER tiles: 1D codes in the generated photos give
+ * 35-67 at 1600x1200, printed text at most 6), ZBar reads only that region,
+ * plainly, then turned, smoothed, ...: a whole 3-megapixel level costs ZBar
+ * 5 to 10 times more, and a plain read cannot cross the bars of a tilted code.
+ * Last, when nothing at all was read, zxing-cpp reads the level inverted.
+ */
+static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	if (b->cluster >= TOP_CLUSTER)
+		TRY(roi_passes(r, p, t, b, 1, 1));
+	if (r->s->raw.n == 0)
+		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+	return 0;
+}
+
 /*
  * All passes at one pyramid level; `top` is the last level that will run.
  * Returns 1 when it may stop, 0 to go on.
  *
  * A top level above the first (a larger copy of a photo already looked at)
- * is worked by evidence, except with thorough: its bars are estimated first,
- * and ZBar reads it only when they form a group that could be a 1D code
- * (here or on the first level). QR codes and anything else there are left to
- * zxing-cpp, which reads a large plane several times faster.
+ * is worked by evidence with `normal`: see top_by_evidence().
  */
 static int level_passes(run *r, const plane *p, double scale, int first, int top)
 {
 	ds_effort effort = r->s->opts.effort;
 	int by_evidence = top && !first && effort == DS_EFFORT_NORMAL;
-	xform t, rt;
+	xform t;
 	bars b;
-	plane roi = {NULL, 0, 0, 0};
-	int rc;
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
@@ -385,8 +468,9 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		        p->h, b.tiles, b.cluster, b.angle, b.strength);
 	if (first && b.cluster > r->evidence)
 		r->evidence = b.cluster;
-	if (!by_evidence || b.cluster >= 3 || r->evidence >= 3)
-		TRY(zbar_pass(r, p, &t, "zbar"));
+	if (by_evidence)
+		return top_by_evidence(r, p, &t, &b);
+	TRY(zbar_pass(r, p, &t, "zbar"));
 	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
 		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
@@ -400,14 +484,7 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		b.x1 = p->w;
 		b.y1 = p->h;
 	}
-	rt = t;
-	rt.tx = b.x0;
-	rt.ty = b.y0;
-	if (plane_crop(&roi, p, b.x0, b.y0, b.x1, b.y1) < 0)
-		return DS_ENOMEM;
-	rc = bar_passes(r, &roi, &rt, &b, top);
-	plane_free(&roi);
-	return rc;
+	return roi_passes(r, p, &t, &b, 0, top);
 }
 
 /* A payload no real symbol carries: empty, or control bytes other than the
