@@ -122,6 +122,7 @@ typedef struct run {
 	size_t pass_end[64];
 	int npasses;
 	int have_trace;
+	int accepted;      /* symbols accepted so far (section 5), trace codes or not */
 	int zxing_done;    /* the top level was read by zxing-cpp already */
 	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
 	double full_scale;
@@ -198,9 +199,13 @@ static void update_have_trace(run *r)
 	size_t n = group(r, cands, 64), k;
 
 	r->have_trace = 0;
+	r->accepted = 0;
 	for (k = 0; k < n; k++) {
 		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
-		if (accepted(&cands[k], sym) && is_trace(r->s, sym))
+		if (!accepted(&cands[k], sym))
+			continue;
+		r->accepted++;
+		if (is_trace(r->s, sym))
 			r->have_trace = 1;
 	}
 }
@@ -343,7 +348,8 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
  * rows only, for its scan lines must cross the bars and its columns would run
  * along them.
  */
-static int bar_passes_on(run *r, const plane *roi, const xform *rt, int top, const plane *upright, const xform *ut)
+static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *b, int top, const plane *upright,
+                         const xform *ut)
 {
 	ds_effort effort = r->s->opts.effort;
 
@@ -364,7 +370,9 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, int top, con
 		plane_free(&d);
 		TRY(rc);
 	}
-	if (effort == DS_EFFORT_THOROUGH || (top && !upright)) {
+	/* fixed turns, for bars at an angle the estimate could not tell: not when
+	 * it was strong and upright and a symbol was read (the bars were read) */
+	if (effort == DS_EFFORT_THOROUGH || (top && !upright && (b->strength <= 0.25 || r->accepted == 0))) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
@@ -387,7 +395,7 @@ static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, 
 	/* scan lines must cross the bars: turn the gradient direction horizontal */
 	if (b->strength > 0.25 && off_axis && turn(&up, &ut, roi, rt, -b->angle) < 0)
 		return DS_ENOMEM;
-	rc = bar_passes_on(r, roi, rt, top, up.px ? &up : NULL, &ut);
+	rc = bar_passes_on(r, roi, rt, b, top, up.px ? &up : NULL, &ut);
 	plane_free(&up);
 	return rc;
 }
@@ -487,86 +495,6 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	return roi_passes(r, p, &t, &b, 0, top);
 }
 
-/* A payload no real symbol carries: empty, or control bytes other than the
- * separators GS1 and ISO/IEC 15434 use (a DataMatrix found in noise). */
-static int implausible(const raw_symbol *sym)
-{
-	size_t i;
-
-	if (sym->len == 0)
-		return 1;
-	for (i = 0; i < sym->len; i++) {
-		uint8_t c = sym->data[i];
-		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != 0x1D && c != 0x1E && c != 0x04) || c == 0x7F)
-			return 1;
-	}
-	return 0;
-}
-
-static double overlap(const double a[4][2], const double b[4][2])
-{
-	double ax0 = 1e18, ay0 = 1e18, ax1 = -1e18, ay1 = -1e18, bx0 = 1e18, by0 = 1e18, bx1 = -1e18, by1 = -1e18;
-	double iw, ih, inter, ua, ub;
-	int k;
-
-	for (k = 0; k < 4; k++) {
-		ax0 = fmin(ax0, a[k][0]); ay0 = fmin(ay0, a[k][1]); ax1 = fmax(ax1, a[k][0]); ay1 = fmax(ay1, a[k][1]);
-		bx0 = fmin(bx0, b[k][0]); by0 = fmin(by0, b[k][1]); bx1 = fmax(bx1, b[k][0]); by1 = fmax(by1, b[k][1]);
-	}
-	iw = fmin(ax1, bx1) - fmax(ax0, bx0);
-	ih = fmin(ay1, by1) - fmax(ay0, by0);
-	if (iw <= 0 || ih <= 0)
-		return 0;
-	inter = iw * ih;
-	ua = (ax1 - ax0) * (ay1 - ay0);
-	ub = (bx1 - bx0) * (by1 - by0);
-	return inter / fmin(ua > 0 ? ua : 1, ub > 0 ? ub : 1);
-}
-
-/* The interval of p's corners projected on the unit vector (ux, uy). */
-static void project(const double p[4][2], double ux, double uy, double *lo, double *hi)
-{
-	int k;
-
-	*lo = 1e18;
-	*hi = -1e18;
-	for (k = 0; k < 4; k++) {
-		double t = p[k][0] * ux + p[k][1] * uy;
-		*lo = fmin(*lo, t);
-		*hi = fmax(*hi, t);
-	}
-}
-
-/*
- * Two 1D reads of one symbol, by the two engines: their boxes can be far
- * apart across the bars (each is the span of the scan lines that read it;
- * zxing-cpp's is one line), but they run the same way and cover the same
- * stretch along it. Along the longer side of a: the two spans overlap by 80 %
- * of the longer one; across it, the centres are within 0.6 of a's length.
- */
-static int same_1d_place(const double a[4][2], const double b[4][2])
-{
-	double dx = a[1][0] - a[0][0], dy = a[1][1] - a[0][1], ex = a[3][0] - a[0][0], ey = a[3][1] - a[0][1];
-	double len, ux, uy, alo, ahi, blo, bhi, clo, chi, dlo, dhi;
-
-	if (ex * ex + ey * ey > dx * dx + dy * dy) {
-		dx = ex;
-		dy = ey;
-	}
-	len = sqrt(dx * dx + dy * dy);
-	if (len < 1)
-		return 0;
-	ux = dx / len;
-	uy = dy / len;
-	project(a, ux, uy, &alo, &ahi);
-	project(b, ux, uy, &blo, &bhi);
-	if (fmin(ahi, bhi) - fmax(alo, blo) < 0.8 * fmax(ahi - alo, bhi - blo))
-		return 0;
-	project(a, -uy, ux, &clo, &chi);
-	project(b, -uy, ux, &dlo, &dhi);
-	return fabs((clo + chi) / 2 - (dlo + dhi) / 2) <= 0.6 * (ahi - alo);
-}
-
 /*
  * Two different 1D reads of the same kind in the same place: one of them is
  * a misread. Keep the one more passes and scan lines agree on.
@@ -584,18 +512,18 @@ static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
 			continue;
 		if (a->two_d || b->two_d) {
 			/* a QR code read by both engines in two character sets: ZBar's stays */
-			if (engines && !cands[k].zbar && overlap(a->pos, b->pos) > 0.5)
+			if (engines && !cands[k].zbar && raw_overlap(a->pos, b->pos) > 0.5)
 				return 1;
 			continue;
 		}
 		/* the two engines read one 1D symbol differently: the read more
 		 * passes agree on stays; on a tie neither does (no wrong read) */
-		if (engines && (same_1d_place(a->pos, b->pos) || same_1d_place(b->pos, a->pos))) {
+		if (engines && (raw_same_1d_place(a->pos, b->pos) || raw_same_1d_place(b->pos, a->pos))) {
 			if (cands[j].passes >= cands[k].passes)
 				return 1;
 			continue;
 		}
-		if (!engines && overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
+		if (!engines && raw_overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
 			return 1;
 	}
 	return 0;
@@ -614,7 +542,7 @@ static int finish(run *r, ds_scan_result *out)
 	for (k = 0; k < n; k++) {
 		raw_symbol *sym = &raw->v[cands[k].first];
 		ds_symbol *o;
-		if (!accepted(&cands[k], sym) || implausible(sym) || loses_conflict(r, cands, n, k))
+		if (!accepted(&cands[k], sym) || raw_implausible(sym) || loses_conflict(r, cands, n, k))
 			continue;
 		o = &out->symbols[m++];
 		o->data = sym->data; /* ownership moves to the result */
