@@ -6,7 +6,8 @@
  * (a DataMatrix, not the parallel bars of a 1D code) are grouped into
  * candidate regions, best first. zxing-cpp (zxing.cpp) reads the whole plane
  * once, then each region cropped from the full-resolution image (enlarged
- * when small), then the same crop binarised and inverted. The budget is a
+ * when small), then the same crop contrast-stretched, binarised and
+ * inverted. The budget is a
  * number of regions, never time: one photo always gets the same work.
  */
 #include <math.h>
@@ -161,25 +162,22 @@ static int already_read(const raw_list *out, size_t from, double x0, double y0, 
 	return 0;
 }
 
-/* zxing-cpp on one plane and, when it reads nothing, on its binarised and inverted forms. */
+/* zxing-cpp on one plane and, until it reads something, on its contrast
+ * stretched, binarised and inverted forms. */
 static int zx_variants(const plane *crop, const xform *t, raw_list *out)
 {
-	plane v = {NULL, 0, 0, 0};
-	int rc = zx_plane(crop, t, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
-	int shorter = crop->w < crop->h ? crop->w : crop->h;
+	int shorter = crop->w < crop->h ? crop->w : crop->h, k, rc = zx_plane(crop, t, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
 
-	if (rc != 0)
-		return rc;
-	if (plane_binarize(&v, crop, shorter / 10 > 8 ? shorter / 10 : 8) < 0)
-		return DS_ENOMEM;
-	rc = zx_plane(&v, t, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
-	plane_free(&v);
-	if (rc != 0)
-		return rc;
-	if (plane_invert(&v, crop) < 0)
-		return DS_ENOMEM;
-	rc = zx_plane(&v, t, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
-	plane_free(&v);
+	for (k = 0; k < 3 && rc == 0; k++) {
+		plane v = {NULL, 0, 0, 0};
+		int made = k == 0 ? plane_normalize(&v, crop)
+		           : k == 1 ? plane_binarize(&v, crop, shorter / 10 > 8 ? shorter / 10 : 8)
+		                    : plane_invert(&v, crop);
+		if (made < 0)
+			return DS_ENOMEM;
+		rc = zx_plane(&v, t, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
+		plane_free(&v);
+	}
 	return rc;
 }
 

@@ -75,12 +75,19 @@ typedef struct raw_list {
  * envelope is unwrapped on the way) and appends *s */
 int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len);
 void raw_clear(raw_list *l);
+/* A payload no real symbol carries: empty, or control bytes but TAB, CR, LF, GS, RS, EOT */
+int raw_implausible(const raw_symbol *sym);
+/* The overlap of two reads' bounding boxes, as a share of the smaller one */
+double raw_overlap(const double a[4][2], const double b[4][2]);
+/* Two 1D reads in the same place: the same span along the bars, near across them */
+int raw_same_1d_place(const double a[4][2], const double b[4][2]);
 
 /* zbar.c */
 typedef struct zbar_ctx zbar_ctx;
 zbar_ctx *zb_new(void);
 void zb_free(zbar_ctx *z);
-int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out);
+/* rows_only: horizontal scan lines only (a plane turned so that its bars stand upright) */
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list *out);
 /* ZBar's scanner keeps state from image to image (its edge thresholds): start
  * the next image with a fresh one, so a result never depends on the last. */
 void zb_reset(zbar_ctx *z);

@@ -23,6 +23,9 @@
 #include "zxing.h"
 
 /* DataMatrix work budget: candidate regions read per pass (docs/scanner.md, section 4) */
+/* bar tiles in one group for ZBar to read a larger top level (top_by_evidence()) */
+#define TOP_CLUSTER 8
+
 #define DM_REGIONS 6
 #define DM_THOROUGH_REGIONS 16
 
@@ -119,6 +122,7 @@ typedef struct run {
 	size_t pass_end[64];
 	int npasses;
 	int have_trace;
+	int accepted;      /* symbols accepted so far (section 5), trace codes or not */
 	int zxing_done;    /* the top level was read by zxing-cpp already */
 	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
 	double full_scale;
@@ -139,9 +143,13 @@ static const char *pass_of(const run *r, size_t idx)
 	return "?";
 }
 
+/* A 2D read vouches for itself (error correction). A 1D read needs two ZBar
+ * scan lines, or three of zxing-cpp's (it counts lines 2 apart, and a
+ * two-line zxing-cpp read was seen misreading an EAN-13 as a UPC-E), or two
+ * passes that agree. */
 static int accepted(const cand *c, const raw_symbol *sym)
 {
-	return sym->two_d || c->quality >= 2 || c->passes >= 2;
+	return sym->two_d || c->quality >= (c->zbar ? 2 : 3) || c->passes >= 2;
 }
 
 /* Group the raw reads; fill cands (one per distinct symbol). */
@@ -191,9 +199,13 @@ static void update_have_trace(run *r)
 	size_t n = group(r, cands, 64), k;
 
 	r->have_trace = 0;
+	r->accepted = 0;
 	for (k = 0; k < n; k++) {
 		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
-		if (accepted(&cands[k], sym) && is_trace(r->s, sym))
+		if (!accepted(&cands[k], sym))
+			continue;
+		r->accepted++;
+		if (is_trace(r->s, sym))
 			r->have_trace = 1;
 	}
 }
@@ -216,12 +228,17 @@ static int end_pass(run *r, const char *name)
 	return DS_OK;
 }
 
-static int zbar_pass(run *r, const plane *p, const xform *t, const char *name)
+static int zbar_scan_pass(run *r, const plane *p, const xform *t, int rows_only, const char *name)
 {
-	int rc = zb_scan(r->s->zb, p, t, &r->s->raw);
+	int rc = zb_scan(r->s->zb, p, t, rows_only, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
+}
+
+static int zbar_pass(run *r, const plane *p, const xform *t, const char *name)
+{
+	return zbar_scan_pass(r, p, t, 0, name);
 }
 
 /* Run a derived plane (made by op) through ZBar, then free it. */
@@ -243,27 +260,37 @@ static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_norm
 static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
 static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
 
-/* ZBar over p rotated by deg; base says where p sits in the level. */
-static int rotated_pass(run *r, const plane *p, const xform *base, double deg, const char *name, int smooth)
+/* p turned by deg into out, with the transform back; base says where p sits in the level. */
+static int turn(plane *out, xform *t, const plane *p, const xform *base, double deg)
 {
-	plane rot = {NULL, 0, 0, 0};
-	xform t = *base;
 	double a = deg * M_PI / 180.0;
 	/* a small region is turned at twice its resolution so fine bars stay sharp */
 	double zoom = (double)p->w * p->h < 900.0 * 900.0 ? 2.0 : 1.0;
+
+	if (plane_rotate(out, p, deg, zoom) < 0)
+		return DS_ENOMEM;
+	*t = *base;
+	t->rotated = 1;
+	t->zoom = zoom;
+	t->cos_a = cos(a);
+	t->sin_a = sin(a);
+	t->cx = out->w / 2.0;
+	t->cy = out->h / 2.0;
+	t->ox = p->w / 2.0;
+	t->oy = p->h / 2.0;
+	return DS_OK;
+}
+
+/* ZBar over p rotated by deg (a fixed angle: both scan directions). */
+static int rotated_pass(run *r, const plane *p, const xform *base, double deg, const char *name)
+{
+	plane rot = {NULL, 0, 0, 0};
+	xform t;
 	int rc;
 
-	if (plane_rotate(&rot, p, deg, zoom) < 0)
+	if (turn(&rot, &t, p, base, deg) < 0)
 		return DS_ENOMEM;
-	t.rotated = 1;
-	t.zoom = zoom;
-	t.cos_a = cos(a);
-	t.sin_a = sin(a);
-	t.cx = rot.w / 2.0;
-	t.cy = rot.h / 2.0;
-	t.ox = p->w / 2.0;
-	t.oy = p->h / 2.0;
-	rc = smooth ? derived_pass(r, &rot, &t, name, op_blur, 1) : zbar_pass(r, &rot, &t, name);
+	rc = zbar_pass(r, &rot, &t, name);
 	plane_free(&rot);
 	return rc;
 }
@@ -295,7 +322,7 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
 
 	if (invert && plane_invert(&inv, p) < 0)
 		return DS_ENOMEM;
-	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN_UPC | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
+	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
 	              &r->s->raw);
 	plane_free(&inv);
 	if (rc == DS_ENOMEM)
@@ -314,34 +341,63 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
 			return 1;              \
 	} while (0)
 
-/* The 1D passes over the region where the bars are (a crop of the level). */
-static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
+/*
+ * The 1D passes over the region where the bars are (a crop of the level).
+ * upright is the region turned so that the bars stand upright (NULL when the
+ * estimate is weak or on-axis): ZBar reads it, and later it smoothed, along
+ * rows only, for its scan lines must cross the bars and its columns would run
+ * along them.
+ */
+static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *b, int top, const plane *upright,
+                         const xform *ut)
 {
 	ds_effort effort = r->s->opts.effort;
-	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
-	 * a long code with short bars needs turning straight from about 3 degrees */
-	double dev = fmod(b->angle, 90.0);
-	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
 
-	/* scan lines must cross the bars: turn the gradient direction horizontal */
-	if (b->strength > 0.25 && off_axis)
-		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew", 0));
+	if (upright)
+		TRY(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
 	if (effort == DS_EFFORT_FAST)
 		return 0;
 	TRY(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
 	TRY(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
 	TRY(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
 	TRY(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
-	if (b->strength > 0.25 && off_axis)
-		TRY(rotated_pass(r, roi, rt, -b->angle, "zbar/deskew-smooth", 1));
-	if (effort == DS_EFFORT_THOROUGH || (top && (b->strength <= 0.25 || !off_axis))) {
+	if (upright) {
+		plane d = {NULL, 0, 0, 0};
+		int rc;
+		if (plane_blur(&d, upright, 1) < 0)
+			return DS_ENOMEM;
+		rc = zbar_scan_pass(r, &d, ut, 1, "zbar/deskew-smooth");
+		plane_free(&d);
+		TRY(rc);
+	}
+	/* fixed turns, for bars at an angle the estimate could not tell: not when
+	 * it was strong and upright and a symbol was read (the bars were read) */
+	if (effort == DS_EFFORT_THOROUGH || (top && !upright && (b->strength <= 0.25 || r->accepted == 0))) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
 		for (k = 0; k < nk; k++)
-			TRY(rotated_pass(r, roi, rt, angles[k], names[k], 0));
+			TRY(rotated_pass(r, roi, rt, angles[k], names[k]));
 	}
 	return 0;
+}
+
+static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
+{
+	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
+	 * a long code with short bars needs turning straight from about 3 degrees */
+	double dev = fmod(b->angle, 90.0);
+	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
+	plane up = {NULL, 0, 0, 0};
+	xform ut;
+	int rc;
+
+	/* scan lines must cross the bars: turn the gradient direction horizontal */
+	if (b->strength > 0.25 && off_axis && turn(&up, &ut, roi, rt, -b->angle) < 0)
+		return DS_ENOMEM;
+	rc = bar_passes_on(r, roi, rt, b, top, up.px ? &up : NULL, &ut);
+	plane_free(&up);
+	return rc;
 }
 
 /* Nothing read at all by the top level: a code in noise, low contrast or
@@ -358,24 +414,59 @@ static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
 	return 0;
 }
 
+/* The ZBar passes over the region of p where the bars are: plain, then
+ * bar_passes(). `plain` 0 leaves out the plain read (the level had one). */
+static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int plain, int top)
+{
+	plane roi = {NULL, 0, 0, 0};
+	xform rt = *t;
+	int rc;
+
+	rt.tx = b->x0;
+	rt.ty = b->y0;
+	if (plane_crop(&roi, p, b->x0, b->y0, b->x1, b->y1) < 0)
+		return DS_ENOMEM;
+	rc = plain ? zbar_pass(r, &roi, &rt, "zbar") : 0;
+	if (rc >= 0 && !STOP(r))
+		rc = bar_passes(r, &roi, &rt, b, top);
+	plane_free(&roi);
+	return rc < 0 ? rc : STOP(r) ? 1 : rc;
+}
+
+/*
+ * A larger copy of a photo already looked at, with `normal`: work by
+ * evidence, cheapest and most telling first. zxing-cpp reads the whole level
+ * (QR codes, and 1D codes across rows or columns) several times faster than
+ * one ZBar pass. Then, where the bars form a group big enough to be a 1D code
+ * at this size (TOP_CLUSTER tiles: 1D codes in the generated photos give
+ * 35-67 at 1600x1200, printed text at most 6), ZBar reads only that region,
+ * plainly, then turned, smoothed, ...: a whole 3-megapixel level costs ZBar
+ * 5 to 10 times more, and a plain read cannot cross the bars of a tilted code.
+ * Last, when nothing at all was read, zxing-cpp reads the level inverted.
+ */
+static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	if (b->cluster >= TOP_CLUSTER)
+		TRY(roi_passes(r, p, t, b, 1, 1));
+	if (r->s->raw.n == 0)
+		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+	return 0;
+}
+
 /*
  * All passes at one pyramid level; `top` is the last level that will run.
  * Returns 1 when it may stop, 0 to go on.
  *
  * A top level above the first (a larger copy of a photo already looked at)
- * is worked by evidence, except with thorough: its bars are estimated first,
- * and ZBar reads it only when they form a group that could be a 1D code
- * (here or on the first level). QR codes and anything else there are left to
- * zxing-cpp, which reads a large plane several times faster.
+ * is worked by evidence with `normal`: see top_by_evidence().
  */
 static int level_passes(run *r, const plane *p, double scale, int first, int top)
 {
 	ds_effort effort = r->s->opts.effort;
 	int by_evidence = top && !first && effort == DS_EFFORT_NORMAL;
-	xform t, rt;
+	xform t;
 	bars b;
-	plane roi = {NULL, 0, 0, 0};
-	int rc;
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
@@ -385,8 +476,9 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		        p->h, b.tiles, b.cluster, b.angle, b.strength);
 	if (first && b.cluster > r->evidence)
 		r->evidence = b.cluster;
-	if (!by_evidence || b.cluster >= 3 || r->evidence >= 3)
-		TRY(zbar_pass(r, p, &t, "zbar"));
+	if (by_evidence)
+		return top_by_evidence(r, p, &t, &b);
+	TRY(zbar_pass(r, p, &t, "zbar"));
 	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
 		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
@@ -400,94 +492,7 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 		b.x1 = p->w;
 		b.y1 = p->h;
 	}
-	rt = t;
-	rt.tx = b.x0;
-	rt.ty = b.y0;
-	if (plane_crop(&roi, p, b.x0, b.y0, b.x1, b.y1) < 0)
-		return DS_ENOMEM;
-	rc = bar_passes(r, &roi, &rt, &b, top);
-	plane_free(&roi);
-	return rc;
-}
-
-/* A payload no real symbol carries: empty, or control bytes other than the
- * separators GS1 and ISO/IEC 15434 use (a DataMatrix found in noise). */
-static int implausible(const raw_symbol *sym)
-{
-	size_t i;
-
-	if (sym->len == 0)
-		return 1;
-	for (i = 0; i < sym->len; i++) {
-		uint8_t c = sym->data[i];
-		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != 0x1D && c != 0x1E && c != 0x04) || c == 0x7F)
-			return 1;
-	}
-	return 0;
-}
-
-static double overlap(const double a[4][2], const double b[4][2])
-{
-	double ax0 = 1e18, ay0 = 1e18, ax1 = -1e18, ay1 = -1e18, bx0 = 1e18, by0 = 1e18, bx1 = -1e18, by1 = -1e18;
-	double iw, ih, inter, ua, ub;
-	int k;
-
-	for (k = 0; k < 4; k++) {
-		ax0 = fmin(ax0, a[k][0]); ay0 = fmin(ay0, a[k][1]); ax1 = fmax(ax1, a[k][0]); ay1 = fmax(ay1, a[k][1]);
-		bx0 = fmin(bx0, b[k][0]); by0 = fmin(by0, b[k][1]); bx1 = fmax(bx1, b[k][0]); by1 = fmax(by1, b[k][1]);
-	}
-	iw = fmin(ax1, bx1) - fmax(ax0, bx0);
-	ih = fmin(ay1, by1) - fmax(ay0, by0);
-	if (iw <= 0 || ih <= 0)
-		return 0;
-	inter = iw * ih;
-	ua = (ax1 - ax0) * (ay1 - ay0);
-	ub = (bx1 - bx0) * (by1 - by0);
-	return inter / fmin(ua > 0 ? ua : 1, ub > 0 ? ub : 1);
-}
-
-/* The interval of p's corners projected on the unit vector (ux, uy). */
-static void project(const double p[4][2], double ux, double uy, double *lo, double *hi)
-{
-	int k;
-
-	*lo = 1e18;
-	*hi = -1e18;
-	for (k = 0; k < 4; k++) {
-		double t = p[k][0] * ux + p[k][1] * uy;
-		*lo = fmin(*lo, t);
-		*hi = fmax(*hi, t);
-	}
-}
-
-/*
- * Two 1D reads of one symbol, by the two engines: their boxes can be far
- * apart across the bars (each is the span of the scan lines that read it;
- * zxing-cpp's is one line), but they run the same way and cover the same
- * stretch along it. Along the longer side of a: the two spans overlap by 80 %
- * of the longer one; across it, the centres are within 0.6 of a's length.
- */
-static int same_1d_place(const double a[4][2], const double b[4][2])
-{
-	double dx = a[1][0] - a[0][0], dy = a[1][1] - a[0][1], ex = a[3][0] - a[0][0], ey = a[3][1] - a[0][1];
-	double len, ux, uy, alo, ahi, blo, bhi, clo, chi, dlo, dhi;
-
-	if (ex * ex + ey * ey > dx * dx + dy * dy) {
-		dx = ex;
-		dy = ey;
-	}
-	len = sqrt(dx * dx + dy * dy);
-	if (len < 1)
-		return 0;
-	ux = dx / len;
-	uy = dy / len;
-	project(a, ux, uy, &alo, &ahi);
-	project(b, ux, uy, &blo, &bhi);
-	if (fmin(ahi, bhi) - fmax(alo, blo) < 0.8 * fmax(ahi - alo, bhi - blo))
-		return 0;
-	project(a, -uy, ux, &clo, &chi);
-	project(b, -uy, ux, &dlo, &dhi);
-	return fabs((clo + chi) / 2 - (dlo + dhi) / 2) <= 0.6 * (ahi - alo);
+	return roi_passes(r, p, &t, &b, 0, top);
 }
 
 /*
@@ -507,18 +512,18 @@ static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
 			continue;
 		if (a->two_d || b->two_d) {
 			/* a QR code read by both engines in two character sets: ZBar's stays */
-			if (engines && !cands[k].zbar && overlap(a->pos, b->pos) > 0.5)
+			if (engines && !cands[k].zbar && raw_overlap(a->pos, b->pos) > 0.5)
 				return 1;
 			continue;
 		}
 		/* the two engines read one 1D symbol differently: the read more
 		 * passes agree on stays; on a tie neither does (no wrong read) */
-		if (engines && (same_1d_place(a->pos, b->pos) || same_1d_place(b->pos, a->pos))) {
+		if (engines && (raw_same_1d_place(a->pos, b->pos) || raw_same_1d_place(b->pos, a->pos))) {
 			if (cands[j].passes >= cands[k].passes)
 				return 1;
 			continue;
 		}
-		if (!engines && overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
+		if (!engines && raw_overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
 			return 1;
 	}
 	return 0;
@@ -537,7 +542,7 @@ static int finish(run *r, ds_scan_result *out)
 	for (k = 0; k < n; k++) {
 		raw_symbol *sym = &raw->v[cands[k].first];
 		ds_symbol *o;
-		if (!accepted(&cands[k], sym) || implausible(sym) || loses_conflict(r, cands, n, k))
+		if (!accepted(&cands[k], sym) || raw_implausible(sym) || loses_conflict(r, cands, n, k))
 			continue;
 		o = &out->symbols[m++];
 		o->data = sym->data; /* ownership moves to the result */

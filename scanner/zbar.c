@@ -184,7 +184,7 @@ void zb_reset(zbar_ctx *z)
 		z->reset = 1;
 }
 
-int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out)
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list *out)
 {
 	const zbar_symbol_t *sym;
 	int n;
@@ -197,6 +197,8 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, raw_list *out)
 			z->scanner = fresh;
 		}
 	}
+	/* ZBAR_CFG_X_DENSITY is the spacing of the vertical scan lines (0: none) */
+	zbar_image_scanner_set_config(z->scanner, ZBAR_NONE, ZBAR_CFG_X_DENSITY, rows_only ? 0 : 1);
 	zbar_image_set_size(z->image, (unsigned)p->w, (unsigned)p->h);
 	zbar_image_set_data(z->image, p->px, (unsigned long)p->w * (unsigned long)p->h, NULL);
 	n = zbar_scan_image(z->scanner, z->image);

@@ -32,9 +32,8 @@ ZXing::BarcodeFormats formats_of(int f)
 		out |= ZXing::BarcodeFormat::QRCode;
 	if (f & ZX_CODE128)
 		out |= ZXing::BarcodeFormat::Code128;
-	if (f & ZX_EAN_UPC)
-		out |= ZXing::BarcodeFormat::EAN13 | ZXing::BarcodeFormat::EAN8 | ZXing::BarcodeFormat::UPCA |
-		       ZXing::BarcodeFormat::UPCE;
+	if (f & ZX_EAN13)
+		out |= ZXing::BarcodeFormat::EAN13;
 	if (f & ZX_DATABAR)
 		out |= ZXing::BarcodeFormat::DataBar | ZXing::BarcodeFormat::DataBarExpanded;
 	return out;
@@ -46,10 +45,7 @@ int flag_of(ZXing::BarcodeFormat f)
 	case ZXing::BarcodeFormat::DataMatrix: return ZX_DATAMATRIX;
 	case ZXing::BarcodeFormat::QRCode: return ZX_QR;
 	case ZXing::BarcodeFormat::Code128: return ZX_CODE128;
-	case ZXing::BarcodeFormat::EAN13:
-	case ZXing::BarcodeFormat::EAN8:
-	case ZXing::BarcodeFormat::UPCA:
-	case ZXing::BarcodeFormat::UPCE: return ZX_EAN_UPC;
+	case ZXing::BarcodeFormat::EAN13: return ZX_EAN13;
 	case ZXing::BarcodeFormat::DataBar:
 	case ZXing::BarcodeFormat::DataBarExpanded: return ZX_DATABAR;
 	default: return 0;

@@ -18,7 +18,7 @@ enum {
 	ZX_DATAMATRIX = 1,
 	ZX_QR = 2,
 	ZX_CODE128 = 4,
-	ZX_EAN_UPC = 8, /* EAN-13, EAN-8, UPC-A, UPC-E */
+	ZX_EAN13 = 8,   /* EAN-13 (and UPC-A, read as EAN-13 with a leading 0) */
 	ZX_DATABAR = 16 /* DataBar and DataBar Expanded */
 };
 
