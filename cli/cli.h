@@ -10,10 +10,16 @@
 #ifndef DS_CLI_H
 #define DS_CLI_H
 
+#include <libintl.h>
 #include <stdio.h>
 
 #include "ds_common.h"
 #include "trace.h"
+
+/* Every string a person reads goes through gettext (text domain "drugscan", po/);
+ * N_() marks one in a static table, translated where it is printed. */
+#define _(s) gettext(s)
+#define N_(s) (s)
 
 /* Exit codes (DESIGN.md); documented once, in drugscan(1). */
 enum {
@@ -77,6 +83,8 @@ int ds_opts_has(const ds_optvals *v, const ds_cmdspec *spec, const char *name);
  * (v->rest is then freed and NULL) or 0 after --help. */
 int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optvals *v, int argc, char **argv);
 ds_lang ds_lang_from_env(void);
+/* Make lang the language of the whole output: cli->lang (the library's tables) and gettext's. */
+void ds_cli_lang(ds_cli *cli, ds_lang lang);
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message);
 /* A library's note (ds_audit_note_fn, ds_ledger_note_fn) on stderr: "drugscan: message"; ctx is the ds_cli. */
 void ds_cli_note(void *cli, const char *message);

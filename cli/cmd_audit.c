@@ -16,31 +16,31 @@
 #include "signals.h"
 
 static const ds_optspec audit_opts[] = {
-	{"out", 'o', "DIR", NULL, "write the report folder here (default drugscan-audit)"},
-	{"jobs", 'j', "N", NULL, "decode N photos at once (default: number of cores)"},
-	{"resume", 'r', NULL, NULL, "go on with the audit in DIR: photos already done (same path, size, mtime) are skipped"},
-	{"shard", 0, "K/N", NULL, "audit only shard K of N (K from 0), chosen by a hash of each photo's path"},
-	{"effort", 'e', "LEVEL", "fast|normal|thorough", "how hard to look (default normal)"},
-	{"max-pixels", 0, "N", NULL, "refuse images larger than N pixels (default 100000000)"},
-	{"lang", 0, "LANG", "zh|en", "language of labels and the report (default from $LANG)"},
-	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
-	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"out", 'o', "DIR", NULL, N_("write the report folder here (default drugscan-audit)")},
+	{"jobs", 'j', "N", NULL, N_("decode N photos at once (default: number of cores)")},
+	{"resume", 'r', NULL, NULL, N_("go on with the audit in DIR: photos already done (same path, size, mtime) are skipped")},
+	{"shard", 0, "K/N", NULL, N_("audit only shard K of N (K from 0), chosen by a hash of each photo's path")},
+	{"effort", 'e', "LEVEL", "fast|normal|thorough", N_("how hard to look (default normal)")},
+	{"max-pixels", 0, "N", NULL, N_("refuse images larger than N pixels (default 100000000)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of labels and the report (default from $LANG)")},
+	{"insurance", 0, "TYPE", "employee|resident", N_("show the reimbursement policy for this insurance type")},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec audit_spec = {
-	"audit [OPTIONS] PATH...  |  audit merge DIR... --out DIR",
-	"Audit folders of photos: every image under PATH (walked recursively, in name\n"
+	N_("audit [OPTIONS] PATH...  |  audit merge DIR... --out DIR"),
+	N_("Audit folders of photos: every image under PATH (walked recursively, in name\n"
 	"order) is decoded on all cores and checked against the catalog. DIR gets\n"
 	"results.jsonl (one line per photo, appended as it goes), codes.csv (one row\n"
 	"per distinct code with every photo it is in), summary.json and report.html\n"
 	"(one offline page: counts, a bar per label, then the problem photos with\n"
 	"thumbnails). The same trace code in two different photos is a duplicate;\n"
 	"byte-identical files are not. 'audit merge' joins the folders of --shard\n"
-	"runs into one report and finds the duplicates across them.",
+	"runs into one report and finds the duplicates across them."),
 	audit_opts,
-	"Every path the walk meets and cannot read (a locked folder, a broken or\n"
+	N_("Every path the walk meets and cannot read (a locked folder, a broken or\n"
 	"looping symbolic link, a damaged image) is a row of the report with its\n"
 	"reason. The run ends with a line naming the report it wrote.\n\n"
 	"exit status: 0 every photo had a code, 1 the audit could not be done or\n"
@@ -51,28 +51,28 @@ static const ds_cmdspec audit_spec = {
 	"  drugscan audit --out audit-0312 photos/\n"
 	"  drugscan audit --out audit-0312 --resume photos/     # after a crash or Ctrl-C\n"
 	"  drugscan audit --shard 0/4 --out part0 photos/       # one of 4 machines\n"
-	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n",
+	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n"),
 };
 
 static const ds_optspec merge_opts[] = {
-	{"out", 'o', "DIR", NULL, "write the merged report folder here (required)"},
-	{"lang", 0, "LANG", "zh|en", "language of the report (default from $LANG)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"out", 'o', "DIR", NULL, N_("write the merged report folder here (required)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of the report (default from $LANG)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec merge_spec = {
-	"audit merge DIR... --out DIR",
-	"Join the report folders of 'drugscan audit --shard K/N' runs into one:\n"
+	N_("audit merge DIR... --out DIR"),
+	N_("Join the report folders of 'drugscan audit --shard K/N' runs into one:\n"
 	"results.jsonl in one order, the thumbnails, and codes.csv, summary.json and\n"
-	"report.html made anew, so a code photographed in two shards is a duplicate.",
+	"report.html made anew, so a code photographed in two shards is a duplicate."),
 	merge_opts,
-	"A shard of K/N that is not among the folders, or a shard folder of an\n"
+	N_("A shard of K/N that is not among the folders, or a shard folder of an\n"
 	"interrupted run, makes the report incomplete: it says what is missing and\n"
 	"the commands that finish it, and the exit status is 1.\n\n"
 	"exit status as for 'drugscan audit'.\n\n"
 	"example:\n"
-	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n",
+	"  drugscan audit merge part0 part1 part2 part3 --out audit-0312\n"),
 };
 
 /* The terminal side of a run: notes on stderr, and the progress bar when stderr is a terminal. */
@@ -111,8 +111,9 @@ static void on_progress(void *ctx, const ds_audit_progress *p)
 	for (k = 0; k < width; k++)
 		bar[k] = k < fill ? '#' : '.';
 	bar[width] = '\0';
-	fprintf(ui->cli->err, "\r\033[K[%s] %zu/%zu  %.1f img/s  ETA %dm%02ds%s", bar, p->done, p->total, rate,
-	        (int)left / 60, (int)left % 60, p->last ? "\n" : "");
+	fprintf(ui->cli->err, "\r\033[K[%s] ", bar);
+	fprintf(ui->cli->err, _("%zu/%zu  %.1f img/s  ETA %dm%02ds"), p->done, p->total, rate, (int)left / 60, (int)left % 60);
+	fputs(p->last ? "\n" : "", ui->cli->err);
 	fflush(ui->cli->err);
 }
 
@@ -125,11 +126,6 @@ static int exit_code(unsigned flags)
 	return DS_EXIT_OK;
 }
 
-static const char *plural(size_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 /* The last line of a run: which report it wrote, and what is in it. */
 static void report_line(ds_cli *cli, const char *dir, const ds_audit_result *res)
 {
@@ -137,12 +133,13 @@ static void report_line(ds_cli *cli, const char *dir, const ds_audit_result *res
 
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
-	fprintf(cli->err, "%s: report written to %.*s/report.html (%zu %s, %zu %s, %zu %s", cli->prog, (int)n, dir,
-	        res->reported, plural(res->reported, "photo", "photos"), res->codes, plural(res->codes, "code", "codes"),
-	        res->duplicates, plural(res->duplicates, "duplicate", "duplicates"));
+	fprintf(cli->err, _("%s: report written to %.*s/report.html ("), cli->prog, (int)n, dir);
+	fprintf(cli->err, ngettext("%zu photo", "%zu photos", res->reported), res->reported);
+	fprintf(cli->err, ngettext(", %zu code", ", %zu codes", res->codes), res->codes);
+	fprintf(cli->err, ngettext(", %zu duplicate", ", %zu duplicates", res->duplicates), res->duplicates);
 	if (res->errors)
-		fprintf(cli->err, ", %zu unreadable", res->errors);
-	fputs(")\n", cli->err);
+		fprintf(cli->err, _(", %zu unreadable"), res->errors);
+	fputs(_(")\n"), cli->err);
 }
 
 /* The commands that finish an incomplete audit, one a line, indented. */
@@ -177,16 +174,17 @@ static int cmd_merge(ds_cli *cli, int argc, char **argv)
 	o.note = ds_cli_note;
 	o.ctx = cli;
 	if (!o.out_dir || v.nrest == 0) {
-		rc = ds_cli_usage_error(cli, "audit merge", !o.out_dir ? "--out DIR is required" : "name the shard folders to merge");
+		rc = ds_cli_usage_error(cli, "audit merge", !o.out_dir ? _("--out DIR is required") : _("name the shard folders to merge"));
 	} else if (ds_audit_merge(&o, v.rest, (size_t)v.nrest, &res, &err) < 0) {
 		rc = DS_EXIT_ERROR;
 		if (res.refused)
-			rc = ds_cli_usage_error(cli, "audit merge", "--out must be a new folder, not one of the shards");
+			rc = ds_cli_usage_error(cli, "audit merge", _("--out must be a new folder, not one of the shards"));
 		else
 			ds_cli_note(cli, err.message);
 	} else if (res.missing_shards || res.incomplete_shards) {
-		fprintf(cli->err, "%s: the merged report is incomplete (%zu %s missing, %zu interrupted); to finish it, run:\n",
-		        cli->prog, res.missing_shards, plural(res.missing_shards, "shard", "shards"), res.incomplete_shards);
+		fprintf(cli->err, ngettext("%s: the merged report is incomplete (%zu shard missing, %zu interrupted); to finish it, run:\n",
+		                           "%s: the merged report is incomplete (%zu shards missing, %zu interrupted); to finish it, run:\n",
+		                           res.missing_shards), cli->prog, res.missing_shards, res.incomplete_shards);
 		finish_lines(cli, &res);
 		report_line(cli, o.out_dir, &res);
 		rc = DS_EXIT_ERROR;
@@ -210,13 +208,13 @@ static int read_opts(ds_cli *cli, const ds_optvals *v, ds_audit_opts *o)
 	if (jobs < 1)
 		jobs = 1;
 	if (ds_opt_long(&jobs, ds_opts_get(v, &audit_spec, "jobs"), 1, 256) < 0)
-		return ds_cli_usage_error(cli, "audit", "--jobs needs a number from 1 to 256");
+		return ds_cli_usage_error(cli, "audit", _("--jobs needs a number from 1 to 256"));
 	if (ds_opt_long(&maxpx, ds_opts_get(v, &audit_spec, "max-pixels"), 1, 4000000000L) < 0)
-		return ds_cli_usage_error(cli, "audit", "--max-pixels needs a positive number");
+		return ds_cli_usage_error(cli, "audit", _("--max-pixels needs a positive number"));
 	if (ds_opt_shard(&shard_k, &shard_n, ds_opts_get(v, &audit_spec, "shard"), 100000) < 0)
-		return ds_cli_usage_error(cli, "audit", "--shard needs K/N with 0 <= K < N, e.g. --shard 0/4");
+		return ds_cli_usage_error(cli, "audit", _("--shard needs K/N with 0 <= K < N, e.g. --shard 0/4"));
 	if (v->nrest == 0)
-		return ds_cli_usage_error(cli, "audit", "no photos given: pass PATH... (folders or images)");
+		return ds_cli_usage_error(cli, "audit", _("no photos given: pass PATH... (folders or images)"));
 	o->jobs = (int)jobs;
 	o->shard_k = (unsigned long)shard_k;
 	o->shard_n = (unsigned long)shard_n;
@@ -232,7 +230,7 @@ static int read_opts(ds_cli *cli, const ds_optvals *v, ds_audit_opts *o)
 static int outcome(ds_cli *cli, const ds_audit_opts *o, int rc, const ds_audit_result *res, const ds_error *err)
 {
 	if (rc < 0 && res->refused) {
-		fprintf(cli->err, "%s: '%s' already holds an audit: add --resume to go on with it, or choose another --out\n",
+		fprintf(cli->err, _("%s: '%s' already holds an audit: add --resume to go on with it, or choose another --out\n"),
 		        cli->prog, o->out_dir);
 		return DS_EXIT_USAGE;
 	}
@@ -241,14 +239,15 @@ static int outcome(ds_cli *cli, const ds_audit_opts *o, int rc, const ds_audit_r
 		return DS_EXIT_ERROR;
 	}
 	if (res->interrupted) {
-		fprintf(cli->err, "%s: audit interrupted after %zu of %zu photos; the reports cover those. To finish it, run:\n",
-		        cli->prog, res->resumed + res->scanned, res->photos);
+		fprintf(cli->err, ngettext("%s: audit interrupted after %zu of %zu photo; the reports cover those. To finish it, run:\n",
+		                           "%s: audit interrupted after %zu of %zu photos; the reports cover those. To finish it, run:\n",
+		                           res->photos), cli->prog, res->resumed + res->scanned, res->photos);
 		finish_lines(cli, res);
 		report_line(cli, o->out_dir, res);
 		return DS_EXIT_ERROR;
 	}
 	if (res->photos == 0)
-		fprintf(cli->err, "%s: no images found\n", cli->prog);
+		fprintf(cli->err, _("%s: no images found\n"), cli->prog);
 	report_line(cli, o->out_dir, res);
 	if (res->bad_operands || res->no_catalog) /* an operand not read, no catalog: not the audit that was asked for */
 		return DS_EXIT_ERROR;

@@ -13,48 +13,49 @@
 #include "cli.h"
 
 static const ds_optspec catalog_opts[] = {
-	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
-	{"replace", 0, NULL, NULL, "import: drop the national data first (same transaction); local 对照 and policies stay"},
-	{"skip-bad", 0, NULL, NULL, "import: report bad rows and import the rest"},
-	{"local", 0, NULL, NULL, "import: lists, list_members, policies and identifiers are the pharmacy's own"},
-	{"builtin", 0, NULL, NULL, "import: the national list compiled into drugscan, instead of the national data"},
-	{"url", 0, "URL", NULL, "update: the manifest (https://, or http:// to this machine); default: the last URL used"},
-	{"timeout", 0, "SECONDS", NULL, "update: give up after this long (default 60)"},
-	{"format", 'f', "FMT", "text|json", "info, lists and search: output format"},
-	{"limit", 'n', "N", NULL, "search: show at most N rows (default 20)"},
-	{"insurance", 0, "TYPE", "employee|resident", "search: the labels (and ratios) for this insurance"},
-	{"to", 0, "TARGET", NULL, "map: an NHSA drug code, a list-row key, SECTION:NUMBER (W:693) or a name"},
-	{"package-level", 0, "N", NULL, "map: 1 the box (default), 2 a middle pack, 3 a case"},
-	{"units", 0, "N", NULL, "map: units in that package"},
-	{"note", 0, "TEXT", NULL, "map: a note kept with the mapping"},
-	{"demo", 0, NULL, NULL, "map: mark the mapping as made-up demo data"},
-	{"remove", 0, NULL, NULL, "map: remove the code's mapping"},
-	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)")},
+	{"replace", 0, NULL, NULL, N_("import: drop the national data first (same transaction); local mappings and policies stay")},
+	{"skip-bad", 0, NULL, NULL, N_("import: report bad rows and import the rest")},
+	{"local", 0, NULL, NULL, N_("import: lists, list_members, policies and identifiers are the pharmacy's own")},
+	{"builtin", 0, NULL, NULL, N_("import: the national list compiled into drugscan, instead of the national data")},
+	{"url", 0, "URL", NULL, N_("update: the manifest (https://, or http:// to this machine); default: the last URL used")},
+	{"timeout", 0, "SECONDS", NULL, N_("update: give up after this long (default 60)")},
+	{"format", 'f', "FMT", "text|json", N_("info, lists and search: output format")},
+	{"limit", 'n', "N", NULL, N_("search: show at most N rows (default 20)")},
+	{"insurance", 0, "TYPE", "employee|resident", N_("search: the labels (and ratios) for this insurance")},
+	{"to", 0, "TARGET", NULL, N_("map: an NHSA drug code, a list-row key, SECTION:NUMBER (W:693) or a name")},
+	{"package-level", 0, "N", NULL, N_("map: 1 the box (default), 2 a middle pack, 3 a case")},
+	{"units", 0, "N", NULL, N_("map: units in that package")},
+	{"note", 0, "TEXT", NULL, N_("map: a note kept with the mapping")},
+	{"demo", 0, NULL, NULL, N_("map: mark the mapping as made-up demo data")},
+	{"remove", 0, NULL, NULL, N_("map: remove the code's mapping")},
+	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec catalog_spec = {
-	"catalog import [--replace] [--skip-bad] [--local] FILE|DIR... | --builtin  |  catalog update [--url URL]  |  catalog info"
-	"  |  catalog lists  |  catalog search TEXT  |  catalog map CODE [--to TARGET | --remove]  |  catalog export-map",
-	"Manage the local 医保目录 catalog (catalog.db). On first use drugscan builds it from the\n"
-	"national list compiled into it: the 国家基本医疗保险、生育保险和工伤保险药品目录（2025年）\n"
-	"(医保发〔2025〕33号, in force from 2026-01-01) and the 商保创新药目录. `info` names the list\n"
-	"and checks its rows against the list's stated totals. `search` finds list rows by name\n"
-	"(full-width, Roman numerals, brackets and the dosage form do not matter). `map` links a\n"
-	"code's product (its 7-digit prefix, GTIN or MA DI) to a list row or NHSA drug code: the\n"
-	"pharmacy's own 对照, kept apart so that `update` and `import --replace` leave it alone;\n"
+	N_("catalog import [--replace] [--skip-bad] [--local] FILE|DIR... | --builtin  |  catalog update [--url URL]  |  catalog info"
+	"  |  catalog lists  |  catalog search TEXT  |  catalog map CODE [--to TARGET | --remove]  |  catalog export-map"),
+	N_("Manage the local catalog of the national reimbursement drug list (catalog.db). On first\n"
+	"use drugscan builds it from the list compiled into it: the 2025 National Basic Medical\n"
+	"Insurance, Maternity Insurance and Work Injury Insurance Drug List (NHSA document 33 of\n"
+	"2025, in force from 2026-01-01) and the commercial innovative drug list. `info` names the\n"
+	"list and checks its rows against the list's stated totals. `search` finds list rows by\n"
+	"name (full-width, Roman numerals, brackets and the dosage form do not matter). `map` links\n"
+	"a code's product (its 7-digit prefix, GTIN or MA DI) to a list row or NHSA drug code: the\n"
+	"pharmacy's own mapping, kept apart so that `update` and `import --replace` leave it alone;\n"
 	"`export-map` writes the mappings as CSV that `import` reads back. `import` reads the\n"
 	"CSV bundle of docs/catalog-format.md, mapping files and NHSA drug-code exports in UTF-8\n"
 	"or GB18030, all or nothing. `update` fetches a manifest and its files over HTTPS,\n"
-	"checks every sha256 and swaps the new catalog in atomically.",
+	"checks every sha256 and swaps the new catalog in atomically."),
 	catalog_opts,
-	"examples:\n"
-	"  drugscan catalog search 阿达木单抗注射液\n"
-	"  drugscan catalog map 8100046 --to 头孢克肟分散片\n"
+	N_("examples:\n"
+	"  drugscan catalog search NAME           # the Chinese name on the box, or a part of it\n"
+	"  drugscan catalog map 8100046 --to NAME\n"
 	"  drugscan catalog map 8100046 --to W:693\n"
 	"  drugscan catalog export-map > mapping.csv\n"
-	"exit status: 0 done, 1 error (nothing changed), 2 usage error (also an unknown or ambiguous --to).\n",
+	"exit status: 0 done, 1 error (nothing changed), 2 usage error (also an unknown or ambiguous --to).\n"),
 };
 
 static const char *opt(const ds_optvals *v, const char *name)
@@ -92,7 +93,7 @@ static int import_builtin(ds_cli *cli, const ds_optvals *v)
 	int rc;
 
 	if (v->nrest != 1 || ds_opts_has(v, &catalog_spec, "local"))
-		return ds_cli_usage_error(cli, "catalog", "import --builtin takes no files and no --local");
+		return ds_cli_usage_error(cli, "catalog", _("import --builtin takes no files and no --local"));
 	if (open_default(cli, v, &cat) < 0)
 		return DS_EXIT_ERROR;
 	rc = ds_catalog_import_nrdl(cat, &err);
@@ -101,7 +102,7 @@ static int import_builtin(ds_cli *cli, const ds_optvals *v)
 		fprintf(cli->err, "%s: catalog import: %s\n", cli->prog, err.message);
 		return DS_EXIT_ERROR;
 	}
-	fprintf(cli->out, "imported the national list compiled into drugscan (%s); local mappings and policies kept\n",
+	fprintf(cli->out, _("imported the national list compiled into drugscan (%s); local mappings and policies kept\n"),
 	        ds_catalog_builtin_version());
 	return DS_EXIT_OK;
 }
@@ -114,13 +115,14 @@ static int do_import(ds_cli *cli, const ds_optvals *v)
 	                     ds_opts_has(v, &catalog_spec, "local")};
 	ds_import_report report;
 	ds_error err;
+	char rows[64];
 	int rc;
 
 	memset(&report, 0, sizeof(report));
 	if (ds_opts_has(v, &catalog_spec, "builtin"))
 		return import_builtin(cli, v);
 	if (v->nrest < 2)
-		return ds_cli_usage_error(cli, "catalog", "import needs FILE or DIR (or --builtin)");
+		return ds_cli_usage_error(cli, "catalog", _("import needs FILE or DIR (or --builtin)"));
 	rc = db_path(&path, opt(v, "data-dir"), &err);
 	/* adding to a catalog that does not exist yet adds to the national list */
 	if (rc == DS_OK && !io.replace && access(path.ptr, F_OK) != 0)
@@ -130,21 +132,21 @@ static int do_import(ds_cli *cli, const ds_optvals *v)
 	if (rc == DS_OK && !io.replace && !io.local) {
 		ds_catalog_info info;
 		if (ds_catalog_get_info(cat, &info, NULL) == DS_OK && info.synthetic)
-			fprintf(cli->err, "%s: note: the catalog holds the synthetic demo data, and this import adds to it;"
-			                  " use --replace to import instead of it\n", cli->prog);
+			fprintf(cli->err, _("%s: note: the catalog holds the synthetic demo data, and this import adds to it;"
+			                    " use --replace to import instead of it\n"), cli->prog);
 	}
 	if (rc == DS_OK)
 		rc = ds_catalog_import(cat, (const char *const *)(v->rest + 1), (size_t)v->nrest - 1, &io, &report, &err);
 	if (report.errors.ptr)
 		fputs(report.errors.ptr, cli->err);
 	if (report.bad > 200)
-		fprintf(cli->err, "%s: ... %ld bad rows in all\n", cli->prog, report.bad);
+		fprintf(cli->err, _("%s: ... %ld bad rows in all\n"), cli->prog, report.bad);
 	if (rc < 0)
 		fprintf(cli->err, "%s: catalog import: %s\n", cli->prog, err.message);
-	else
-		fprintf(cli->out, "imported %ld rows from %ld file%s into %s%s\n", report.rows, report.files,
-		        report.files == 1 ? "" : "s", path.ptr,
-		        report.bad ? " (bad rows skipped, see above)" : "");
+	snprintf(rows, sizeof(rows), ngettext("%ld row", "%ld rows", report.rows), report.rows);
+	if (rc >= 0) /* TRANSLATORS: the first %s is "N rows" */
+		fprintf(cli->out, ngettext("imported %s from %ld file into %s%s\n", "imported %s from %ld files into %s%s\n",
+		                           report.files), rows, report.files, path.ptr, report.bad ? _(" (bad rows skipped, see above)") : "");
 	ds_import_report_free(&report);
 	ds_catalog_close(cat);
 	ds_buf_free(&path);
@@ -166,7 +168,7 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 	uo.url = opt(v, "url");
 	uo.progress = isatty(fileno(cli->err));
 	if (ds_opt_long(&timeout_s, timeout, 1, 86400) < 0)
-		return ds_cli_usage_error(cli, "catalog", "--timeout needs seconds from 1 to 86400");
+		return ds_cli_usage_error(cli, "catalog", _("--timeout needs seconds from 1 to 86400"));
 	uo.timeout_s = timeout_s;
 	rc = db_path(&path, opt(v, "data-dir"), &err);
 	if (rc == DS_OK && access(path.ptr, F_OK) == 0) {
@@ -178,15 +180,17 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 		ds_catalog_close(cat);
 	}
 	if (rc == DS_OK && !uo.url)
-		rc = ds_error_set(&err, DS_EINVAL, "no update URL: pass --url (no earlier update to repeat)");
+		rc = ds_error_set(&err, DS_EINVAL, _("no update URL: pass --url (no earlier update to repeat)"));
 	if (rc == DS_OK)
 		rc = ds_catalog_update(path.ptr, &uo, &res, &err);
 	if (rc < 0)
-		fprintf(cli->err, "%s: catalog update: %s; the catalog is unchanged\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: catalog update: %s; the catalog is unchanged\n"), cli->prog, err.message);
 	else if (res.not_modified)
-		fprintf(cli->out, "catalog is up to date (the server reports no change)\n");
+		fputs(_("catalog is up to date (the server reports no change)\n"), cli->out);
 	else
-		fprintf(cli->out, "catalog updated to version %s (%ld files, %lld bytes)\n", res.version, res.files, res.bytes);
+		fprintf(cli->out, ngettext("catalog updated to version %s (%ld file, %lld bytes)\n",
+		                           "catalog updated to version %s (%ld files, %lld bytes)\n", res.files),
+		        res.version, res.files, res.bytes);
 	ds_buf_free(&path);
 	return rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 }
@@ -201,30 +205,29 @@ static void list_text(ds_cli *cli, const ds_catalog_info *info, int outdated)
 	fprintf(cli->out, "%s\n", info->list_name);
 	if (!zh && info->list_name_en[0])
 		fprintf(cli->out, "  (%s)\n", info->list_name_en);
-	fprintf(cli->out, zh ? "%-12s %s\n%-12s %s 起执行；新版目录预计 %s 起执行\n" : "%-12s %s\n%-12s from %s; the next list is expected from %s\n",
-	        zh ? "文号" : "document", info->list_document, zh ? "有效期" : "in force", info->list_valid_from,
-	        info->list_superseded_from);
+	ds_fprint_field(cli->out, _("document"), 12, "%s\n", info->list_document);
+	ds_fprint_field(cli->out, _("in force"), 12, _("from %s; the next list is expected from %s\n"), info->list_valid_from,
+	      info->list_superseded_from);
 	if (outdated)
-		fprintf(cli->out, zh ? "⚠ 目录可能已过期：新版目录应自 %s 起执行，请更新（drugscan catalog update）\n"
-		                     : "⚠ out of date: a newer list is in force from %s; update the catalog (drugscan catalog update)\n",
+		fprintf(cli->out, _("⚠ out of date: a newer list is in force from %s; update the catalog (drugscan catalog update)\n"),
 		        info->list_superseded_from);
-	fprintf(cli->out, zh ? "与目录公布的总数核对（%ld 行）：\n" : "checked against the list's stated totals (%ld rows):\n",
-	        info->list_rows);
+	fprintf(cli->out, ngettext("checked against the list's stated totals (%ld row):\n",
+	                           "checked against the list's stated totals (%ld rows):\n", info->list_rows), info->list_rows);
 	for (i = 0; i < info->nchecks; i++) {
 		const ds_list_check *c = &info->checks[i];
 		int drugs = !strcmp(c->id, "cidl") || !strcmp(c->id, "new_2025");
-		fprintf(cli->out, "  %s %s%s%ld %s", c->stated < 0 ? " " : c->ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
-		        zh ? c->name_zh : c->name_en, zh ? "：" : ": ", c->actual,
-		        drugs ? (zh ? "种" : "drugs") : (zh ? "个编号" : "numbers"));
+		fprintf(cli->out, "  %s ", c->stated < 0 ? " " : c->ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97");
+		fprintf(cli->out, drugs ? ngettext("%s: %ld drug", "%s: %ld drugs", c->actual)
+		                        : ngettext("%s: %ld number", "%s: %ld numbers", c->actual), zh ? c->name_zh : c->name_en, c->actual);
 		if (c->stated >= 0)
-			fprintf(cli->out, zh ? "（公布 %ld）" : " (stated %ld)", c->stated);
+			fprintf(cli->out, _(" (stated %ld)"), c->stated);
 		if (c->rows >= 0)
-			fprintf(cli->out, zh ? "，%ld 行" : ", %ld rows", c->rows);
+			fprintf(cli->out, ngettext(", %ld row", ", %ld rows", c->rows), c->rows);
 		fputc('\n', cli->out);
 	}
 	if (!info->checks_ok)
-		fprintf(cli->out, "%s\n", zh ? "✗ 有总数与目录公布的不符：目录数据可能不完整" : "✗ some totals differ from the list's: the data may be incomplete");
-	fprintf(cli->out, "%-12s %s\n", zh ? "数据说明" : "data", info->credit);
+		fputs(_("✗ some totals differ from the list's: the data may be incomplete\n"), cli->out);
+	ds_fprint_field(cli->out, _("data"), 12, "%s\n", info->credit);
 }
 
 static int do_info(ds_cli *cli, const ds_optvals *v)
@@ -233,7 +236,7 @@ static int do_info(ds_cli *cli, const ds_optvals *v)
 	ds_catalog_info info;
 	ds_error err;
 	const char *fmt = opt(v, "format");
-	int zh = cli->lang == DS_LANG_ZH, outdated;
+	int outdated;
 
 	if (open_default(cli, v, &cat) < 0)
 		return DS_EXIT_ERROR;
@@ -248,26 +251,24 @@ static int do_info(ds_cli *cli, const ds_optvals *v)
 		return DS_EXIT_OK;
 	}
 	if (info.synthetic)
-		fprintf(cli->out, "%s\n", zh ? "*** 演示数据（合成）：除通用名外，药品代码、商品名、规格、企业、批准文号、标识码、甲乙类、谈判、"
-		                                "价格、限定支付、名单、政策和召回均为虚构，不可用于实际判断 ***"
-		                              : "*** SYNTHETIC DEMO DATA: apart from generic names, everything (codes, brands, specs, "
-		                                "makers, approval numbers, identifiers, classes, prices, restrictions, lists, policies, "
-		                                "recalls) is made up; do not rely on it ***");
+		fputs(_("*** SYNTHETIC DEMO DATA: apart from generic names, everything (codes, brands, specs, makers, approval numbers, "
+		        "identifiers, classes, prices, restrictions, lists, policies, recalls) is made up; do not rely on it ***\n"), cli->out);
 	if (info.list_rows > 0)
 		list_text(cli, &info, outdated);
-	fprintf(cli->out, "%-12s %s\n%-12s %s\n%-12s %s\n", zh ? "来源" : "source", info.source, zh ? "版本" : "version",
-	        info.version, zh ? "导入时间" : "imported", info.imported_at);
-	fprintf(cli->out, "%-12s %ld (%s %ld, %s %ld)\n", zh ? "药品" : "drugs", info.drugs, zh ? "目录内" : "listed",
-	        info.listed, zh ? "谈判" : "negotiated", info.negotiated);
-	fprintf(cli->out, "%-12s %ld\n%-12s %ld\n%-12s %ld\n%-12s %ld\n", zh ? "标识码" : "identifiers", info.identifiers,
-	        zh ? "名单" : "lists", info.lists, zh ? "政策" : "policies", info.policies, zh ? "召回" : "recalls", info.recalls);
-	fprintf(cli->out, zh ? "%-12s 对照 %ld 条（演示 %ld 条，目标不在目录中 %ld 条），名单 %ld 个，政策 %ld 条\n"
-	                     : "%-12s %ld mappings (%ld demo, %ld not resolved), %ld lists, %ld policies\n",
-	        zh ? "本地数据" : "local", info.local_mappings, info.local_demo_mappings, info.local_unresolved,
-	        info.local_lists, info.local_policies);
+	ds_fprint_field(cli->out, _("source"), 12, "%s\n", info.source);
+	ds_fprint_field(cli->out, _("version"), 12, "%s\n", info.version);
+	ds_fprint_field(cli->out, _("imported"), 12, "%s\n", info.imported_at);
+	ds_fprint_field(cli->out, _("drugs"), 12, _("%ld (listed %ld, negotiated %ld)\n"), info.drugs, info.listed, info.negotiated);
+	ds_fprint_field(cli->out, _("identifiers"), 12, "%ld\n", info.identifiers);
+	ds_fprint_field(cli->out, _("lists"), 12, "%ld\n", info.lists);
+	ds_fprint_field(cli->out, _("policies"), 12, "%ld\n", info.policies);
+	ds_fprint_field(cli->out, _("recalls"), 12, "%ld\n", info.recalls);
+	ds_fprint_field(cli->out, _("local"), 12, ngettext("%ld mapping", "%ld mappings", info.local_mappings), info.local_mappings);
+	fprintf(cli->out, _(" (%ld demo, %ld not resolved)"), info.local_demo_mappings, info.local_unresolved);
+	fprintf(cli->out, ngettext(", %ld list", ", %ld lists", info.local_lists), info.local_lists);
+	fprintf(cli->out, ngettext(", %ld policy\n", ", %ld policies\n", info.local_policies), info.local_policies);
 	if (info.local_demo_mappings > 0)
-		fprintf(cli->out, "%s\n", zh ? "*** 含演示对照（合成）：这些标识码到目录行的对照是虚构的 ***"
-		                              : "*** DEMO MAPPINGS: some codes are linked to list rows by made-up demo data ***");
+		fputs(_("*** DEMO MAPPINGS: some codes are linked to list rows by made-up demo data ***\n"), cli->out);
 	return DS_EXIT_OK;
 }
 
@@ -280,13 +281,15 @@ static int print_list(void *ctx, const char *id, const char *name_zh, const char
                       const char *label_id, long members)
 {
 	lists_ctx *l = ctx;
+	char pad[96];
 
 	if (l->arr)
 		json_array_append_new(l->arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "list_id", id, "name_zh", name_zh,
 		                                        "name_en", name_en, "source", source, "label_id", label_id,
 		                                        "members", (json_int_t)members));
 	else
-		fprintf(l->cli->out, "%-24s %6ld  %s  %s%s%s\n", id, members, l->cli->lang == DS_LANG_ZH ? name_zh : name_en,
+		fprintf(l->cli->out, "%s %6ld  %s  %s%s%s\n", ds_pad(pad, sizeof(pad), id, 24), members,
+		        l->cli->lang == DS_LANG_ZH ? name_zh : name_en,
 		        label_id[0] ? "[" : "", label_id, label_id[0] ? "]" : "");
 	return 0;
 }
@@ -334,7 +337,6 @@ static int print_hit(void *ctx, const ds_search_hit *h)
 	search_ctx *s = ctx;
 	const ds_drug *d = h->drug;
 	FILE *out = s->cli->out;
-	int zh = s->cli->lang == DS_LANG_ZH;
 	size_t i;
 
 	s->n++;
@@ -354,15 +356,12 @@ static int print_hit(void *ctx, const ds_search_hit *h)
 	row_line(out, d);
 	fputc('\n', out);
 	if (h->category_name[0])
-		fprintf(out, "     %s %s %s\n", zh ? "类别" : "category", d->category_code, h->category_name);
+		fprintf(out, "     %s %s %s\n", _("category"), d->category_code, h->category_name);
 	for (i = 0; i < h->nlabels; i++)
-		fprintf(out, "     %s %s\n",
-		        h->labels[i].level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]")
-		        : h->labels[i].level == DS_LEVEL_WARN ? (zh ? "[注意]" : "[warn]")
-		                                              : (zh ? "[信息]" : "[info]"),
-		        h->labels[i].text);
+		fprintf(out, "     %s %s\n", h->labels[i].level == DS_LEVEL_ALERT ? _("[ALERT]")
+		                            : h->labels[i].level == DS_LEVEL_WARN ? _("[warn]") : _("[info]"), h->labels[i].text);
 	if (d->remarks[0])
-		fprintf(out, "     %s %s\n", zh ? "备注" : "remarks", d->remarks);
+		fprintf(out, "     %s %s\n", _("remarks"), d->remarks);
 	return 0;
 }
 
@@ -391,7 +390,7 @@ static int do_search(ds_cli *cli, const ds_optvals *v)
 
 	if (!text || !*text || ds_opt_long(&limit, opt(v, "limit"), 1, 1000) < 0 ||
 	    ds_insurance_parse(&lo.insurance, opt(v, "insurance")) < 0) {
-		const char *why = !text || !*text ? "search needs TEXT" : "--limit needs 1-1000";
+		const char *why = !text || !*text ? _("search needs TEXT") : _("--limit needs 1-1000");
 		free(text);
 		json_decref(s.hits);
 		return ds_cli_usage_error(cli, "catalog", why);
@@ -408,11 +407,10 @@ static int do_search(ds_cli *cli, const ds_optvals *v)
 		fputc('\n', cli->out);
 		json_decref(o);
 	} else if (rc == DS_OK && total == 0) {
-		fprintf(cli->out, cli->lang == DS_LANG_ZH ? "目录中没有名称含“%s”的药品\n" : "no list row matches '%s'\n", text);
+		fprintf(cli->out, _("no list row matches '%s'\n"), text);
 	} else if (rc == DS_OK && total > s.n) {
-		fprintf(cli->out, cli->lang == DS_LANG_ZH ? "（共 %zu 条，显示前 %zu 条；--limit 显示更多）\n"
-		                                          : "(%zu rows match; %zu shown, --limit shows more)\n",
-		        total, s.n);
+		fprintf(cli->out, ngettext("(%zu row matches; %zu shown, --limit shows more)\n",
+		                           "(%zu rows match; %zu shown, --limit shows more)\n", total), total, s.n);
 	}
 	json_decref(s.hits);
 	ds_catalog_close(cat);
@@ -435,8 +433,6 @@ static int print_candidate(void *ctx, const ds_search_hit *h)
 
 static void print_mapping(ds_cli *cli, const ds_mapping *m)
 {
-	int zh = cli->lang == DS_LANG_ZH;
-
 	fprintf(cli->out, "%s %s -> %s", m->type, m->value, m->target);
 	if (m->resolved)
 		fprintf(cli->out, " %s%s%s%s%s", m->name, m->section[0] ? " (" : "", m->section, m->section[0] ? " " : "",
@@ -444,11 +440,12 @@ static void print_mapping(ds_cli *cli, const ds_mapping *m)
 	if (m->section[0])
 		fputc(')', cli->out);
 	if (!m->resolved)
-		fputs(zh ? "（目标不在目录中）" : " (the target is not in the catalog)", cli->out);
+		fputs(_(" (the target is not in the catalog)"), cli->out);
 	if (m->package_level > 1)
-		fprintf(cli->out, zh ? "，包装级别 %d（%d 个单位）" : ", package level %d (%d units)", m->package_level, m->units);
+		fprintf(cli->out, ngettext(", package level %d (%d unit)", ", package level %d (%d units)", m->units), m->package_level,
+		        m->units);
 	if (m->demo)
-		fputs(zh ? "，演示对照" : ", demo mapping", cli->out);
+		fputs(_(", demo mapping"), cli->out);
 	if (m->note[0])
 		fprintf(cli->out, " · %s", m->note);
 	fputc('\n', cli->out);
@@ -459,9 +456,9 @@ static int map_options(ds_cli *cli, const ds_optvals *v, ds_map_opts *mo)
 	long level = 1, units = 0;
 
 	if (ds_opt_long(&level, opt(v, "package-level"), 1, 9) < 0)
-		return ds_cli_usage_error(cli, "catalog", "--package-level needs 1-9");
+		return ds_cli_usage_error(cli, "catalog", _("--package-level needs 1-9"));
 	if (ds_opt_long(&units, opt(v, "units"), 0, 1000000) < 0)
-		return ds_cli_usage_error(cli, "catalog", "--units needs a whole number 0-1000000");
+		return ds_cli_usage_error(cli, "catalog", _("--units needs a whole number 0-1000000"));
 	mo->package_level = (int)level;
 	mo->units = (int)units;
 	mo->demo = ds_opts_has(v, &catalog_spec, "demo");
@@ -477,12 +474,12 @@ static int do_map(ds_cli *cli, const ds_optvals *v)
 	ds_error err;
 	ds_buf candidates = DS_BUF_INIT;
 	const char *to = opt(v, "to");
-	int rc, found = 0, zh = cli->lang == DS_LANG_ZH;
+	int rc, found = 0;
 
 	if (v->nrest != 2)
-		return ds_cli_usage_error(cli, "catalog", "map needs one CODE (a trace code, its 7-digit prefix, a GTIN or an MA DI)");
+		return ds_cli_usage_error(cli, "catalog", _("map needs one CODE (a trace code, its 7-digit prefix, a GTIN or an MA DI)"));
 	if (to && ds_opts_has(v, &catalog_spec, "remove"))
-		return ds_cli_usage_error(cli, "catalog", "map: --to and --remove do not go together");
+		return ds_cli_usage_error(cli, "catalog", _("map: --to and --remove do not go together"));
 	if ((rc = map_options(cli, v, &mo)) >= 0)
 		return rc;
 	if (open_default(cli, v, &cat) < 0)
@@ -490,20 +487,19 @@ static int do_map(ds_cli *cli, const ds_optvals *v)
 	if (to) {
 		rc = ds_catalog_map(cat, v->rest[1], to, &mo, &m, print_candidate, &candidates, &err);
 		if (rc == DS_OK) {
-			fputs(zh ? "已对照 " : "mapped ", cli->out);
+			fputs(_("mapped "), cli->out);
 			print_mapping(cli, &m);
 		}
 	} else if (ds_opts_has(v, &catalog_spec, "remove")) {
 		rc = ds_catalog_unmap(cat, v->rest[1], &found, &err);
 		if (rc == DS_OK)
-			fprintf(cli->out, "%s\n", found ? (zh ? "已删除对照" : "mapping removed")
-			                                : (zh ? "这个标识码没有本地对照" : "the code had no local mapping"));
+			fprintf(cli->out, "%s\n", found ? _("mapping removed") : _("the code had no local mapping"));
 	} else {
 		rc = ds_catalog_get_mapping(cat, v->rest[1], &m, &found, &err);
 		if (rc == DS_OK && found)
 			print_mapping(cli, &m);
 		else if (rc == DS_OK)
-			fprintf(cli->out, zh ? "%s %s 没有本地对照（未对照）\n" : "%s %s has no local mapping (未对照)\n", m.type, m.value);
+			fprintf(cli->out, _("%s %s has no local mapping (未对照)\n"), m.type, m.value);
 	}
 	ds_catalog_close(cat);
 	if (rc == DS_EINVAL || rc == DS_ENOTFOUND) {
@@ -524,7 +520,7 @@ static int do_export_map(ds_cli *cli, const ds_optvals *v)
 	int rc;
 
 	if (v->nrest != 1)
-		return ds_cli_usage_error(cli, "catalog", "export-map takes no arguments (the CSV goes to stdout)");
+		return ds_cli_usage_error(cli, "catalog", _("export-map takes no arguments (the CSV goes to stdout)"));
 	if (open_default(cli, v, &cat) < 0)
 		return DS_EXIT_ERROR;
 	rc = ds_catalog_export_map(cat, cli->out, &err);
@@ -560,8 +556,8 @@ int ds_cmd_catalog(ds_cli *cli, int argc, char **argv)
 		rc = actions[i].run(cli, &v);
 	else
 		rc = ds_cli_usage_error(cli, "catalog",
-		                        *sub ? "unknown action: use import, update, info, lists, search, map or export-map"
-		                             : "missing action: import, update, info, lists, search, map or export-map");
+		                        *sub ? _("unknown action: use import, update, info, lists, search, map or export-map")
+		                             : _("missing action: import, update, info, lists, search, map or export-map"));
 done:
 	free(v.rest);
 	return rc;

@@ -12,32 +12,32 @@
 #include "render.h"
 
 static const ds_optspec check_opts[] = {
-	{"format", 'f', "FMT", "text|json|jsonl|csv", "output format (default text; json is one object per line)"},
-	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
-	{"symbology", 0, "NAME", NULL, "payloads were read from this symbology, e.g. code128, gs1-datamatrix, ean13"},
-	{"expiring-days", 0, "N", NULL, "label codes expiring within N days (default 90)"},
-	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
-	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"format", 'f', "FMT", "text|json|jsonl|csv", N_("output format (default text; json is one object per line)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
+	{"symbology", 0, "NAME", NULL, N_("payloads were read from this symbology, e.g. code128, gs1-datamatrix, ean13")},
+	{"expiring-days", 0, "N", NULL, N_("label codes expiring within N days (default 90)")},
+	{"insurance", 0, "TYPE", "employee|resident", N_("show the reimbursement policy for this insurance type")},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec check_spec = {
-	"check [OPTIONS] CODE... | -",
-	"Read each CODE (or, with '-' or a pipe, each line of stdin) as a drug trace-code\n"
-	"payload and say what it is: a 20-digit 码上放心 code, a GS1 element string, an MA\n"
-	"code, a URL, or a product barcode that is not a trace code. Scanner quirks are\n"
+	N_("check [OPTIONS] CODE... | -"),
+	N_("Read each CODE (or, with '-' or a pipe, each line of stdin) as a drug trace-code\n"
+	"payload and say what it is: a 20-digit NMPA code, a GS1 element string, an MA code,\n"
+	"a URL, or a product barcode that is not a trace code. Scanner quirks are\n"
 	"normalised and reported: AIM prefixes (]C1 ]d2 ]Q3 ]e0), FNC1 stand-ins\n"
 	"(<GS> {GS} [GS] \\x1d \\u001d ~1 ^ | and U+241D), full-width characters, Caps Lock,\n"
 	"spaces or hyphens inside a number. The 4 check digits of a 20-digit code have no\n"
-	"public algorithm and are never verified.",
+	"public algorithm and are never verified."),
 	check_opts,
-	"exit status: 0 all valid, 1 unreadable input or I/O error, 2 usage error,\n"
+	N_("exit status: 0 all valid, 1 unreadable input or I/O error, 2 usage error,\n"
 	"3 an alert (e.g. expired), 4 some input was not a valid trace code.\n\n"
 	"examples:\n"
 	"  drugscan check 81234567890123456789\n"
 	"  drugscan check --format json '(01)06901234567892(17)270331(21)A1B2'\n"
-	"  drugscan check -          # then scan boxes with a handheld scanner\n",
+	"  drugscan check -          # then scan boxes with a handheld scanner\n"),
 };
 
 typedef struct check_run {
@@ -74,7 +74,7 @@ static int check_one(check_run *run, const char *data, size_t len, const char *w
 	ds_error err;
 
 	if (ds_trace_parse(&run->code, data, len, run->symbology, NULL, &run->trace) < 0) {
-		fprintf(run->cli->err, "%s: %s: out of memory\n", run->cli->prog, where);
+		fprintf(run->cli->err, _("%s: %s: out of memory\n"), run->cli->prog, where);
 		run->io_error = 1;
 		return -1;
 	}
@@ -87,7 +87,7 @@ static int check_one(check_run *run, const char *data, size_t len, const char *w
 	run->alert |= ds_verdict_has_alert(&run->verdict);
 	run->not_valid |= !ds_verdict_names_box(&run->verdict); /* invalid, or a product without a serial */
 	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->verdict) < 0) {
-		fprintf(run->cli->err, "%s: cannot write output: %s\n", run->cli->prog, strerror(errno));
+		fprintf(run->cli->err, _("%s: cannot write output: %s\n"), run->cli->prog, strerror(errno));
 		run->io_error = 1;
 		return -1;
 	}
@@ -114,10 +114,9 @@ static int check_stdin(check_run *run)
 	if (!lines)
 		return -1;
 	while ((rc = ds_lines_next(lines, &line)) > 0) {
-		snprintf(where, sizeof(where), "line %lu", line.no);
+		snprintf(where, sizeof(where), _("line %lu"), line.no);
 		if (line.full_len <= DS_TRACE_MAX_INPUT && blank(line.data, line.len)) {
-			fprintf(run->cli->err, "%s: %s: %s\n", run->cli->prog, where,
-			        run->cli->lang == DS_LANG_ZH ? "空行，已跳过" : "empty line, skipped");
+			fprintf(run->cli->err, "%s: %s: %s\n", run->cli->prog, where, _("empty line, skipped"));
 			continue;
 		}
 		/* A too-long line: only its length is passed on (the parser does not read data). */
@@ -125,7 +124,7 @@ static int check_stdin(check_run *run)
 			break;
 	}
 	if (rc < 0) {
-		fprintf(run->cli->err, "%s: cannot read stdin: %s\n", run->cli->prog, strerror(errno));
+		fprintf(run->cli->err, _("%s: cannot read stdin: %s\n"), run->cli->prog, strerror(errno));
 		run->io_error = 1;
 	}
 	ds_lines_free(lines);
@@ -153,14 +152,14 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	ds_insurance_parse(&run.lookup.insurance, ds_opts_get(&v, &check_spec, "insurance"));
 	if (ds_catalog_open_default(&run.cat, ds_opts_get(&v, &check_spec, "data-dir"), &err) < 0) {
 		/* the codes are still checked; their drug labels are missing, and the exit status says so */
-		fprintf(cli->err, "%s: %s; codes are checked without the catalog\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: %s; codes are checked without the catalog\n"), cli->prog, err.message);
 		run.io_error = 1;
 	}
 	days = ds_opts_get(&v, &check_spec, "expiring-days");
 	if (days) {
 		long d = 0;
 		if (ds_opt_long(&d, days, 0, 3650) < 0) {
-			rc = ds_cli_usage_error(cli, "check", "--expiring-days needs a number of days (0-3650)");
+			rc = ds_cli_usage_error(cli, "check", _("--expiring-days needs a number of days (0-3650)"));
 			ds_catalog_close(run.cat);
 			goto done;
 		}
@@ -169,7 +168,7 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	ds_format_parse(&fmt, ds_opts_get(&v, &check_spec, "format"));
 	use_stdin = (v.nrest == 1 && !strcmp(v.rest[0], "-")) || (v.nrest == 0 && !isatty(fileno(cli->in)));
 	if (v.nrest == 0 && !use_stdin) {
-		rc = ds_cli_usage_error(cli, "check", "no code given: pass CODE... or '-' to read lines from stdin");
+		rc = ds_cli_usage_error(cli, "check", _("no code given: pass CODE... or '-' to read lines from stdin"));
 		ds_catalog_close(run.cat);
 		goto done;
 	}
@@ -184,13 +183,13 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	} else {
 		for (i = 0; i < v.nrest; i++) {
 			char where[48];
-			snprintf(where, sizeof(where), "argument %d", i + 1);
+			snprintf(where, sizeof(where), _("argument %d"), i + 1);
 			if (check_one(&run, v.rest[i], strlen(v.rest[i]), where) < 0)
 				break;
 		}
 	}
 	if (ds_renderer_finish(run.render) < 0 && !run.io_error) {
-		fprintf(cli->err, "%s: cannot write output: %s\n", cli->prog, strerror(errno));
+		fprintf(cli->err, _("%s: cannot write output: %s\n"), cli->prog, strerror(errno));
 		run.io_error = 1;
 	}
 	ds_renderer_free(run.render);

@@ -19,38 +19,38 @@
 #include "signals.h"
 
 static const ds_optspec counter_opts[] = {
-	{"station", 's', "ID", NULL, "this counter's id (default: the host name)"},
-	{"operator", 'o', "NAME", NULL, "who is at the counter"},
-	{"split", 0, NULL, NULL, "sell: a 拆零 sale of --qty units of the pack"},
-	{"qty", 0, "N", NULL, "units in a 拆零 sale or return (default 1)"},
-	{"units", 0, "N", NULL, "units in the pack when the catalog does not say"},
-	{"strict", 0, NULL, NULL, "sell: refuse codes never received here"},
-	{"note", 0, "TEXT", NULL, "a note stored with each event"},
-	{"format", 'f', "FMT", "text|jsonl|json", "output format (default text)"},
-	{"quiet", 'q', NULL, NULL, "no bell"},
-	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
-	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
-	{"data-dir", 0, "DIR", NULL, "where catalog.db and ledger.db live"},
-	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"station", 's', "ID", NULL, N_("this counter's id (default: the host name)")},
+	{"operator", 'o', "NAME", NULL, N_("who is at the counter")},
+	{"split", 0, NULL, NULL, N_("sell: a split sale of --qty units of the pack")},
+	{"qty", 0, "N", NULL, N_("units in a split sale or return (default 1)")},
+	{"units", 0, "N", NULL, N_("units in the pack when the catalog does not say")},
+	{"strict", 0, NULL, NULL, N_("sell: refuse codes never received here")},
+	{"note", 0, "TEXT", NULL, N_("a note stored with each event")},
+	{"format", 'f', "FMT", "text|jsonl|json", N_("output format (default text)")},
+	{"quiet", 'q', NULL, NULL, N_("no bell")},
+	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
+	{"insurance", 0, "TYPE", "employee|resident", N_("show the reimbursement policy for this insurance type")},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db and ledger.db live")},
+	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec counter_spec = {
-	"counter receive|sell|return|destroy|stocktake|undo|scan [OPTIONS] CODE... | -",
-	"Record what happens to each box at the counter: 入库 (receive), 销售 (sell, or a\n"
-	"拆零 sale with --split), 退货 (return), 销毁 (destroy), 盘点 (stocktake), 撤销 (undo the\n"
-	"last action on a code, within 10 days at the same station) or just a look (scan).\n"
-	"A code already sold raises ledger.already_sold (an alert: possible 回流药); a code\n"
+	N_("counter receive|sell|return|destroy|stocktake|undo|scan [OPTIONS] CODE... | -"),
+	N_("Record what happens to each box at the counter: receive, sell (or a split sale of a\n"
+	"part of the pack with --split), return, destroy, stocktake, undo (the last action on a\n"
+	"code, within 10 days at the same station) or just a look (scan).\n"
+	"A code already sold raises ledger.already_sold (an alert: possibly a resold drug); a code\n"
 	"received twice, ledger.duplicate_receive; repeated looks escalate from a warning to\n"
 	"an alert. Every answer is committed to ledger.db before it is printed, and the bell\n"
 	"rings once for ok, twice for a warning, three times for an alert.\n"
-	"With '-' (or a pipe) it reads one code per line, as a USB handheld scanner types them.",
+	"With '-' (or a pipe) it reads one code per line, as a USB handheld scanner types them."),
 	counter_opts,
-	"A code that cannot be committed (a full disk, a read-only or damaged ledger) is answered\n"
+	N_("A code that cannot be committed (a full disk, a read-only or damaged ledger) is answered\n"
 	"'NOT recorded: REASON' with the alert bell, and counted as not recorded.\n"
 	"exit status: 0 all ok, 1 ledger or I/O error (something was not recorded), 2 usage error,\n"
-	"3 an alert was raised, 4 some input was not a valid trace code.\n",
+	"3 an alert was raised, 4 some input was not a valid trace code.\n"),
 };
 
 typedef struct counter {
@@ -89,11 +89,6 @@ static void merge_labels(ds_verdict *v, const ds_ledger_result *r)
 		v->labels[v->nlabels++] = r->labels[i];
 }
 
-static const char *state_text(ds_state s, ds_lang lang)
-{
-	static const char *zh[] = {"未登记", "在库", "已售出", "已退回", "已销毁"};
-	return lang == DS_LANG_ZH ? zh[s] : ds_state_name(s);
-}
 
 /* s, with its control characters made visible (a crafted code must not drive the terminal) */
 static const char *esc(counter *k, const char *s)
@@ -134,36 +129,30 @@ static void info_labels(counter *k)
 /* ... and the ones that need attention, one per line */
 static void attention_labels(counter *k)
 {
-	int zh = k->cli->lang == DS_LANG_ZH;
 	size_t i;
 
 	for (i = 0; i < k->verdict.nlabels; i++) {
 		const ds_label *l = &k->verdict.labels[i];
 		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
 			continue; /* the counter shows what needs attention; info labels are in JSON */
-		fprintf(k->cli->out, "  %s %s\n",
-		        l->level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]") : (zh ? "[注意]" : "[warn]"), esc(k, l->text));
+		fprintf(k->cli->out, "  %s %s\n", l->level == DS_LEVEL_ALERT ? _("[ALERT]") : _("[warn]"), esc(k, l->text));
 	}
 }
 
 static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 {
 	FILE *out = k->cli->out;
-	int zh = k->cli->lang == DS_LANG_ZH;
-	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
 
 	/* ✗ only for what was refused; an action carried out despite an alert is ⚠ and says so */
 	fprintf(out, "%s %s %s",
 	        r->outcome == 2 ? (r->refused ? "\xe2\x9c\x97" : "\xe2\x9a\xa0") : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
-	        zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
+	        ds_cli_word(ds_action_name(k->action)), esc(k, input));
 	if (k->verdict.drug)
 		fprintf(out, "  %s", esc(k, k->verdict.drug->generic_name));
-	fprintf(out, "  %s %s %s%s", state_text(r->before, k->cli->lang), "\xe2\x86\x92", state_text(r->after, k->cli->lang),
-	        r->refused                ? (zh ? "（未执行）" : " (refused)")
-	        : r->outcome == 2         ? (zh ? "（有警报，仍已执行）" : " (done despite ALERT)")
-	                                  : "");
+	fprintf(out, "  %s %s %s%s", ds_cli_word(ds_state_name(r->before)), "\xe2\x86\x92", ds_cli_word(ds_state_name(r->after)),
+	        r->refused ? _(" (refused)") : r->outcome == 2 ? _(" (done despite ALERT)") : "");
 	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
-		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
+		fprintf(out, _("  %d left"), r->units_left);
 	info_labels(k);
 	fputc('\n', out);
 	attention_labels(k);
@@ -194,11 +183,10 @@ static void print_json(counter *k, const char *input, const ds_ledger_result *r)
 static void not_recorded(counter *k, const char *input, const ds_ledger_result *r, const ds_error *err)
 {
 	int zh = k->cli->lang == DS_LANG_ZH, unknown = r->recorded < 0;
-	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
 
 	if (strcmp(k->last_error, err->message)) {
 		fprintf(k->cli->err, "%s: %s: %s (%s)\n", k->cli->prog, esc(k, input), err->message,
-		        unknown ? "not confirmed: check with 'drugscan ledger history'" : "not recorded");
+		        unknown ? _("not confirmed: check with 'drugscan ledger history'") : _("not recorded"));
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err->message);
 	}
 	if (k->fmt == DS_FMT_JSON) {
@@ -216,15 +204,14 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 		fputc('\n', k->cli->out);
 		json_decref(o);
 	} else {
-		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", ds_cli_word(ds_action_name(k->action)), esc(k, input));
 		if (k->verdict.drug)
 			fprintf(k->cli->out, "  %s", esc(k, k->verdict.drug->generic_name));
 		if (unknown)
-			fprintf(k->cli->out, zh ? "  未确认是否已记录：%s，请用 drugscan ledger history 核对\n"
-			                        : "  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n",
+			fprintf(k->cli->out, _("  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n"),
 			        zh ? ds_ledger_fault_zh(r->fault) : err->message);
 		else
-			fprintf(k->cli->out, zh ? "  未记录：%s\n" : "  NOT recorded: %s\n", zh ? ds_ledger_fault_zh(r->fault) : err->message);
+			fprintf(k->cli->out, _("  NOT recorded: %s\n"), zh ? ds_ledger_fault_zh(r->fault) : err->message);
 		attention_labels(k);
 	}
 	if (unknown)
@@ -277,11 +264,10 @@ static int judge(counter *k, const char *data, size_t len, ds_buf *in)
 {
 	ds_error err;
 	char msg[256];
-	int zh = k->cli->lang == DS_LANG_ZH;
 
 	ds_buf_put(in, data, len > 200 ? 200 : len);
 	if (!in->ptr || ds_utf8_check((const unsigned char *)in->ptr, in->len) != in->len)
-		ds_buf_clear(in), ds_buf_puts(in, "(binary)");
+		ds_buf_clear(in), ds_buf_puts(in, "(binary)"); /* also in JSON: not translated */
 	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
 	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) < 0) {
 		/* the answer carries catalog.error; the exit status says so */
@@ -297,7 +283,7 @@ static int judge(counter *k, const char *data, size_t len, ds_buf *in)
 		if (first)
 			ds_issue_message(first, k->cli->lang, msg, sizeof(msg));
 		else
-			snprintf(msg, sizeof(msg), "%s", zh ? "没有序列号：不是单盒的追溯码" : "no serial: not the code of one box");
+			snprintf(msg, sizeof(msg), "%s", _("no serial: not the code of one box"));
 		bad_input(k, in->ptr ? in->ptr : "", msg);
 		return -1;
 	}
@@ -317,7 +303,6 @@ static void one(counter *k, const char *data, size_t len)
 	ds_ledger_result r;
 	ds_error err;
 	ds_buf in = DS_BUF_INIT;
-	int zh = k->cli->lang == DS_LANG_ZH;
 
 	k->n++;
 	if (judge(k, data, len, &in) < 0) {
@@ -336,7 +321,7 @@ static void one(counter *k, const char *data, size_t len)
 	k->recorded++;
 	if (r.fault != DS_LEDGER_OK) {
 		/* the commit failed, yet the ledger holds the event: it stands, and the run ends in 1 */
-		fprintf(k->cli->err, "%s: %s: %s (at commit; the event is in the ledger all the same)\n", k->cli->prog,
+		fprintf(k->cli->err, _("%s: %s: %s (at commit; the event is in the ledger all the same)\n"), k->cli->prog,
 		        esc(k, in.ptr), err.message);
 		k->io_error = 1;
 	}
@@ -353,34 +338,30 @@ static void one(counter *k, const char *data, size_t len)
 		k->warn++;
 	else
 		k->ok++;
-	if (k->tty)
-		fprintf(k->cli->err, zh ? "\r[%lu 次：%lu 正常 · %lu 注意 · %lu 警报]  " : "\r[%lu scans: %lu ok · %lu warn · %lu alert]  ",
-		        k->n, k->ok, k->warn, k->alert);
+	if (k->tty && fputc('\r', k->cli->err) != EOF)
+		fprintf(k->cli->err, ngettext("[%lu scan: %lu ok · %lu warn · %lu alert]  ", "[%lu scans: %lu ok · %lu warn · %lu alert]  ",
+		                              k->n), k->n, k->ok, k->warn, k->alert);
 	ds_buf_free(&in);
 }
 
 /* The session in one line; its counts add up to the codes read. */
 static void summary(counter *k)
 {
-	int zh = k->cli->lang == DS_LANG_ZH;
 	char extra[64] = "";
 
 	if (k->out_errno) {
-		fprintf(k->cli->err, "%s%s: cannot write output: %s; stopped after %lu code%s (%lu recorded, %lu not recorded)\n",
-		        k->tty ? "\n" : "", k->cli->prog, strerror(k->out_errno), k->n, k->n == 1 ? "" : "s", k->recorded,
+		fprintf(k->cli->err, ngettext("%s%s: cannot write output: %s; stopped after %lu code (%lu recorded, %lu not recorded)\n",
+		                              "%s%s: cannot write output: %s; stopped after %lu codes (%lu recorded, %lu not recorded)\n",
+		                              k->n), k->tty ? "\n" : "", k->cli->prog, strerror(k->out_errno), k->n, k->recorded,
 		        k->not_recorded + k->unconfirmed);
 		return;
 	}
 	if (k->unconfirmed)
-		snprintf(extra, sizeof(extra), zh ? "，%lu 未确认" : ", %lu not confirmed", k->unconfirmed);
-	if (zh)
-		fprintf(k->cli->err, "%s%s：本次 %lu 个码，%lu 正常，%lu 注意，%lu 警报，%lu 无法识别，%lu 未记录%s\n",
-		        k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad, k->not_recorded, extra);
-	else
-		fprintf(k->cli->err,
-		        "%s%s: %lu code%s this session, %lu ok, %lu warn, %lu alert, %lu not a trace code, %lu not recorded%s\n",
-		        k->tty ? "\n" : "", k->cli->prog, k->n, k->n == 1 ? "" : "s", k->ok, k->warn, k->alert, k->bad,
-		        k->not_recorded, extra);
+		snprintf(extra, sizeof(extra), _(", %lu not confirmed"), k->unconfirmed);
+	fprintf(k->cli->err, ngettext("%s%s: %lu code this session, %lu ok, %lu warn, %lu alert, %lu not a trace code, %lu not recorded%s\n",
+	                              "%s%s: %lu codes this session, %lu ok, %lu warn, %lu alert, %lu not a trace code, %lu not recorded%s\n",
+	                              k->n), k->tty ? "\n" : "", k->cli->prog, k->n, k->ok, k->warn, k->alert, k->bad,
+	        k->not_recorded, extra);
 }
 
 /* Lines from a handheld scanner until the input ends, Ctrl-C or stdout fails. */
@@ -393,7 +374,7 @@ static void read_lines(counter *k)
 		size_t a = 0, b = line.len;
 		if (!line.terminated && ds_sig_pending()) {
 			/* only EOF may complete a last line: this one was cut short by the interrupt */
-			fprintf(k->cli->err, "%s: line %lu: interrupted before its end: not recorded\n", k->cli->prog, line.no);
+			fprintf(k->cli->err, _("%s: line %lu: interrupted before its end: not recorded\n"), k->cli->prog, line.no);
 			break;
 		}
 		while (a < b && (line.data[a] == ' ' || line.data[a] == '\t'))
@@ -402,7 +383,7 @@ static void read_lines(counter *k)
 			continue; /* an empty line: a double Enter from the scanner */
 		if (line.full_len > DS_TRACE_MAX_INPUT) {
 			k->n++;
-			bad_input(k, "(too long)", k->cli->lang == DS_LANG_ZH ? "输入过长" : "input too long");
+			bad_input(k, "(too long)", _("input too long"));
 			flushed(k);
 		} else {
 			one(k, line.data, line.len);
@@ -415,11 +396,11 @@ static void read_lines(counter *k)
 static int check_names(ds_cli *cli, counter *k)
 {
 	if (!ds_cli_printable(k->station, 1, 64))
-		return ds_cli_usage_error(cli, "counter", "--station needs a name of 1 to 64 bytes of printable text (no control characters or line breaks)");
+		return ds_cli_usage_error(cli, "counter", _("--station needs a name of 1 to 64 bytes of printable text (no control characters or line breaks)"));
 	if (k->operator_ && !ds_cli_printable(k->operator_, 0, 64))
-		return ds_cli_usage_error(cli, "counter", "--operator needs up to 64 bytes of printable text (no control characters or line breaks)");
+		return ds_cli_usage_error(cli, "counter", _("--operator needs up to 64 bytes of printable text (no control characters or line breaks)"));
 	if (k->note && !ds_cli_printable(k->note, 0, 1000))
-		return ds_cli_usage_error(cli, "counter", "--note needs up to 1000 bytes of printable text (no control characters or line breaks)");
+		return ds_cli_usage_error(cli, "counter", _("--note needs up to 1000 bytes of printable text (no control characters or line breaks)"));
 	return 0;
 }
 
@@ -431,7 +412,7 @@ static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, siz
 	k->split = ds_opts_has(v, &counter_spec, "split");
 	if (ds_opt_long(&qty, ds_opts_get(v, &counter_spec, "qty"), 1, 100000) < 0 ||
 	    ds_opt_long(&units, ds_opts_get(v, &counter_spec, "units"), 1, 100000) < 0)
-		return ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
+		return ds_cli_usage_error(cli, "counter", _("--qty and --units need a whole number from 1"));
 	k->qty = (int)qty;
 	k->units = (int)units;
 	k->strict = ds_opts_has(v, &counter_spec, "strict");
@@ -464,7 +445,7 @@ static int open_ledger(ds_cli *cli, const ds_optvals *v, counter *k)
 	if (rc < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 	} else if (ds_ledger_writable(k->ledger, &err) < 0) {
-		fprintf(cli->err, "%s: %s: nothing will be recorded\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: %s: nothing will be recorded\n"), cli->prog, err.message);
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err.message);
 	}
 	ds_buf_free(&path);
@@ -487,15 +468,15 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	memset(&k, 0, sizeof(k));
 	k.cli = cli;
 	if (v.nrest < 1 || ds_action_parse(&k.action, v.rest[0]) < 0) {
-		rc = ds_cli_usage_error(cli, "counter", v.nrest ? "unknown action: receive, sell, return, destroy, stocktake, undo or scan"
-		                                                : "missing action: receive, sell, return, destroy, stocktake, undo or scan");
+		rc = ds_cli_usage_error(cli, "counter", v.nrest ? _("unknown action: receive, sell, return, destroy, stocktake, undo or scan")
+		                                                : _("missing action: receive, sell, return, destroy, stocktake, undo or scan"));
 		goto out;
 	}
 	if ((rc = options(cli, &v, &k, host, sizeof(host))) != 0)
 		goto out;
 	use_stdin = (v.nrest == 2 && !strcmp(v.rest[1], "-")) || (v.nrest == 1 && !isatty(fileno(cli->in)));
 	if (v.nrest == 1 && !use_stdin) {
-		rc = ds_cli_usage_error(cli, "counter", "no code given: pass CODE... or '-' for a handheld scanner");
+		rc = ds_cli_usage_error(cli, "counter", _("no code given: pass CODE... or '-' for a handheld scanner"));
 		goto out;
 	}
 	if (open_ledger(cli, &v, &k) < 0) {
@@ -507,7 +488,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	k.lookup.trace = &k.trace;
 	ds_insurance_parse(&k.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
 	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
-		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: %s; the counter works without drug names and labels\n"), cli->prog, err.message);
 	ds_code_init(&k.code);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin)

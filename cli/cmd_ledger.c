@@ -15,30 +15,30 @@
 #include "render.h"
 
 static const ds_optspec ledger_opts[] = {
-	{"format", 'f', "FMT", "text|jsonl|json|csv|receipt", "output format (export: jsonl, csv or receipt)"},
-	{"since", 0, "WHEN", NULL, "export: events from this date (YYYY-MM-DD), or from this time in milliseconds since 1970 (12 digits or more)"},
-	{"url", 0, "URL", NULL, "sync: the receiver (https://, or http:// to this machine)"},
-	{"batch", 0, "N", NULL, "sync: events per request (default 100)"},
-	{"attempts", 0, "N", NULL, "sync: failed tries in a row before giving up, 1 to 100 (default 8)"},
-	{"status", 0, NULL, NULL, "sync: show the queue depth and the oldest waiting event, send nothing"},
-	{"data-dir", 0, "DIR", NULL, "where ledger.db lives"},
-	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
-	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"format", 'f', "FMT", "text|jsonl|json|csv|receipt", N_("output format (export: jsonl, csv or receipt)")},
+	{"since", 0, "WHEN", NULL, N_("export: events from this date (YYYY-MM-DD), or from this time in milliseconds since 1970 (12 digits or more)")},
+	{"url", 0, "URL", NULL, N_("sync: the receiver (https://, or http:// to this machine)")},
+	{"batch", 0, "N", NULL, N_("sync: events per request (default 100)")},
+	{"attempts", 0, "N", NULL, N_("sync: failed tries in a row before giving up, 1 to 100 (default 8)")},
+	{"status", 0, NULL, NULL, N_("sync: show the queue depth and the oldest waiting event, send nothing")},
+	{"data-dir", 0, "DIR", NULL, N_("where ledger.db lives")},
+	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec ledger_spec = {
-	"ledger history CODE | ledger stock | ledger export [--since WHEN] [--format jsonl|csv|receipt] |"
-	" ledger sync --url URL [--status]",
-	"Read the counter's ledger. `history` lists every event of one code; `stock` the\n"
+	N_("ledger history CODE | ledger stock | ledger export [--since WHEN] [--format jsonl|csv|receipt] |"
+	" ledger sync --url URL [--status]"),
+	N_("Read the counter's ledger. `history` lists every event of one code; `stock` the\n"
 	"boxes in stock per product; `export` the sales and returns with the fields an NHSA\n"
 	"sales upload needs (drug_trac_codg, trdn_flag, med_list_codg, manu_lotnum, expy_end,\n"
 	"sel_retn_time, sel_retn_cnt), or receipt lines that show the trace codes; `sync`\n"
-	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md).",
+	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md)."),
 	ledger_opts,
-	"exit status: 0 done, 1 error (a damaged, unreadable or read-only ledger, output that cannot be\n"
-	"written; sync: events are still queued), 2 usage error, 4 history: not the trace code of one box.\n",
+	N_("exit status: 0 done, 1 error (a damaged, unreadable or read-only ledger, output that cannot be\n"
+	"written; sync: events are still queued), 2 usage error, 4 history: not the trace code of one box.\n"),
 };
 
 static void iso(long long ms, char *out, size_t size)
@@ -109,15 +109,17 @@ static const char *shown(out_ctx *o, int i, const char *s)
 static int print_event(void *ctx, const ds_event *e)
 {
 	out_ctx *o = ctx;
-	char when[32];
+	char when[32], a[64], b[64], c[64];
 
 	if (o->fmt == DS_FMT_JSON)
 		return put_json(o, event_json(e));
 	iso(e->time_ms, when, sizeof(when));
-	fprintf(o->cli->out, "%s  %-9s %-9s -> %-9s %s%s%s  [%s%s%s]%s%s\n", when, e->action, e->state_before, e->state_after,
-	        e->refused ? "REFUSED " : "", e->outcome == 2 ? "ALERT " : e->outcome == 1 ? "warn " : "", e->uuid,
-	        shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_), e->split ? " 拆零" : "",
-	        e->undoes[0] ? " (undo)" : "");
+	/* the columns padded by display width: 已售出 takes 6 of the 9 */
+	fprintf(o->cli->out, "%s  %s %s -> %s %s%s%s  [%s%s%s]%s%s\n", when, ds_pad(a, sizeof(a), ds_cli_word(e->action), 9),
+	        ds_pad(b, sizeof(b), ds_cli_word(e->state_before), 9), ds_pad(c, sizeof(c), ds_cli_word(e->state_after), 9),
+	        e->refused ? _("REFUSED ") : "", e->outcome == 2 ? _("ALERT ") : e->outcome == 1 ? _("warn ") : "", e->uuid,
+	        shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_), e->split ? _(" split") : "",
+	        e->undoes[0] ? _(" (undo)") : "");
 	return wrote(o);
 }
 
@@ -139,7 +141,7 @@ static int export_event(void *ctx, const ds_event *e)
 	count = ret ? -e->qty : sale ? e->qty : !strcmp(e->undone_action, "sell") ? -e->qty : e->qty;
 	snprintf(qty, sizeof(qty), "%d", count);
 	if (o->receipt) {
-		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts) */
+		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts), in Chinese whatever --lang says */
 		const char *name = e->nhsa_code[0] ? e->nhsa_code : e->product_key;
 		if (o->cat && e->product_key[0]) {
 			ds_code c;
@@ -188,12 +190,13 @@ static int export_event(void *ctx, const ds_event *e)
 static int print_stock(void *ctx, const char *product, const char *nhsa, long boxes, long open_units)
 {
 	out_ctx *o = ctx;
+	char a[64], b[96];
 
 	if (o->fmt == DS_FMT_JSON)
 		return put_json(o, json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa, "boxes",
 		                             (json_int_t)boxes, "opened", (json_int_t)open_units));
-	fprintf(o->cli->out, "%-16s %-26s %6ld%s\n", product, nhsa, boxes,
-	        open_units ? (o->cli->lang == DS_LANG_ZH ? "（含拆零中）" : " (some opened)") : "");
+	fprintf(o->cli->out, "%s %s %6ld%s\n", ds_pad(a, sizeof(a), product, 16), ds_pad(b, sizeof(b), nhsa, 26), boxes,
+	        open_units ? _(" (some opened)") : "");
 	return wrote(o);
 }
 
@@ -217,7 +220,7 @@ static long long parse_since(const char *s, char *msg, size_t size)
 	memset(&tm, 0, sizeof(tm));
 	if (n == 10 && s[4] == '-' && s[7] == '-') {
 		if (ds_date_parse(&ymd, s) < 0 || ymd < 19700101) {
-			snprintf(msg, size, "--since '%s' is not a date from 1970-01-01 on (YYYY-MM-DD)", s);
+			snprintf(msg, size, _("--since '%s' is not a date from 1970-01-01 on (YYYY-MM-DD)"), s);
 			return -1;
 		}
 		tm.tm_year = ymd / 10000 - 1900;
@@ -233,12 +236,12 @@ static long long parse_since(const char *s, char *msg, size_t size)
 		char dashed[11];
 		snprintf(dashed, sizeof(dashed), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
 		if (ds_date_parse(&ymd, dashed) == DS_OK) {
-			snprintf(msg, size, "--since '%s' looks like a date: write it as %s (milliseconds since 1970 have 12 digits or more)",
+			snprintf(msg, size, _("--since '%s' looks like a date: write it as %s (milliseconds since 1970 have 12 digits or more)"),
 			         s, dashed);
 			return -1;
 		}
 	}
-	snprintf(msg, size, "--since needs a date (YYYY-MM-DD) or milliseconds since 1970 (12 digits or more), not '%.40s'", s);
+	snprintf(msg, size, _("--since needs a date (YYYY-MM-DD) or milliseconds since 1970 (12 digits or more), not '%.40s'"), s);
 	return -1;
 }
 
@@ -254,10 +257,11 @@ static int sync_status(ds_cli *cli, ds_ledger *l, ds_error *err)
 	if (oldest) {
 		long long age = (long long)time(NULL) - oldest / 1000;
 		iso(oldest, when, sizeof(when));
-		fprintf(cli->out, "queued %ld event%s; oldest %s (%lld h %02lld min ago)\n", depth, depth == 1 ? "" : "s", when,
+		fprintf(cli->out, ngettext("queued %ld event; oldest %s (%lld h %02lld min ago)\n",
+		                           "queued %ld events; oldest %s (%lld h %02lld min ago)\n", depth), depth, when,
 		        age / 3600, age / 60 % 60);
 	} else {
-		fprintf(cli->out, "queued %ld event%s; oldest %s\n", depth, depth == 1 ? "" : "s", when);
+		fprintf(cli->out, ngettext("queued %ld event; oldest %s\n", "queued %ld events; oldest %s\n", depth), depth, when);
 	}
 	return DS_EXIT_OK;
 }
@@ -274,25 +278,27 @@ static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err
 	memset(&so, 0, sizeof(so));
 	so.url = ds_opts_get(v, &ledger_spec, "url");
 	if (ds_opt_long(&batch, ds_opts_get(v, &ledger_spec, "batch"), INT_MIN, INT_MAX) < 0)
-		return ds_cli_usage_error(cli, "ledger", "--batch needs a whole number (events per request)");
+		return ds_cli_usage_error(cli, "ledger", _("--batch needs a whole number (events per request)"));
 	if (ds_opt_long(&attempts, ds_opts_get(v, &ledger_spec, "attempts"), 1, 100) < 0)
-		return ds_cli_usage_error(cli, "ledger", "--attempts needs a whole number from 1 to 100");
+		return ds_cli_usage_error(cli, "ledger", _("--attempts needs a whole number from 1 to 100"));
 	so.batch = (int)batch;
 	so.max_attempts = (int)attempts;
 	so.note = ds_cli_note; /* each failed try and the wait before the next, as they happen */
 	so.note_ctx = cli;
 	if (!so.url)
-		return ds_cli_usage_error(cli, "ledger", "sync needs --url");
+		return ds_cli_usage_error(cli, "ledger", _("sync needs --url"));
 	if (ds_ledger_sync(l, &so, &sr, err) < 0) {
 		if (sr.remaining >= 0)
-			fprintf(cli->err, "%s: sync: %s; %ld event%s still queued, run sync again\n", cli->prog, err->message,
-			        sr.remaining, sr.remaining == 1 ? "" : "s");
+			fprintf(cli->err, ngettext("%s: sync: %s; %ld event still queued, run sync again\n",
+			                           "%s: sync: %s; %ld events still queued, run sync again\n", sr.remaining),
+			        cli->prog, err->message, sr.remaining);
 		else
-			fprintf(cli->err, "%s: sync: %s; the queue could not be counted\n", cli->prog, err->message);
+			fprintf(cli->err, _("%s: sync: %s; the queue could not be counted\n"), cli->prog, err->message);
 		err->message[0] = '\0'; /* reported above, with the queue */
 		return DS_EXIT_ERROR;
 	}
-	fprintf(cli->out, "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent, sr.acked, sr.remaining);
+	fprintf(cli->out, ngettext("sent %ld event, %ld acknowledged, %ld still queued\n",
+	                           "sent %ld events, %ld acknowledged, %ld still queued\n", sr.sent), sr.sent, sr.acked, sr.remaining);
 	return DS_EXIT_OK;
 }
 
@@ -316,8 +322,7 @@ static int history_key(ds_cli *cli, const char *arg, ds_unit_key *unit)
 	ds_code_free(&code);
 	if (ok)
 		return 0;
-	fprintf(cli->err, "%s ledger: history: not the trace code of one box (%s)\n", cli->prog,
-	        msg[0] ? msg : cli->lang == DS_LANG_ZH ? "没有序列号" : "no serial");
+	fprintf(cli->err, _("%s ledger: history: not the trace code of one box (%s)\n"), cli->prog, msg[0] ? msg : _("no serial"));
 	return DS_EXIT_NO_CODE;
 }
 
@@ -326,9 +331,7 @@ static int history(out_ctx *o, ds_ledger *l, const ds_unit_key *unit, ds_error *
 	int rc = ds_ledger_history(l, unit->key, print_event, o, err);
 
 	if (rc == DS_OK && o->rows == 0 && o->fmt != DS_FMT_JSON)
-		fprintf(o->cli->out, o->cli->lang == DS_LANG_ZH ? "没有记录：这个追溯码（%s）在本店没有扫描过\n"
-		                                                  : "no events for this code (%s): never scanned here\n",
-		        unit->key);
+		fprintf(o->cli->out, _("no events for this code (%s): never scanned here\n"), unit->key);
 	return rc;
 }
 
@@ -373,11 +376,11 @@ static int finish(ds_cli *cli, const out_ctx *o, int rc, const ds_error *err)
 	if (rc == DS_EXIT_ERROR && err->message[0]) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err->message);
 	} else if (o->encode_error) {
-		fprintf(cli->err, "%s: an event holds text that is not UTF-8 (a damaged ledger?); stopped after %ld\n",
+		fprintf(cli->err, _("%s: an event holds text that is not UTF-8 (a damaged ledger?); stopped after %ld\n"),
 		        cli->prog, o->rows);
 		rc = DS_EXIT_ERROR;
 	} else if (out_failed && rc != DS_EXIT_USAGE) {
-		fprintf(cli->err, "%s: cannot write output: %s\n", cli->prog, strerror(e));
+		fprintf(cli->err, _("%s: cannot write output: %s\n"), cli->prog, strerror(e));
 		rc = DS_EXIT_ERROR;
 	}
 	return rc;
@@ -408,11 +411,11 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	        : fmt && !strcmp(fmt, "csv")                             ? DS_FMT_CSV
 	                                                                 : DS_FMT_TEXT;
 	if (strcmp(sub, "history") && strcmp(sub, "stock") && strcmp(sub, "export") && strcmp(sub, "sync")) {
-		rc = ds_cli_usage_error(cli, "ledger", "use history CODE, stock, export or sync");
+		rc = ds_cli_usage_error(cli, "ledger", _("use history CODE, stock, export or sync"));
 		goto out;
 	}
 	if (!strcmp(sub, "history") && v.nrest != 2) {
-		rc = ds_cli_usage_error(cli, "ledger", "history needs one CODE");
+		rc = ds_cli_usage_error(cli, "ledger", _("history needs one CODE"));
 		goto out;
 	}
 	if (!strcmp(sub, "history") && (rc = history_key(cli, v.rest[1], &unit)) != 0)

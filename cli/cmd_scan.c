@@ -21,36 +21,36 @@
 #include "scanner.h"
 
 static const ds_optspec scan_opts[] = {
-	{"format", 'f', "FMT", "text|json|jsonl|csv", "output format (default text; json is one object per image and line)"},
-	{"jobs", 'j', "N", NULL, "decode N images at once (default: number of cores)"},
-	{"effort", 'e', "LEVEL", "fast|normal|thorough", "how hard to look (default normal: stop at the first trace code)"},
-	{"max-pixels", 0, "N", NULL, "refuse images larger than N pixels (default 100000000)"},
-	{"files-from", 0, "FILE", NULL, "also read image paths from FILE, one per line ('-' for stdin)"},
-	{"lang", 0, "LANG", "zh|en", "language of messages (default from $LANG)"},
-	{"insurance", 0, "TYPE", "employee|resident", "show the reimbursement policy for this insurance type"},
-	{"data-dir", 0, "DIR", NULL, "where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)"},
-	{"camera", 0, NULL, NULL, "decode live from a V4L2 camera (the device may follow, default /dev/video0)"},
-	{"frames", 0, "PATH", NULL, "run the live loop over recorded frames: a .y4m file or a folder of images"},
-	{"window", 0, "SECONDS", NULL, "live: report a code again only after it was out of view this long (default 2)"},
-	{"fps", 0, "N", NULL, "--frames from a folder: frames per second (default 10)"},
-	{"quiet", 'q', NULL, NULL, "live: no terminal bell"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"format", 'f', "FMT", "text|json|jsonl|csv", N_("output format (default text; json is one object per image and line)")},
+	{"jobs", 'j', "N", NULL, N_("decode N images at once (default: number of cores)")},
+	{"effort", 'e', "LEVEL", "fast|normal|thorough", N_("how hard to look (default normal: stop at the first trace code)")},
+	{"max-pixels", 0, "N", NULL, N_("refuse images larger than N pixels (default 100000000)")},
+	{"files-from", 0, "FILE", NULL, N_("also read image paths from FILE, one per line ('-' for stdin)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
+	{"insurance", 0, "TYPE", "employee|resident", N_("show the reimbursement policy for this insurance type")},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db lives (default $DRUGSCAN_HOME or $XDG_DATA_HOME/drugscan)")},
+	{"camera", 0, NULL, NULL, N_("decode live from a V4L2 camera (the device may follow, default /dev/video0)")},
+	{"frames", 0, "PATH", NULL, N_("run the live loop over recorded frames: a .y4m file or a folder of images")},
+	{"window", 0, "SECONDS", NULL, N_("live: report a code again only after it was out of view this long (default 2)")},
+	{"fps", 0, "N", NULL, N_("--frames from a folder: frames per second (default 10)")},
+	{"quiet", 'q', NULL, NULL, N_("live: no terminal bell")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec scan_spec = {
-	"scan [OPTIONS] IMAGE|DIR...  |  scan --camera [DEVICE]  |  scan --frames PATH",
-	"Decode drug trace codes from photos: PNG, JPEG (EXIF orientation respected),\n"
+	N_("scan [OPTIONS] IMAGE|DIR...  |  scan --camera [DEVICE]  |  scan --frames PATH"),
+	N_("Decode drug trace codes from photos: PNG, JPEG (EXIF orientation respected),\n"
 	"WebP and PNM. Folders are walked recursively in name order. Every code goes\n"
 	"through the trace parser, so each has its kind, fields and issues. Code128,\n"
-	"GS1-128, EAN/UPC, DataBar and QR are read with ZBar, DataMatrix with libdmtx.",
+	"GS1-128, EAN/UPC, DataBar and QR are read with ZBar, DataMatrix with libdmtx."),
 	scan_opts,
-	"exit status: 0 every image had a code, 1 an image could not be read,\n"
+	N_("exit status: 0 every image had a code, 1 an image could not be read,\n"
 	"2 usage error, 3 an alert (e.g. an expired box), 4 some image had no code.\n\n"
 	"examples:\n"
 	"  drugscan scan box.jpg\n"
 	"  drugscan scan --format jsonl --jobs 2 photos/ > results.jsonl\n"
-	"  drugscan scan --camera /dev/video0\n",
+	"  drugscan scan --camera /dev/video0\n"),
 };
 
 typedef struct scan_job {
@@ -136,7 +136,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			else if (error)
 				fprintf(mem, "%s: %s\n", file, error);
 			else if (!res->count)
-				fprintf(mem, "%s: %s\n", file, lang == DS_LANG_ZH ? "未找到条码" : "no code found");
+				fprintf(mem, "%s: %s\n", file, _("no code found"));
 			else
 				fprintf(mem, "== %s\n", file);
 		} else if (error || !res->count) {
@@ -160,8 +160,7 @@ static int render_image(scan_job *job, ds_buf *out, const char *file, const ds_s
 			flags |= DS_IMG_ALERT;
 		if (job->fmt == DS_FMT_TEXT && res->has_trace && code->kind == DS_KIND_PRODUCT_BARCODE) {
 			/* the trace code is in the photo too: the product barcode is only a side note */
-			fprintf(mem, "  %s %.*s%s\n", lang == DS_LANG_ZH ? "· 另有商品条码" : "· also a product barcode",
-			        (int)code->text_len, code->text, lang == DS_LANG_ZH ? "（不是追溯码）" : " (not a trace code)");
+			fprintf(mem, _("  · also a product barcode %.*s (not a trace code)\n"), (int)code->text_len, code->text);
 		} else if (job->fmt == DS_FMT_TEXT) {
 			ds_buf tmp = DS_BUF_INIT;
 			ds_render_text(mem, lang, &tmp, sym->data, sym->len, v);
@@ -214,7 +213,7 @@ static int scan_emit(void *ctx, size_t i, const ds_buf *b, int flags)
 	(void)i;
 	job->all |= flags < 0 ? DS_IMG_ERROR : flags;
 	if (flags < 0) {
-		fprintf(job->cli->err, "%s: out of memory\n", job->cli->prog);
+		fprintf(job->cli->err, _("%s: out of memory\n"), job->cli->prog);
 		return DS_ENOMEM;
 	}
 	if (b->len && fwrite(b->ptr, 1, b->len, job->cli->out) != b->len)
@@ -247,7 +246,7 @@ static int run_batch(scan_job *job, size_t nfiles, int jobs)
 	if (job->fmt == DS_FMT_TEXT && (job->all & DS_IMG_FOUND))	/* the note is about codes: none, no note */
 		fprintf(job->cli->out, "\n%s\n", ds_note_text(job->cli->lang));
 	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || job->write_error) {
-		fprintf(job->cli->err, "%s: cannot write output: %s\n", job->cli->prog, strerror(errno));
+		fprintf(job->cli->err, _("%s: cannot write output: %s\n"), job->cli->prog, strerror(errno));
 		job->all |= DS_IMG_ERROR;
 	}
 	return job->all;
@@ -272,11 +271,11 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	if (jobs < 1)
 		jobs = 1;
 	if (ds_opt_long(&jobs, ds_opts_get(&v, &scan_spec, "jobs"), 1, 256) < 0) {
-		rc = ds_cli_usage_error(cli, "scan", "--jobs needs a number from 1 to 256");
+		rc = ds_cli_usage_error(cli, "scan", _("--jobs needs a number from 1 to 256"));
 		goto done;
 	}
 	if (ds_opt_long(&maxpx, ds_opts_get(&v, &scan_spec, "max-pixels"), 1, 4000000000L) < 0) {
-		rc = ds_cli_usage_error(cli, "scan", "--max-pixels needs a positive number");
+		rc = ds_cli_usage_error(cli, "scan", _("--max-pixels needs a positive number"));
 		goto done;
 	}
 	job.sopts.max_pixels = (uint64_t)maxpx;
@@ -284,7 +283,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	job.data_dir = ds_opts_get(&v, &scan_spec, "data-dir");
 	job.insurance = ds_opts_get(&v, &scan_spec, "insurance");
 	if (ds_catalog_probe(job.data_dir, job.insurance, &err) < 0) {
-		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: %s; codes are decoded without the catalog\n"), cli->prog, err.message);
 		job.no_catalog = 1;
 	}
 	if (ds_opts_has(&v, &scan_spec, "camera") || ds_opts_get(&v, &scan_spec, "frames")) {
@@ -298,7 +297,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 		size_t cap = 0;
 		ssize_t n;
 		if (!f) {
-			fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, from, strerror(errno));
+			fprintf(cli->err, _("%s: cannot open '%s': %s\n"), cli->prog, from, strerror(errno));
 			rc = DS_EXIT_ERROR;
 			goto done;
 		}
@@ -313,7 +312,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 			fclose(f);
 	}
 	if (v.nrest == 0 && files.n == 0) {
-		rc = ds_cli_usage_error(cli, "scan", "no image given: pass IMAGE or DIR...");
+		rc = ds_cli_usage_error(cli, "scan", _("no image given: pass IMAGE or DIR..."));
 		goto done;
 	}
 	for (i = 0; i < v.nrest; i++) {
@@ -325,7 +324,7 @@ int ds_cmd_scan(ds_cli *cli, int argc, char **argv)
 	}
 	job.files = files.v;
 	if (files.n == 0) {
-		fprintf(cli->err, "%s: no images found\n", cli->prog);
+		fprintf(cli->err, _("%s: no images found\n"), cli->prog);
 		rc = DS_EXIT_NO_CODE;
 		goto done;
 	}

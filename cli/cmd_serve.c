@@ -20,32 +20,32 @@
 #endif
 
 static const ds_optspec serve_opts[] = {
-	{"listen", 'l', "ADDR:PORT", NULL, "where to listen (default 127.0.0.1:8765; port 0 picks a free one)"},
-	{"token-file", 0, "FILE", NULL, "require 'Authorization: Bearer TOKEN' with the token in FILE (needed off loopback)"},
-	{"data-dir", 0, "DIR", NULL, "where catalog.db and ledger.db live"},
-	{"ledger", 0, "FILE", NULL, "the ledger file (default DIR/ledger.db)"},
-	{"allow-origin", 0, "ORIGIN", NULL, "let pages from ORIGIN (https://host[:port]) call the API (CORS)"},
-	{"station", 's', "ID", NULL, "the station of counter requests that name none (default: the host name)"},
-	{"threads", 0, "N", NULL, "HTTP worker threads (default: the CPUs)"},
-	{"max-connections", 0, "N", NULL, "connections at once (default 256)"},
-	{"timeout", 0, "SECONDS", NULL, "close a connection idle this long (default 15)"},
-	{"lang", 0, "LANG", "zh|en", "language of answers when a request does not ask (default from $LANG)"},
-	{"help", 'h', NULL, NULL, "show this help"},
+	{"listen", 'l', "ADDR:PORT", NULL, N_("where to listen (default 127.0.0.1:8765; port 0 picks a free one)")},
+	{"token-file", 0, "FILE", NULL, N_("require 'Authorization: Bearer TOKEN' with the token in FILE (needed off loopback)")},
+	{"data-dir", 0, "DIR", NULL, N_("where catalog.db and ledger.db live")},
+	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"allow-origin", 0, "ORIGIN", NULL, N_("let pages from ORIGIN (https://host[:port]) call the API (CORS)")},
+	{"station", 's', "ID", NULL, N_("the station of counter requests that name none (default: the host name)")},
+	{"threads", 0, "N", NULL, N_("HTTP worker threads (default: the CPUs)")},
+	{"max-connections", 0, "N", NULL, N_("connections at once (default 256)")},
+	{"timeout", 0, "SECONDS", NULL, N_("close a connection idle this long (default 15)")},
+	{"lang", 0, "LANG", "zh|en", N_("language of answers when a request does not ask (default from $LANG)")},
+	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
 static const ds_cmdspec serve_spec = {
-	"serve [--listen ADDR:PORT] [--token-file FILE] [--data-dir DIR] [--ledger FILE] [--allow-origin ORIGIN]",
-	"Serve the JSON API v1 (docs/api.md) and the counter page at /, for the till's\n"
+	N_("serve [--listen ADDR:PORT] [--token-file FILE] [--data-dir DIR] [--ledger FILE] [--allow-origin ORIGIN]"),
+	N_("Serve the JSON API v1 (docs/api.md) and the counter page at /, for the till's\n"
 	"software, a phone or a browser with a webcam. Every answer is the CLI's JSON; a\n"
 	"counter action is committed to ledger.db before it is answered. An address other\n"
 	"than loopback needs --token-file. SIGTERM or Ctrl-C finishes the requests in\n"
-	"flight, then exits.",
+	"flight, then exits."),
 	serve_opts,
-	"exit status: 0 stopped by a signal, 1 the catalog, ledger or socket failed, 2 usage error.\n\n"
+	N_("exit status: 0 stopped by a signal, 1 the catalog, ledger or socket failed, 2 usage error.\n\n"
 	"examples:\n"
 	"  drugscan serve                     # then open http://127.0.0.1:8765/\n"
-	"  drugscan serve --listen 0.0.0.0:8765 --token-file /etc/drugscan/token\n",
+	"  drugscan serve --listen 0.0.0.0:8765 --token-file /etc/drugscan/token\n"),
 };
 
 /* The token: the file's first line, without trailing blanks. 0, or a message in err. */
@@ -57,27 +57,27 @@ static int read_token(ds_cli *cli, const char *path, char *out, size_t size, ds_
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return ds_error_set(err, DS_EIO, "cannot read token file '%s': %s", path, strerror(errno));
+		return ds_error_set(err, DS_EIO, _("cannot read token file '%s': %s"), path, strerror(errno));
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-		fprintf(cli->err, "%s serve: warning: token file '%s' can be read by other users (chmod 600 it)\n", cli->prog,
+		fprintf(cli->err, _("%s serve: warning: token file '%s' can be read by other users (chmod 600 it)\n"), cli->prog,
 		        path);
 	n = read(fd, out, size - 1);
 	close(fd);
 	if (n < 0)
-		return ds_error_set(err, DS_EIO, "cannot read token file '%s': %s", path, strerror(errno));
+		return ds_error_set(err, DS_EIO, _("cannot read token file '%s': %s"), path, strerror(errno));
 	out[n] = '\0';
 	for (i = 0; i < (size_t)n && out[i] != '\n' && out[i] != '\r'; i++)
 		;
 	if (i == size - 1)
-		return ds_error_set(err, DS_EINVAL, "token file '%s': the token is too long", path);
+		return ds_error_set(err, DS_EINVAL, _("token file '%s': the token is too long"), path);
 	out[i] = '\0';
 	while (i && (out[i - 1] == ' ' || out[i - 1] == '\t'))
 		out[--i] = '\0';
 	if (!i)
-		return ds_error_set(err, DS_EINVAL, "token file '%s' is empty", path);
+		return ds_error_set(err, DS_EINVAL, _("token file '%s' is empty"), path);
 	for (n = 0; (size_t)n < i; n++)
 		if ((unsigned char)out[n] <= ' ' || (unsigned char)out[n] == 0x7f)
-			return ds_error_set(err, DS_EINVAL, "token file '%s': the token has a blank or a control character", path);
+			return ds_error_set(err, DS_EINVAL, _("token file '%s': the token has a blank or a control character"), path);
 	return DS_OK;
 }
 
@@ -117,17 +117,17 @@ static int options(ds_cli *cli, const ds_optvals *v, ds_serve_opts *o, char *tok
 
 	memset(o, 0, sizeof(*o));
 	if (v->nrest)
-		return ds_cli_usage_error(cli, "serve", "serve takes no arguments, only options");
+		return ds_cli_usage_error(cli, "serve", _("serve takes no arguments, only options"));
 	if (ds_opt_long(&threads, ds_opts_get(v, &serve_spec, "threads"), 1, 64) < 0)
-		return ds_cli_usage_error(cli, "serve", "--threads needs a number from 1 to 64");
+		return ds_cli_usage_error(cli, "serve", _("--threads needs a number from 1 to 64"));
 	if (ds_opt_long(&conns, ds_opts_get(v, &serve_spec, "max-connections"), 1, 100000) < 0)
-		return ds_cli_usage_error(cli, "serve", "--max-connections needs a number from 1 to 100000");
+		return ds_cli_usage_error(cli, "serve", _("--max-connections needs a number from 1 to 100000"));
 	if (ds_opt_long(&timeout, ds_opts_get(v, &serve_spec, "timeout"), 1, 3600) < 0)
-		return ds_cli_usage_error(cli, "serve", "--timeout needs seconds from 1 to 3600");
+		return ds_cli_usage_error(cli, "serve", _("--timeout needs seconds from 1 to 3600"));
 	o->allow_origin = ds_opts_get(v, &serve_spec, "allow-origin");
 	if (o->allow_origin && !origin_valid(o->allow_origin))
-		return ds_cli_usage_error(cli, "serve", "--allow-origin needs one origin, like https://pos.example:8443 "
-		                                        "(no path, no wildcard)");
+		return ds_cli_usage_error(cli, "serve", _("--allow-origin needs one origin, like https://pos.example:8443 "
+		                                          "(no path, no wildcard)"));
 	if (tf && read_token(cli, tf, token, tsize, &err) < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		return err.code == DS_EINVAL ? DS_EXIT_USAGE : DS_EXIT_ERROR;
@@ -180,7 +180,7 @@ int ds_cmd_serve(ds_cli *cli, int argc, char **argv)
 		fprintf(cli->out, "%s\n", ds_serve_url(srv));
 		fflush(cli->out);
 		wait_for_signal(&old);
-		log_line(cli, "stopping: finishing the requests in flight");
+		log_line(cli, _("stopping: finishing the requests in flight"));
 		ds_serve_stop(srv, 30000);
 		ds_serve_free(srv);
 		rc = DS_EXIT_OK;

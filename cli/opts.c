@@ -46,7 +46,7 @@ static int choice_ok(const char *choices, const char *value)
 static int set_value(ds_optvals *out, const ds_optspec *o, int i, const char *value, ds_error *err)
 {
 	if (o->choices && !choice_ok(o->choices, value))
-		return ds_error_set(err, DS_EINVAL, "invalid value '%s' for --%s (expected %s)", value,
+		return ds_error_set(err, DS_EINVAL, _("invalid value '%s' for --%s (expected %s)"), value,
 		                    o->name, o->choices);
 	out->value[i] = value;
 	out->count[i]++;
@@ -85,7 +85,7 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 	memset(out, 0, sizeof(*out));
 	out->rest = calloc((size_t)argc + 1, sizeof(char *));
 	if (!out->rest)
-		return ds_error_set(err, DS_ENOMEM, "out of memory");
+		return ds_error_set(err, DS_ENOMEM, _("out of memory"));
 	for (a = 1; a < argc; a++) {
 		char *arg = argv[a];
 		/* "-", "-123", "--8123…": payloads, not options (options start with a letter) */
@@ -103,11 +103,11 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 			const ds_optspec *o;
 			i = find_long(spec, name, n);
 			if (i < 0)
-				return ds_error_set(err, DS_EINVAL, "unknown option '--%.*s'", (int)n, name);
+				return ds_error_set(err, DS_EINVAL, _("unknown option '--%.*s'"), (int)n, name);
 			o = &spec->opts[i];
 			if (!o->arg) {
 				if (eq)
-					return ds_error_set(err, DS_EINVAL, "option '--%s' takes no value", o->name);
+					return ds_error_set(err, DS_EINVAL, _("option '--%s' takes no value"), o->name);
 				out->count[i]++;
 				continue;
 			}
@@ -118,7 +118,7 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 				if (set_value(out, o, i, argv[++a], err) < 0)
 					return DS_EINVAL;
 			} else {
-				return ds_error_set(err, DS_EINVAL, "option '--%s' needs a value (%s)", o->name, o->arg);
+				return ds_error_set(err, DS_EINVAL, _("option '--%s' needs a value (%s)"), o->name, o->arg);
 			}
 			continue;
 		}
@@ -127,7 +127,7 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 			const ds_optspec *o;
 			i = find_short(spec, *arg);
 			if (i < 0)
-				return ds_error_set(err, DS_EINVAL, "unknown option '-%c'", *arg);
+				return ds_error_set(err, DS_EINVAL, _("unknown option '-%c'"), *arg);
 			o = &spec->opts[i];
 			if (!o->arg) {
 				out->count[i]++;
@@ -140,7 +140,7 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 				if (set_value(out, o, i, argv[++a], err) < 0)
 					return DS_EINVAL;
 			} else {
-				return ds_error_set(err, DS_EINVAL, "option '-%c' needs a value (%s)", o->short_name, o->arg);
+				return ds_error_set(err, DS_EINVAL, _("option '-%c' needs a value (%s)"), o->short_name, o->arg);
 			}
 			break;
 		}
@@ -151,10 +151,12 @@ int ds_opts_parse(ds_optvals *out, const ds_cmdspec *spec, int argc, char **argv
 void ds_opts_help(FILE *f, const char *prog, const ds_cmdspec *spec)
 {
 	int i;
+	char pad[96];
 
-	fprintf(f, "usage: %s %s\n\n%s\n", prog, spec->usage, spec->description);
+	fprintf(f, _("usage: %s %s\n"), prog, _(spec->usage));
+	fprintf(f, "\n%s\n", _(spec->description));
 	if (spec->opts[0].name)
-		fprintf(f, "\noptions:\n");
+		fputs(_("\noptions:\n"), f);
 	for (i = 0; spec->opts[i].name; i++) {
 		const ds_optspec *o = &spec->opts[i];
 		char left[64];
@@ -163,32 +165,30 @@ void ds_opts_help(FILE *f, const char *prog, const ds_cmdspec *spec)
 			         o->arg ? o->arg : "");
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-26s %s", left, o->help);
+		fprintf(f, "  %s %s", ds_pad(pad, sizeof(pad), left, 26), _(o->help));
 		if (o->choices)
-			fprintf(f, " (%s)", o->choices);
+			fprintf(f, _(" (%s)"), o->choices);
 		fputc('\n', f);
 	}
 	if (spec->epilog)
-		fprintf(f, "\n%s", spec->epilog);
+		fprintf(f, "\n%s", _(spec->epilog));
 }
 
 ds_lang ds_lang_from_env(void)
 {
-	static const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-	size_t i;
+	return ds_i18n_env_zh() ? DS_LANG_ZH : DS_LANG_EN;
+}
 
-	for (i = 0; i < 3; i++) {
-		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return strncmp(v, "zh", 2) ? DS_LANG_EN : DS_LANG_ZH;
-	}
-	return DS_LANG_EN;
+void ds_cli_lang(ds_cli *cli, ds_lang lang)
+{
+	cli->lang = lang;
+	ds_i18n_use(lang == DS_LANG_ZH);
 }
 
 int ds_cli_usage_error(ds_cli *cli, const char *cmd, const char *message)
 {
-	fprintf(cli->err, "%s %s: %s\n", cli->prog, cmd, message);
-	fprintf(cli->err, "try '%s %s --help'\n", cli->prog, cmd);
+	fprintf(cli->err, _("%s %s: %s\n"), cli->prog, cmd, message);
+	fprintf(cli->err, _("try '%s %s --help'\n"), cli->prog, cmd);
 	return DS_EXIT_USAGE;
 }
 
@@ -250,12 +250,12 @@ int ds_cli_begin(ds_cli *cli, const ds_cmdspec *spec, const char *cmd, ds_optval
 		return ds_cli_usage_error(cli, cmd, err.message);
 	}
 	lang = ds_opts_get(v, spec, "lang");
+	if (lang)
+		ds_cli_lang(cli, strcmp(lang, "zh") ? DS_LANG_EN : DS_LANG_ZH);
 	if (ds_opts_has(v, spec, "help")) {
 		ds_opts_help(cli->out, cli->prog, spec);
 		return DS_EXIT_OK;
 	}
-	if (lang)
-		cli->lang = strcmp(lang, "zh") ? DS_LANG_EN : DS_LANG_ZH;
 	return -1;
 }
 

@@ -100,16 +100,14 @@ ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang)
 
 void ds_renderer_free(ds_renderer *r)
 {
-	if (!r)
-		return;
-	{
 	size_t i;
 
-	ds_buf_free(&r->tmp);
-	ds_buf_free(&r->json);
-	ds_buf_free(&r->note);
-	for (i = 0; i < DS_FRAGS; i++)
+	for (i = 0; r && i < DS_FRAGS; i++)
 		free(r->frags[i].json);
+	if (r) {
+		ds_buf_free(&r->tmp);
+		ds_buf_free(&r->json);
+		ds_buf_free(&r->note);
 	}
 	free(r);
 }

@@ -25,6 +25,7 @@ int ds_renderer_finish(ds_renderer *r);
 void ds_renderer_free(ds_renderer *r);
 
 /* Text for people (render_text.c). tmp is scratch space. */
+const char *ds_cli_word(const char *id); /* a ledger action or state ("sell", "in_stock") translated, else id */
 int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size_t len, const ds_verdict *v);
 
 #endif

@@ -12,37 +12,53 @@
 #include "render.h"
 
 typedef struct field_name {
-	const char *name, *zh, *en;
+	const char *name, *text;
 } field_name;
 
 static const field_name field_names[] = {
-	{"product_code", "药品标识码", "product code"},
-	{"serial", "序列号", "serial"},
-	{"check", "校验码", "check"},
-	{"gtin", "GTIN", "GTIN"},
-	{"batch", "批号", "batch"},
-	{"expiry", "有效期至", "expiry"},
-	{"prod_date", "生产日期", "production date"},
-	{"valid_until", "有效期至", "valid until"},
-	{"ean13", "商品条码", "EAN-13"},
-	{"ean8", "商品条码", "EAN-8"},
-	{"upca", "商品条码", "UPC-A"},
-	{"di", "产品标识", "DI"},
-	{"org_code", "机构代码", "organisation"},
-	{"country", "国家代码", "country"},
-	{"category", "类别", "category"},
-	{"host", "网站", "host"},
-	{"embedded_kind", "内含", "carries"},
+	{"product_code", N_("product code")},
+	{"serial", N_("serial")},
+	{"check", N_("check")},
+	{"gtin", N_("GTIN")},
+	{"batch", N_("batch")},
+	{"expiry", N_("expiry")},
+	{"prod_date", N_("production date")},
+	{"valid_until", N_("valid until")},
+	{"ean13", N_("EAN-13")},
+	{"ean8", N_("EAN-8")},
+	{"upca", N_("UPC-A")},
+	{"di", N_("DI")},
+	{"org_code", N_("organisation")},
+	{"country", N_("country")},
+	{"category", N_("category")},
+	{"host", N_("host")},
+	{"embedded_kind", N_("carries")},
 };
 
-static const char *field_label(const char *name, ds_lang lang)
+static const char *field_label(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++)
 		if (!strcmp(field_names[i].name, name))
-			return lang == DS_LANG_ZH ? field_names[i].zh : field_names[i].en;
+			return _(field_names[i].text);
 	return name;
+}
+
+/* The ledger's actions and states, as people read them (ds_cli_word) */
+static const char *const ledger_words[] = {
+	N_("receive"), N_("sell"), N_("return"), N_("destroy"), N_("stocktake"), N_("undo"), N_("scan"),
+	N_("unknown"), N_("in_stock"), N_("sold"), N_("returned"), N_("destroyed"),
+};
+
+const char *ds_cli_word(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ledger_words) / sizeof(ledger_words[0]); i++)
+		if (!strcmp(id, ledger_words[i]))
+			return _(ledger_words[i]);
+	return id;
 }
 
 /* The input with the issue's span marked »like this«, when it is short printable text. */
@@ -75,12 +91,11 @@ static int derived_from_issue(const char *label_id)
 	       !strcmp(label_id, "code.gs1_check_failed") || !strcmp(label_id, "code.bad_date");
 }
 
-static void drug_lines(FILE *out, const ds_drug *d, ds_lang lang)
+static void drug_lines(FILE *out, const ds_drug *d)
 {
-	int zh = lang == DS_LANG_ZH;
-
-	fprintf(out, "    %s%s%s%s", d->generic_name, d->brand_name[0] ? (zh ? "（" : " (") : "", d->brand_name,
-	        d->brand_name[0] ? (zh ? "）" : ")") : "");
+	fprintf(out, "    %s", d->generic_name);
+	if (d->brand_name[0]) /* TRANSLATORS: the brand name, after the generic name */
+		fprintf(out, _(" (%s)"), d->brand_name);
 	if (d->dosage_form[0])
 		fprintf(out, " · %s", d->dosage_form);
 	if (d->spec[0])
@@ -90,31 +105,33 @@ static void drug_lines(FILE *out, const ds_drug *d, ds_lang lang)
 	fputc('\n', out);
 	fprintf(out, "    %s%s%s", d->manufacturer, d->approval_no[0] ? " · " : "", d->approval_no);
 	if (strcmp(d->nhsa_code, d->list_key)) /* a list row has a key, not an NHSA code */
-		fprintf(out, "%s%s", zh ? " · 医保代码 " : " · NHSA code ", d->nhsa_code);
+		fprintf(out, _(" · NHSA code %s"), d->nhsa_code);
 	if (d->section[0])
-		fprintf(out, zh ? "%s目录 %s %s（%s）" : "%slist: %s %s (%s)",
+		/* TRANSLATORS: " · " or nothing, then the list section, the row number and the row key */
+		fprintf(out, _("%slist: %s %s (%s)"),
 		        d->manufacturer[0] || d->approval_no[0] || strcmp(d->nhsa_code, d->list_key) ? " · " : "", d->section,
 		        d->list_no, d->list_key);
 	fputc('\n', out);
 }
 
 /* One or two words for the strongest alert, for the headline. */
-static const char *alert_word(const ds_label *l, ds_lang lang)
+static const char *alert_word(const ds_label *l)
 {
 	static const struct {
-		const char *prefix, *zh, *en;
+		const char *prefix, *text;
 	} words[] = {
-		{"trace.expired", "已过期", "EXPIRED"},
-		{"recall.", "已召回", "RECALLED"},
-		{"ledger.already_sold", "已售出", "ALREADY SOLD"},
-		{"ledger.destroyed", "已销毁", "DESTROYED"},
+		{"trace.expired", N_("EXPIRED")},
+		{"recall.", N_("RECALLED")},
+		{"ledger.already_sold", N_("ALREADY SOLD")},
+		{"ledger.destroyed", N_("DESTROYED")},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strncmp(l->id, words[i].prefix, strlen(words[i].prefix)))
-			return lang == DS_LANG_ZH ? words[i].zh : words[i].en;
-	return lang == DS_LANG_ZH ? "有警报" : "ALERT";
+			return _(words[i].text);
+	/* TRANSLATORS: the headline's "well-formed, but ALERT" */
+	return _("ALERT");
 }
 
 /* The first line tells the truth: no plain ✓ over an alert, nor over a code
@@ -123,17 +140,13 @@ static void headline(FILE *out, const ds_verdict *v, ds_lang lang)
 {
 	const ds_code *c = v->code;
 	const ds_label *top = ds_verdict_top(v);
-	int zh = lang == DS_LANG_ZH;
 
 	if (!c->valid)
 		fprintf(out, "  \xe2\x9c\x97 %s\n", ds_code_summary(c, lang));
 	else if (top && top->level == DS_LEVEL_ALERT)
-		fprintf(out, zh ? "  \xe2\x9a\xa0 %s：格式正确，但%s\n" : "  \xe2\x9a\xa0 %s: well-formed, but %s\n",
-		        ds_code_summary(c, lang), alert_word(top, lang));
+		fprintf(out, _("  \xe2\x9a\xa0 %s: well-formed, but %s\n"), ds_code_summary(c, lang), alert_word(top));
 	else if (!ds_verdict_names_box(v))
-		fprintf(out, zh ? "  ! %s：没有序列号，只能识别品种，不能识别这一盒\n"
-		                : "  ! %s: no serial, so it names the product, not this box\n",
-		        ds_code_summary(c, lang));
+		fprintf(out, _("  ! %s: no serial, so it names the product, not this box\n"), ds_code_summary(c, lang));
 	else
 		fprintf(out, "  \xe2\x9c\x93 %s\n", ds_code_summary(c, lang));
 }
@@ -143,7 +156,6 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 	const ds_code *c = v->code;
 	const ds_label *labels = v->labels;
 	size_t nlabels = v->nlabels;
-	int zh = lang == DS_LANG_ZH;
 	char msg[256];
 	size_t i, shown = 0;
 	int marked = 0;
@@ -159,7 +171,7 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 				ds_buf_putc(tmp, c->text[i]);
 		}
 	}
-	fprintf(out, "%s\n", tmp->len ? tmp->ptr : (zh ? "（无法显示的输入）" : "(unprintable input)"));
+	fprintf(out, "%s\n", tmp->len ? tmp->ptr : _("(unprintable input)"));
 	headline(out, v, lang);
 	if (c->nfields) {
 		fputs("    ", out);
@@ -167,14 +179,14 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 			const char *name = c->fields[i].name;
 			if (!strcmp(name, "url"))
 				continue;
-			fprintf(out, "%s%s %s", shown++ ? " · " : "", field_label(name, lang), c->fields[i].value);
+			fprintf(out, "%s%s %s", shown++ ? " · " : "", field_label(name), c->fields[i].value);
 			if (!strcmp(name, "check") && c->kind != DS_KIND_MA)
-				fputs(zh ? "（无公开算法，未核验）" : " (no public algorithm: not verified)", out);
+				fputs(_(" (no public algorithm: not verified)"), out);
 		}
 		fputc('\n', out);
 	}
 	if (v->drug)
-		drug_lines(out, v->drug, lang);
+		drug_lines(out, v->drug);
 	for (i = 0; i < c->nissues; i++) {
 		const ds_issue *is = &c->issues[i];
 		const char *mark = is->severity == DS_SEV_INFO ? "\xc2\xb7" : "!";
@@ -188,9 +200,7 @@ int ds_render_text(FILE *out, ds_lang lang, ds_buf *tmp, const void *input, size
 		const char *tag;
 		if (derived_from_issue(labels[i].id))
 			continue;
-		tag = labels[i].level == DS_LEVEL_ALERT ? (zh ? "[警报]" : "[ALERT]")
-		      : labels[i].level == DS_LEVEL_WARN ? (zh ? "[注意]" : "[warn]")
-		                                        : (zh ? "[信息]" : "[info]");
+		tag = labels[i].level == DS_LEVEL_ALERT ? _("[ALERT]") : labels[i].level == DS_LEVEL_WARN ? _("[warn]") : _("[info]");
 		fprintf(out, "  %s %s\n", tag, labels[i].text);
 	}
 	return ferror(out) ? DS_EIO : DS_OK;

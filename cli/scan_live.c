@@ -78,23 +78,24 @@ static int open_camera(source *src, const char *dev, ds_cli *cli)
 	int fd;
 
 	if (stat(dev, &st) != 0) {
-		fprintf(cli->err, "%s: no camera at '%s' (is a webcam plugged in? try --frames to replay a recording)\n",
+		fprintf(cli->err, _("%s: no camera at '%s' (is a webcam plugged in? try --frames to replay a recording)\n"),
 		        cli->prog, dev);
 		return -1;
 	}
 	fd = open(dev, O_RDWR | O_NONBLOCK);
 	if (fd < 0) {
-		fprintf(cli->err, "%s: cannot open camera '%s': %s\n", cli->prog, dev,
-		        errno == EBUSY ? "it is busy (in use by another program)" : strerror(errno));
+		fprintf(cli->err, _("%s: cannot open camera '%s': %s\n"), cli->prog, dev,
+		        errno == EBUSY ? _("it is busy (in use by another program)") : strerror(errno));
 		return -1;
 	}
 	close(fd);
 	src->video = zbar_video_create();
 	if (!src->video || zbar_video_open(src->video, dev) != 0 ||
 	    zbar_video_init(src->video, zbar_fourcc('Y', '8', '0', '0')) != 0 || zbar_video_enable(src->video, 1) != 0) {
-		const char *why = src->video ? zbar_video_error_string(src->video, 0) : "out of memory";
+		const char *why = src->video ? zbar_video_error_string(src->video, 0) : _("out of memory");
 		/* ZBar's message spans lines: keep its last non-empty one, the reason */
-		char reason[256] = "unknown error";
+		char reason[256];
+		snprintf(reason, sizeof(reason), "%s", _("unknown error"));
 		if (why) {
 			const char *end = why + strlen(why), *line;
 			while (end > why && (end[-1] == '\n' || end[-1] == ' '))
@@ -106,8 +107,8 @@ static int open_camera(source *src, const char *dev, ds_cli *cli)
 				line++;
 			snprintf(reason, sizeof(reason), "%.*s", (int)(end - line), line);
 		}
-		fprintf(cli->err, "%s: cannot start camera '%s': %s\n", cli->prog, dev,
-		        strstr(reason, "busy") || strstr(reason, "Busy") ? "it is busy (in use by another program)" : reason);
+		fprintf(cli->err, _("%s: cannot start camera '%s': %s\n"), cli->prog, dev,
+		        strstr(reason, "busy") || strstr(reason, "Busy") ? _("it is busy (in use by another program)") : reason);
 		return -1;
 	}
 	return 0;
@@ -131,11 +132,11 @@ static int open_y4m(source *src, const char *path, ds_cli *cli)
 
 	src->y4m = fopen(path, "rb");
 	if (!src->y4m) {
-		fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, path, strerror(errno));
+		fprintf(cli->err, _("%s: cannot open '%s': %s\n"), cli->prog, path, strerror(errno));
 		return -1;
 	}
 	if (!fgets(line, sizeof(line), src->y4m) || strncmp(line, "YUV4MPEG2 ", 10)) {
-		fprintf(cli->err, "%s: '%s': not a YUV4MPEG2 (.y4m) file\n", cli->prog, path);
+		fprintf(cli->err, _("%s: '%s': not a YUV4MPEG2 (.y4m) file\n"), cli->prog, path);
 		return -1;
 	}
 	for (tok = strtok_r(line + 10, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
@@ -154,7 +155,7 @@ static int open_y4m(source *src, const char *path, ds_cli *cli)
 			     : !strncmp(tok + 1, "422", 3)  ? "422" : "420";
 	}
 	if (src->w <= 0 || src->h <= 0 || src->w > 16384 || src->h > 16384 || num <= 0 || den <= 0) {
-		fprintf(cli->err, "%s: '%s': bad YUV4MPEG2 header\n", cli->prog, path);
+		fprintf(cli->err, _("%s: '%s': bad YUV4MPEG2 header\n"), cli->prog, path);
 		return -1;
 	}
 	src->fps = (double)num / (double)den;
@@ -181,7 +182,7 @@ static int open_folder(source *src, const char *dir, double fps, ds_cli *cli)
 	size_t cap = 0;
 
 	if (!d) {
-		fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, dir, strerror(errno));
+		fprintf(cli->err, _("%s: cannot open '%s': %s\n"), cli->prog, dir, strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d))) {
@@ -215,11 +216,11 @@ static int next_frame(source *src, ds_image *img, double *t, ds_error *err)
 		zbar_image_t *gray;
 		int rc;
 		if (!raw)
-			return ds_error_set(err, DS_EIO, "camera stopped delivering frames"), -1;
+			return ds_error_set(err, DS_EIO, _("camera stopped delivering frames")), -1;
 		gray = zbar_image_convert(raw, zbar_fourcc('Y', '8', '0', '0'));
 		zbar_image_destroy(raw);
 		if (!gray)
-			return ds_error_set(err, DS_EIO, "cannot convert the camera frame"), -1;
+			return ds_error_set(err, DS_EIO, _("cannot convert the camera frame")), -1;
 		rc = ds_image_from_gray(img, zbar_image_get_data(gray), (int)zbar_image_get_width(gray),
 		                        (int)zbar_image_get_height(gray), err);
 		zbar_image_destroy(gray);
@@ -230,7 +231,7 @@ static int next_frame(source *src, ds_image *img, double *t, ds_error *err)
 		if (!fgets(line, sizeof(line), src->y4m))
 			return 0;
 		if (strncmp(line, "FRAME", 5))
-			return ds_error_set(err, DS_EINVAL, "corrupt .y4m: expected FRAME"), -1;
+			return ds_error_set(err, DS_EINVAL, _("corrupt .y4m: expected FRAME")), -1;
 		if (fread(src->buf, 1, src->frame_bytes, src->y4m) != src->frame_bytes)
 			return 0; /* a cut-off last frame ends the recording */
 		*t = src->next++ / src->fps;
@@ -345,16 +346,16 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	l.window = 2.0;
 	l.quiet = ds_opts_has(v, spec, "quiet");
 	if (ds_opt_double(&l.window, win, 0, 3600) < 0)
-		return ds_cli_usage_error(cli, "scan", "--window needs seconds from 0 to 3600");
+		return ds_cli_usage_error(cli, "scan", _("--window needs seconds from 0 to 3600"));
 	if (v->nrest > 1 || (frames && v->nrest > 0))
-		return ds_cli_usage_error(cli, "scan", "live mode takes one camera device, or --frames PATH");
+		return ds_cli_usage_error(cli, "scan", _("live mode takes one camera device, or --frames PATH"));
 	if (frames) {
 		struct stat st;
 		double f = 10.0;
 		if (ds_opt_double(&f, fps, 0, 1000) < 0 || f <= 0)
-			return ds_cli_usage_error(cli, "scan", "--fps needs a number from 0 to 1000");
+			return ds_cli_usage_error(cli, "scan", _("--fps needs a number from 0 to 1000"));
 		if (stat(frames, &st) != 0) {
-			fprintf(cli->err, "%s: cannot open '%s': %s\n", cli->prog, frames, strerror(errno));
+			fprintf(cli->err, _("%s: cannot open '%s': %s\n"), cli->prog, frames, strerror(errno));
 			return DS_EXIT_ERROR;
 		}
 		src.kind = S_ISDIR(st.st_mode) ? 2 : 1;
@@ -377,7 +378,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	l.lookup.trace = &l.trace;
 	ds_insurance_parse(&l.lookup.insurance, ds_opts_get(v, spec, "insurance"));
 	if (ds_catalog_open_default(&l.cat, ds_opts_get(v, spec, "data-dir"), &err) < 0)
-		fprintf(cli->err, "%s: %s; codes are decoded without the catalog\n", cli->prog, err.message);
+		fprintf(cli->err, _("%s: %s; codes are decoded without the catalog\n"), cli->prog, err.message);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: stop between frames, print the summary */
 	while (l.scanner && !ds_sig_pending()) {
 		ds_image img;
@@ -406,7 +407,8 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 		l.frames++;
 	}
 	ds_sig_restore(&sig);
-	fprintf(cli->err, "%s: %lu frames, %lu codes reported\n", cli->prog, l.frames, l.reported);
+	fprintf(cli->err, ngettext("%s: %lu frame, ", "%s: %lu frames, ", l.frames), cli->prog, l.frames);
+	fprintf(cli->err, ngettext("%lu code reported\n", "%lu codes reported\n", l.reported), l.reported);
 	for (i = 0; i < l.nseen; i++)
 		free(l.seen[i].payload);
 	free(l.seen);

@@ -7,6 +7,7 @@
  * - dates:    days in a month, strict YYYY-MM-DD, today (or $DRUGSCAN_TODAY).
  * - ds_atomic: replace a file whole (temp file, fsync, rename, folder fsync).
  * - the URL policy of catalog update and ledger sync (url_policy.c, libcurl).
+ * - i18n:     the command line's gettext set-up and display-width padding (i18n.c).
  *
  * Return convention: fallible functions return 0 (DS_OK) or a negative DS_E*
  * code, fill a caller-supplied ds_error when one is given, and put their
@@ -133,6 +134,33 @@ void ds_atomic_abort(ds_atomic *a);
  * database, closed): fsync tmp, rename it over path, fsync the folder. On
  * failure tmp is removed. */
 int ds_atomic_rename(const char *tmp, const char *path, ds_error *err);
+
+/* ---- i18n.c: messages in the user's language, and columns by display width ---- */
+
+/* 1 when the environment asks for Chinese, 0 for English (the default): the first
+ * zh or en entry of $LANGUAGE, English when it has neither (ignored when the
+ * locale is C, POSIX or C.*, as gettext does), else the first set of $LC_ALL,
+ * $LC_MESSAGES, $LANG starting "zh". */
+int ds_i18n_env_zh(void);
+/* Speak Chinese (zh_CN catalogue) or English (the msgids) from now on, through
+ * gettext's text domain "drugscan". The catalogue is looked for in locale/
+ * beside the executable (the build tree), else in the installed LOCALEDIR. It
+ * needs no generated zh_CN locale: the language goes to $LANGUAGE, LC_MESSAGES
+ * becomes C.UTF-8 and the catalogue is read as UTF-8. Only LC_MESSAGES changes.
+ * Process-global (gettext is): for the command line, not for serve's requests,
+ * which keep the ds_lang tables. May be called again to switch. */
+void ds_i18n_use(int zh);
+/* Terminal columns of UTF-8 text: wide (CJK, full-width) characters count 2,
+ * combining marks 0, an invalid byte 1 (wcwidth() of C.UTF-8, whatever the
+ * process locale). */
+size_t ds_utf8_width(const char *s, size_t len);
+/* s, then spaces up to width columns (none when s is as wide or wider). */
+int ds_buf_pad(ds_buf *out, const char *s, size_t width);
+/* The same into buf (size bytes, cut to fit), for a printf argument; returns buf. */
+const char *ds_pad(char *buf, size_t size, const char *s, size_t width);
+/* A row of a "label  value" table: label padded to width columns, a space, then
+ * fmt's text (which ends the line itself). Returns what vfprintf returns. */
+int ds_fprint_field(FILE *f, const char *label, size_t width, const char *fmt, ...) DS_PRINTF(4, 5);
 
 /* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
 int ds_today_ymd(void);

@@ -379,6 +379,76 @@ static void test_atomic_rename(void **state)
 	assert_non_null(strstr(err.message, tmp));
 }
 
+/* Display width: a CJK or full-width character takes two columns, whatever the process locale. */
+static void test_display_width(void **state)
+{
+	char buf[64];
+	ds_buf b = DS_BUF_INIT;
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(ds_utf8_width("abc", 3), 3);
+	assert_int_equal(ds_utf8_width("已售出", strlen("已售出")), 6);
+	assert_int_equal(ds_utf8_width("（A）", strlen("（A）")), 5);
+	assert_int_equal(ds_utf8_width("e\xcc\x81", 3), 1);  /* e + combining acute */
+	assert_int_equal(ds_utf8_width("\xff" "a", 2), 2); /* an invalid byte: one column */
+	assert_string_equal(ds_pad(buf, sizeof(buf), "在库", 9), "在库     ");
+	assert_string_equal(ds_pad(buf, sizeof(buf), "in_stock", 9), "in_stock ");
+	assert_string_equal(ds_pad(buf, sizeof(buf), "destroyed!", 9), "destroyed!");
+	assert_string_equal(ds_pad(buf, 4, "abcdef", 9), "abc");
+	assert_int_equal(ds_buf_pad(&b, "来源", 12), DS_OK);
+	assert_string_equal(b.ptr, "来源        ");
+	ds_buf_free(&b);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	ds_fprint_field(f, "导入时间", 12, "%d\n", 7);
+	ds_fprint_field(f, "source", 12, "%s\n", "x");
+	fclose(f);
+	assert_string_equal(text, "导入时间     7\nsource       x\n");
+	free(text);
+}
+
+/* The language from the environment, as gettext reads it. */
+static void test_env_language(void **state)
+{
+	static const struct {
+		const char *language, *lc_all, *lc_messages, *lang;
+		int zh;
+	} cases[] = {
+		{NULL, NULL, NULL, NULL, 0},
+		{NULL, NULL, NULL, "zh_CN.UTF-8", 1},
+		{NULL, NULL, NULL, "C.UTF-8", 0},
+		{NULL, "en_US.UTF-8", NULL, "zh_CN.UTF-8", 0},
+		{NULL, "", "zh_TW.UTF-8", "en_US.UTF-8", 1},
+		{"zh_CN:en", NULL, NULL, "en_US.UTF-8", 1},
+		{"fr:de:zh", NULL, NULL, "en_US.UTF-8", 1},
+		{"en:zh_CN", NULL, NULL, "zh_CN.UTF-8", 0},
+		{"zh_CN", NULL, NULL, "C", 0},
+		{"zh_CN", NULL, NULL, "POSIX", 0},
+		{"zh_CN", NULL, NULL, NULL, 0},
+		{"fr", NULL, NULL, "zh_CN.UTF-8", 0}, /* a list without zh or en: the msgids */
+		{"", NULL, NULL, "zh_CN.UTF-8", 1},
+		{"zh_TW", "C", NULL, "zh_CN.UTF-8", 0},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v[4] = {cases[i].language, cases[i].lc_all, cases[i].lc_messages, cases[i].lang};
+		const char *names[4] = {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"};
+		int k;
+		for (k = 0; k < 4; k++)
+			if (v[k])
+				setenv(names[k], v[k], 1);
+			else
+				unsetenv(names[k]);
+		if (ds_i18n_env_zh() != cases[i].zh)
+			fail_msg("case %zu: want %d", i, cases[i].zh);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_error_set),
 		cmocka_unit_test(test_loopback_hosts),
 		cmocka_unit_test(test_url_policy),
+		cmocka_unit_test(test_display_width),
+		cmocka_unit_test(test_env_language),
 		cmocka_unit_test_setup_teardown(test_atomic_commit, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_atomic_abort_leaves_nothing, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(test_atomic_failures_leave_nothing, make_dir, remove_dir),

@@ -190,7 +190,7 @@ class Import(unittest.TestCase):
         self.assertEqual(sha(db), before)
         rc, out, err = run(["catalog", "import", "--skip-bad", path], self.home)
         self.assertEqual(rc, 0)
-        self.assertIn("imported 1 rows", out)
+        self.assertIn("imported 1 row from 1 file", out)  # not "1 rows"
 
     def test_corrupt_or_foreign_catalog_is_never_overwritten(self):
         db = os.path.join(self.home, "catalog.db")

@@ -352,7 +352,7 @@ class LiveFrames(unittest.TestCase):
         self.assertIn("recall.batch", [l["id"] for l in objs[0]["labels"]])
         self.assertEqual(objs[0]["frame"], 0)
         self.assertIn("\a", err)  # the bell
-        self.assertIn("30 frames, 1 codes reported", err)
+        self.assertIn("30 frames, 1 code reported", err)  # not "1 codes"
 
     def test_box_shown_again_after_the_window_is_reported_again(self):
         frames = [self.box] * 10 + [self.blank] * 25 + [self.box] * 10  # away 2.5 s
