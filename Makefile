@@ -55,6 +55,7 @@ valgrind: build
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_counter.py $(BUILD)/drugscan tests/tools/receiver.py
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_audit.py $(BUILD)/drugscan fixtures
 	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_nrdl.py $(BUILD)/drugscan .
+	DRUGSCAN_WRAPPER="$(VALGRIND)" python3 tests/cli/test_i18n.py $(BUILD)/drugscan fixtures
 
 install: build
 	cmake --install $(BUILD)

@@ -157,7 +157,7 @@ static int list_dir(const walker *wk, const char *dir, size_t root_len, ds_files
 			break;
 	}
 	closedir(d);
-	if (rc == DS_OK)
+	if (rc == DS_OK && names->n > 1) /* an empty folder has no array: qsort(NULL) is undefined */
 		qsort(names->v, names->n, sizeof(char *), cmp_names);
 	return rc == DS_ENOMEM ? ds_error_set(err, rc, "out of memory") : rc;
 }

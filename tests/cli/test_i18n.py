@@ -115,7 +115,7 @@ class UsageErrors(unittest.TestCase):
     def test_every_command_usage_error_in_chinese(self):
         for args, want in ((["counter"], "缺少操作"), (["ledger", "frob"], "请用 history"),
                            (["catalog", "search"], "search 需要"), (["scan", "--jobs", "0", "x.jpg"], "--jobs 需要"),
-                           (["audit", "--shard", "9/4", "x"], "--shard 需要"), (["audit", "merge", "a"], "--out 目录"),
+                           (["audit", "--shard", "9/4", "x"], "--shard 需要"), (["audit", "merge", "a"], "必须给出 --out DIR"),
                            (["serve", "extra"], "serve 不接受参数"), (["check", "-f", "xml", CODE], "无效"),
                            (["check", "--expiring-days", "x", CODE], "天数"), (["nosuch"], "未知命令 'nosuch'")):
             rc, out, err = run(args, ZH)
