@@ -1,0 +1,547 @@
+/*
+ * pg_apply.c - one counter request on the chain ledger, and offline continuity.
+ *
+ * A request is one transaction: the code's state row is created if missing
+ * (INSERT ... ON CONFLICT DO NOTHING) and locked (SELECT ... FOR UPDATE), the
+ * rules of ledger.c decide, the event is appended and the state saved, and
+ * the answer is given after COMMIT. Two stores selling one box at the same
+ * moment queue on that row lock: one sale, one ledger.already_sold.
+ *
+ * When the server does not answer within the timeout, the request is recorded
+ * in the offline ledger (ledger.db) with the same uuid and answered with the
+ * warning ledger.offline. When the server answers again, the offline events
+ * are pushed in their order, each once: the uuid is the key (ON CONFLICT DO
+ * NOTHING), and an event already there is only marked as pushed. An action
+ * done offline that the chain's state forbids is kept (it happened) and
+ * recorded as a conflict.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pg.h"
+
+#define RETRY_OFFLINE_MS 5000
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Create the code's state row if missing, lock it and read it. */
+static int lock_unit(ds_ledger *l, const char *code, led_current *c, ds_error *err)
+{
+	const char *vals[] = {code};
+	PGresult *r;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->units_left = -1;
+	rc = pg_run(l, NULL, "INSERT INTO drugscan_units (unit_key) VALUES ($1) ON CONFLICT (unit_key) DO NOTHING", 1, vals,
+	            err);
+	if (rc == DS_OK)
+		rc = pg_run(l, &r,
+		            "SELECT state, coalesce(units, 0), coalesce(units_left, -1), scans, effective, coalesce(last_seq, 0),"
+		            " sold_store, coalesce(sold_ms, 0) FROM drugscan_units WHERE unit_key = $1 FOR UPDATE",
+		            1, vals, err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 1) {
+		c->state = led_state_parse(pg_col(r, 0, 0));
+		c->units = pg_int(r, 0, 1);
+		c->units_left = pg_int(r, 0, 2);
+		c->scans = pg_int(r, 0, 3);
+		c->events = pg_int(r, 0, 4);
+		c->last_seq = strtoll(pg_col(r, 0, 5), NULL, 10);
+		if (c->state == DS_ST_SOLD)
+			snprintf(c->sold_store, sizeof(c->sold_store), "%s", pg_col(r, 0, 6));
+		c->sold_ms = strtoll(pg_col(r, 0, 7), NULL, 10);
+	}
+	PQclear(r);
+	return DS_OK;
+}
+
+/* The last effective action on the code not undone since (for an undo). */
+static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *err)
+{
+	const char *vals[] = {code};
+	PGresult *r;
+	int rc;
+
+	memset(last, 0, sizeof(*last));
+	rc = pg_run(l, &r,
+	            "SELECT uuid::text, station, time_ms, state_before, coalesce(units_before, -1), action, qty, split"
+	            " FROM drugscan_events e WHERE unit_key = $1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
+	            " AND NOT EXISTS (SELECT 1 FROM drugscan_events u WHERE u.unit_key = e.unit_key AND u.undoes = e.uuid::text)"
+	            " ORDER BY seq DESC LIMIT 1",
+	            1, vals, err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) == 1) {
+		last->found = 1;
+		snprintf(last->uuid, sizeof(last->uuid), "%s", pg_col(r, 0, 0));
+		snprintf(last->station, sizeof(last->station), "%s", pg_col(r, 0, 1));
+		last->time_ms = strtoll(pg_col(r, 0, 2), NULL, 10);
+		last->state_before = led_state_parse(pg_col(r, 0, 3));
+		last->units_before = pg_int(r, 0, 4);
+		snprintf(last->action, sizeof(last->action), "%s", pg_col(r, 0, 5));
+		last->qty = pg_int(r, 0, 6);
+		last->split = pg_int(r, 0, 7);
+	}
+	PQclear(r);
+	return DS_OK;
+}
+
+/* Append the event (nothing when its uuid is there already); its seq, or 0 when it was there. */
+static int insert_event(ds_ledger *l, const ds_event *e, int units_before, int offline, long long *seq, ds_error *err)
+{
+	char split[8], qty[16], t[24], ub[16], ua[16], outcome[8], refused[8];
+	const char *vals[] = {e->uuid, e->code, l->pg->store, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry,
+	                      e->action, split, qty, e->station, e->operator_, t, e->note, e->state_before, e->state_after,
+	                      units_before >= 0 ? ub : NULL, e->units_left >= 0 ? ua : NULL, e->undoes, e->undone_action,
+	                      outcome, refused, offline ? "t" : "f"};
+	PGresult *r;
+	int rc;
+
+	snprintf(split, sizeof(split), "%d", e->split);
+	snprintf(qty, sizeof(qty), "%d", e->qty);
+	snprintf(t, sizeof(t), "%lld", e->time_ms);
+	snprintf(ub, sizeof(ub), "%d", units_before);
+	snprintf(ua, sizeof(ua), "%d", e->units_left);
+	snprintf(outcome, sizeof(outcome), "%d", e->outcome);
+	snprintf(refused, sizeof(refused), "%d", e->refused);
+	rc = pg_run(l, &r,
+	            "INSERT INTO drugscan_events (uuid, unit_key, store, product_key, serial, nhsa_code, batch, expiry, action,"
+	            " split, qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
+	            " undoes, undone_action, outcome, refused, offline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+	            " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+	            " ON CONFLICT (unit_key, uuid) DO NOTHING RETURNING seq",
+	            24, vals, err);
+	if (rc < 0)
+		return rc;
+	*seq = PQntuples(r) == 1 ? strtoll(pg_col(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return DS_OK;
+}
+
+/* Save the code's state after an event; a new sale names its store and time. */
+static int save_unit(ds_ledger *l, const ds_event *e, ds_state after, int units, int units_left, int effective,
+                     long long seq, ds_error *err)
+{
+	char u[16], ul[16], eff[4], sq[24], t[24];
+	const char *vals[] = {e->code, ds_state_name(after), units > 0 ? u : NULL, units_left >= 0 ? ul : NULL,
+	                      !strcmp(e->action, "scan") ? "1" : "0", eff, e->product_key, e->nhsa_code, sq,
+	                      l->pg->store, t};
+
+	snprintf(u, sizeof(u), "%d", units);
+	snprintf(ul, sizeof(ul), "%d", units_left);
+	snprintf(eff, sizeof(eff), "%d", effective);
+	snprintf(sq, sizeof(sq), "%lld", seq);
+	snprintf(t, sizeof(t), "%lld", e->time_ms);
+	return pg_run(l, NULL,
+	              "UPDATE drugscan_units SET sold_store = CASE WHEN $2 = 'sold' AND state <> 'sold' THEN $10 ELSE sold_store END,"
+	              " sold_ms = CASE WHEN $2 = 'sold' AND state <> 'sold' THEN $11::bigint ELSE sold_ms END,"
+	              " state = $2, units = coalesce($3::int, units), units_left = $4::int, scans = scans + $5::int,"
+	              " effective = effective + $6::int, product_key = $7, nhsa_code = $8, last_seq = $9::bigint"
+	              " WHERE unit_key = $1",
+	              11, vals, err);
+}
+
+/* The request's event, as the SQLite ledger records it. */
+static void event_of(const ds_ledger_req *q, const ds_ledger_result *res, const led_write *w, long long t, ds_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->uuid = res->event_id;
+	e->code = q->code;
+	e->product_key = q->product_key ? q->product_key : "";
+	e->serial = q->serial ? q->serial : "";
+	e->nhsa_code = q->nhsa_code ? q->nhsa_code : "";
+	e->batch = q->batch ? q->batch : "";
+	e->expiry = q->expiry ? q->expiry : "";
+	e->action = ds_action_name(q->action);
+	e->station = q->station ? q->station : "";
+	e->operator_ = q->operator_ ? q->operator_ : "";
+	e->note = q->note ? q->note : "";
+	e->state_before = ds_state_name(res->before);
+	e->state_after = ds_state_name(res->after);
+	e->undoes = w->undoes;
+	e->undone_action = w->undone_action;
+	e->split = w->split;
+	e->qty = w->qty;
+	e->outcome = res->outcome;
+	e->refused = res->refused;
+	e->units_left = res->units_left;
+	e->time_ms = t;
+}
+
+static void rollback(ds_ledger *l)
+{
+	if (l->pg->conn && PQtransactionStatus(l->pg->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(l->pg->conn, "ROLLBACK"));
+}
+
+/* One request in one transaction, answered after COMMIT. */
+static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res,
+                        ds_error *err)
+{
+	led_current c;
+	led_last last;
+	led_write w;
+	ds_event e;
+	long long seq = 0;
+	char id[40];
+	int rc;
+
+	snprintf(id, sizeof(id), "%s", res->event_id);
+	memset(res, 0, sizeof(*res));
+	snprintf(res->event_id, sizeof(res->event_id), "%s", id);
+	memset(&last, 0, sizeof(last));
+	if ((rc = pg_run(l, NULL, "BEGIN", 0, NULL, err)) < 0 || (rc = lock_unit(l, q->code, &c, err)) < 0 ||
+	    (q->action == DS_ACT_UNDO && (rc = load_last(l, q->code, &last, err)) < 0))
+		goto fail;
+	led_rules(l, q, &c, &last, t, lang, res, &w);
+	event_of(q, res, &w, t, &e);
+	if ((rc = insert_event(l, &e, w.units_before, 0, &seq, err)) < 0 ||
+	    (rc = save_unit(l, &e, res->after, w.units, res->units_left, !res->refused, seq, err)) < 0 ||
+	    (rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) < 0)
+		goto fail;
+	res->recorded = 1;
+	return DS_OK;
+fail:
+	rollback(l);
+	return rc;
+}
+
+int pg_local(ds_ledger *l, int create, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	ds_ledger_open_opts lo = {0, l->note, l->note_ctx, NULL, 0, NULL};
+
+	if (p->local)
+		return DS_OK;
+	if (!p->local_path)
+		return ds_error_set(err, DS_EIO, "chain ledger '%s': no offline ledger", p->shown);
+	if (!create && access(p->local_path, F_OK) != 0)
+		return DS_ENOTFOUND;
+	return ds_ledger_open(&p->local, p->local_path, &lo, err);
+}
+
+/* No answer from the server: the request goes to the offline ledger, with the same uuid. */
+static int apply_offline(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	ds_ledger_req lq = *q;
+	char id[40];
+	int rc;
+
+	snprintf(id, sizeof(id), "%s", res->event_id);
+	lq.uuid = id;
+	if ((rc = pg_local(l, 1, err)) < 0) {
+		res->fault = l->fault = ds_ledger_last_fault(p->local);
+		return rc;
+	}
+	rc = ds_ledger_apply(p->local, &lq, lang, res, err);
+	l->fault = res->fault;
+	if (res->recorded == 1) {
+		led_label(res, "ledger.offline", DS_LEVEL_WARN,
+		          lang == DS_LANG_ZH ? "仅在本机核对：连锁账本连接不上，联网后自动上传"
+		                             : "checked locally only: the chain ledger is not reachable");
+		res->offline = 1;
+		if (p->pending >= 0)
+			p->pending++;
+	}
+	return rc;
+}
+
+static void went_offline(ds_ledger *l, const ds_error *why)
+{
+	struct led_pg *p = l->pg;
+
+	pg_disconnect(l);
+	p->offline = 1;
+	p->retry_at = pg_clock() + RETRY_OFFLINE_MS;
+	if (!p->told_offline && l->note) {
+		char msg[DS_ERROR_MAX + 200];
+		snprintf(msg, sizeof(msg), "%s: working offline; events wait in '%s' until it answers",
+		         why && why->message[0] ? why->message : p->shown, p->local_path ? p->local_path : "ledger.db");
+		l->note(l->note_ctx, msg);
+		p->told_offline = 1;
+	}
+}
+
+int pg_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	ds_error why;
+	int rc = PG_GONE, tries;
+
+	if ((rc = ds_ledger_writable(l, err)) < 0) {
+		res->fault = l->fault;
+		return rc;
+	}
+	rc = PG_GONE;
+	ds_error_clear(&why);
+	p->deadline = pg_clock() + p->timeout_ms;
+	if (!p->offline || pg_clock() >= p->retry_at) {
+		rc = pg_connect(l, 1, &why);
+		if (rc == DS_OK && p->pending != 0 && (rc = pg_push(l, &why)) < 0 && rc != PG_GONE && rc != PG_RETRY) {
+			/* the offline events go first, in their order; one that cannot be read waits for `ledger sync` */
+			if (l->note)
+				l->note(l->note_ctx, why.message);
+			p->pending = 0;
+			rc = DS_OK;
+		}
+		for (tries = 0; rc == DS_OK || (rc == PG_RETRY && tries < 5); tries++) {
+			p->deadline = pg_clock() + p->timeout_ms;
+			if ((rc = apply_online(l, q, lang, t, res, &why)) != PG_RETRY)
+				break;
+		}
+		if (rc == DS_OK) {
+			if (p->offline && l->note) {
+				char msg[300];
+				snprintf(msg, sizeof(msg), "chain ledger '%s' answers again: back online", p->shown);
+				l->note(l->note_ctx, msg);
+			}
+			p->offline = p->told_offline = 0;
+			return DS_OK;
+		}
+		if (rc != PG_GONE && rc != PG_RETRY) {
+			/* a refusal of the server (a read-only role, a full disk): not recorded, said as it is */
+			if (err)
+				*err = why;
+			res->fault = l->fault;
+			return rc;
+		}
+		went_offline(l, &why);
+	}
+	return apply_offline(l, q, lang, res, err);
+}
+
+/* ---- pushing the offline events ---- */
+
+/* The chain's answer to an offline event, and what to keep: 1 a conflict. */
+static int judge_pushed(ds_ledger *l, const ds_event *e, const led_current *c, const led_last *last,
+                        ds_ledger_result *chk, led_write *w)
+{
+	ds_ledger_req q;
+	ds_action a = DS_ACT_SCAN;
+
+	memset(&q, 0, sizeof(q));
+	ds_action_parse(&a, e->action);
+	q.action = a;
+	q.code = e->code;
+	q.split = e->split;
+	q.qty = e->qty;
+	q.station = e->station;
+	q.now_ms = e->time_ms;
+	memset(chk, 0, sizeof(*chk));
+	led_rules(l, &q, c, last, e->time_ms, DS_LANG_EN, chk, w);
+	if (e->refused)
+		return 0; /* nothing happened offline: nothing to contradict */
+	return chk->refused || (a == DS_ACT_UNDO && strcmp(w->undoes, e->undoes));
+}
+
+static int record_conflict(ds_ledger *l, const ds_event *e, const led_current *c, const ds_ledger_result *chk,
+                           ds_error *err)
+{
+	char t[24], first[24], found[24];
+	const char *vals[] = {e->code, e->uuid, l->pg->store, e->station, e->action, t,
+	                      chk->nlabels ? chk->labels[0].id : "ledger.conflict",
+	                      chk->nlabels ? chk->labels[0].text : "the chain ledger's state forbids it", c->sold_store,
+	                      c->sold_ms ? first : NULL, found};
+
+	snprintf(t, sizeof(t), "%lld", e->time_ms);
+	snprintf(first, sizeof(first), "%lld", c->sold_ms);
+	snprintf(found, sizeof(found), "%lld", wall_ms());
+	l->pg->conflicts++;
+	return pg_run(l, NULL,
+	              "INSERT INTO drugscan_conflicts (unit_key, uuid, store, station, action, time_ms, label_id, text,"
+	              " first_store, first_ms, found_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+	              " ON CONFLICT DO NOTHING",
+	              11, vals, err);
+}
+
+/* One offline event in one transaction; an event already there is left as it is. */
+static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
+{
+	led_current c;
+	led_last last;
+	led_write w;
+	ds_ledger_result chk;
+	PGresult *r;
+	const char *vals[] = {e->code, e->uuid};
+	long long seq;
+	int rc, there, conflict;
+
+	memset(&last, 0, sizeof(last));
+	if ((rc = pg_run(l, NULL, "BEGIN", 0, NULL, err)) < 0 || (rc = lock_unit(l, e->code, &c, err)) < 0 ||
+	    (rc = pg_run(l, &r, "SELECT 1 FROM drugscan_events WHERE unit_key = $1 AND uuid = $2::uuid", 2, vals, err)) < 0)
+		goto fail;
+	there = PQntuples(r) > 0;
+	PQclear(r);
+	if (!there) {
+		if (!strcmp(e->action, "undo") && (rc = load_last(l, e->code, &last, err)) < 0)
+			goto fail;
+		conflict = judge_pushed(l, e, &c, &last, &chk, &w);
+		/* the event as it was answered; the state as the chain's rules make it */
+		if ((rc = insert_event(l, e, w.units_before, 1, &seq, err)) < 0)
+			goto fail;
+		if (conflict || e->refused)
+			rc = save_unit(l, e, c.state, w.units, c.units_left, !e->refused, seq, err);
+		else
+			rc = save_unit(l, e, chk.after, w.units, chk.units_left, 1, seq, err);
+		if (rc == DS_OK && conflict)
+			rc = record_conflict(l, e, &c, &chk, err);
+		if (rc < 0)
+			goto fail;
+		l->pg->pushed++;
+	}
+	if ((rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) == DS_OK)
+		return DS_OK;
+fail:
+	rollback(l);
+	return rc;
+}
+
+/* A copy of the strings of one event, for the push (the row is gone after the next step). */
+typedef struct held {
+	ds_event ev;
+	char *text;
+	long long seq;
+} held;
+
+static int hold(held *h, const ds_event *e)
+{
+	const char *src[] = {e->uuid, e->code, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry, e->action,
+	                     e->station, e->operator_, e->note, e->state_before, e->state_after, e->undoes, e->undone_action};
+	const char **dst[] = {&h->ev.uuid, &h->ev.code, &h->ev.product_key, &h->ev.serial, &h->ev.nhsa_code, &h->ev.batch,
+	                      &h->ev.expiry, &h->ev.action, &h->ev.station, &h->ev.operator_, &h->ev.note,
+	                      &h->ev.state_before, &h->ev.state_after, &h->ev.undoes, &h->ev.undone_action};
+	size_t i, n = sizeof(src) / sizeof(src[0]), len = 0;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(src[i]) + 1;
+	if (!(h->text = malloc(len)))
+		return DS_ENOMEM;
+	h->ev = *e;
+	h->seq = e->seq;
+	for (i = 0, p = h->text; i < n; i++) {
+		size_t k = strlen(src[i]) + 1;
+		memcpy(p, src[i], k);
+		*dst[i] = p;
+		p += k;
+	}
+	return DS_OK;
+}
+
+#define PUSH_BATCH 200
+
+/* The next offline events not yet pushed, oldest first. */
+static int next_pending(ds_ledger *local, held *out, size_t *n, ds_error *err)
+{
+	sqlite3_stmt *st;
+	int rc, row = 0;
+
+	*n = 0;
+	if ((rc = led_ready(local, err)) < 0 ||
+	    (rc = led_prepare(local,
+	                      "SELECT " EVENT_COLS " FROM outbox o JOIN events e ON e.seq = o.seq"
+	                      " WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT 200",
+	                      &st, err)) < 0)
+		return rc;
+	while (rc == DS_OK && *n < PUSH_BATCH && (row = led_step(local, st, err)) == 1) {
+		ds_event ev;
+		led_read_event(st, &ev);
+		if ((rc = hold(&out[*n], &ev)) == DS_OK)
+			(*n)++;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : row < 0 ? row : DS_OK;
+}
+
+/* Mark the first n held events as pushed, in one transaction of the offline ledger. */
+static int mark_pushed(ds_ledger *local, const held *h, size_t n, ds_error *err)
+{
+	char sql[128];
+	size_t i;
+	int rc = led_exec(local, "BEGIN IMMEDIATE", err);
+
+	for (i = 0; rc == DS_OK && i < n; i++) {
+		snprintf(sql, sizeof(sql), "UPDATE outbox SET acked_ms = %lld WHERE seq = %lld", wall_ms(), h[i].seq);
+		rc = led_exec(local, sql, err);
+	}
+	if (rc == DS_OK)
+		rc = led_exec(local, "COMMIT", err);
+	else
+		led_exec(local, "ROLLBACK", NULL);
+	return rc;
+}
+
+int pg_push(ds_ledger *l, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	held *h = calloc(PUSH_BATCH, sizeof(*h));
+	size_t n = 0, i, done;
+	int rc;
+
+	if (!h)
+		return ds_error_set(err, DS_ENOMEM, "out of memory");
+	rc = pg_local(l, 0, err);
+	if (rc == DS_ENOTFOUND) {
+		p->pending = 0; /* no offline ledger: nothing waits */
+		free(h);
+		return DS_OK;
+	}
+	while (rc == DS_OK && (rc = next_pending(p->local, h, &n, err)) == DS_OK && n > 0) {
+		for (done = 0; done < n; done++) {
+			p->deadline = pg_clock() + p->timeout_ms;
+			if ((rc = push_one(l, &h[done].ev, err)) < 0)
+				break;
+		}
+		/* what reached the server is marked; a crash before this only means a resend, skipped by uuid */
+		if (done > 0) {
+			int mrc = mark_pushed(p->local, h, done, err);
+			rc = rc < 0 ? rc : mrc;
+		}
+		for (i = 0; i < n; i++)
+			free(h[i].text);
+		n = 0;
+	}
+	for (i = 0; i < n; i++)
+		free(h[i].text);
+	free(h);
+	if (rc == DS_OK)
+		p->pending = 0;
+	return rc;
+}
+
+int pg_sync(ds_ledger *l, ds_sync_result *res, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	long long oldest;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	p->deadline = pg_clock() + p->timeout_ms;
+	rc = pg_connect(l, 1, err);
+	if (rc == DS_OK) {
+		p->pushed = 0;
+		rc = pg_push(l, err);
+		res->sent = res->acked = p->pushed;
+		res->attempts = 1;
+	}
+	if (rc == PG_GONE || rc == PG_RETRY) {
+		if (err)
+			snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message), " (not reachable)");
+		rc = DS_EIO;
+	}
+	if (pg_outbox(l, &res->remaining, &oldest, NULL) < 0)
+		res->remaining = -1;
+	return rc;
+}
