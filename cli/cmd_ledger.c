@@ -411,9 +411,10 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		rc = ds_ledger_stock(l, print_stock, &o, &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 	else if (!strcmp(sub, "export"))
 		rc = export_events(&o, l, &v, since, &err);
-	else if (!strcmp(sub, "init")) /* opening it created or migrated it */
-		ds_ledger_describe(l, msg, sizeof(msg)), fprintf(cli->out, "%s: ready\n", msg);
-	else
+	else if (!strcmp(sub, "init")) {
+		if ((rc = ds_ledger_init(l, msg, sizeof(msg), &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK) == DS_EXIT_OK)
+			fprintf(cli->out, "%s: ready\n", msg);
+	} else
 		rc = do_sync(cli, &o, &v, l, &err);
 	rc = finish(cli, &o, rc, &err);
 	ds_buf_free(&o.esc[0]);

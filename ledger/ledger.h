@@ -90,6 +90,9 @@ int ds_ledger_is_chain(const char *spec);
  */
 int ds_ledger_open_at(ds_ledger **out, const char *spec, const char *data_dir, const ds_ledger_open_opts *opts,
                       ds_error *err);
+/* `ledger init`: a chain ledger is created or migrated now (an unreachable
+ * server is an error here); out gets ds_ledger_describe's line. */
+int ds_ledger_init(ds_ledger *l, char *out, size_t size, ds_error *err);
 /* One line about the ledger: its file or server (never a password), schema, store, online or offline. */
 void ds_ledger_describe(ds_ledger *l, char *out, size_t size);
 

@@ -324,9 +324,13 @@ static int check_schema(ds_ledger *l, int may_create, ds_error *err)
 	int rc = query_value(l, "SELECT to_regclass('drugscan_meta') IS NOT NULL", v, sizeof(v), err);
 
 	if (rc == DS_OK && strcmp(v, "t")) {
+		long long deadline = l->pg->deadline;
 		if (!may_create)
 			return pg_fail(l, DS_LEDGER_NOT_LEDGER, "no drugscan schema here: run 'drugscan ledger init --ledger URL'", err);
+		if (l->pg->deadline < pg_clock() + 15000)
+			l->pg->deadline = pg_clock() + 15000; /* a few fsyncs, once */
 		rc = create_schema(l, err);
+		l->pg->deadline = deadline;
 	}
 	if (rc == DS_OK)
 		rc = query_value(l, "SELECT value FROM drugscan_meta WHERE key = 'schema_version'", v, sizeof(v), err);
@@ -424,11 +428,11 @@ int pg_open(ds_ledger *l, const char *url, const ds_ledger_open_opts *o, ds_erro
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
 	p->deadline = pg_clock() + p->timeout_ms;
 	rc = pg_connect(l, !l->want_ro, err);
-	if (rc == PG_GONE && !l->want_ro && p->local_path) {
-		/* not reachable: the counter works offline, on the offline ledger */
+	if (rc == PG_GONE && p->local_path) {
+		/* not reachable: the counter works offline, on the offline ledger; reading fails when it reads */
 		p->offline = 1;
 		p->retry_at = pg_clock() + 5000;
-		if (l->note) {
+		if (l->note && !l->want_ro) {
 			char msg[DS_ERROR_MAX + 200];
 			snprintf(msg, sizeof(msg), "%s: working offline; events wait in '%s' until it answers", err ? err->message : "",
 			         p->local_path);
@@ -461,6 +465,27 @@ void pg_close(ds_ledger *l)
 	free(p->local_path);
 	free(p);
 	l->pg = NULL;
+}
+
+int ds_ledger_init(ds_ledger *l, char *out, size_t size, ds_error *err)
+{
+	int rc;
+
+	if ((rc = ds_ledger_writable(l, err)) < 0)
+		return rc;
+	if (l->pg) {
+		/* creating a schema takes a few fsyncs: more time than a sale */
+		l->pg->deadline = pg_clock() + (l->pg->timeout_ms * 10 > 15000 ? l->pg->timeout_ms * 10 : 15000);
+		if ((rc = pg_connect(l, 1, err)) < 0) {
+			if (rc == PG_GONE && err)
+				snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+				         " (not reachable)");
+			return rc == PG_GONE || rc == PG_RETRY ? DS_EIO : rc;
+		}
+		l->pg->offline = 0;
+	}
+	ds_ledger_describe(l, out, size);
+	return DS_OK;
 }
 
 void ds_ledger_describe(ds_ledger *l, char *out, size_t size)

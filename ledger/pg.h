@@ -18,6 +18,8 @@ struct led_pg {
 	char *url;             /* as given: it may hold a password, never shown */
 	char shown[256];       /* postgresql://user@host:port/db, for messages */
 	char store[72];
+	char push_store[72];   /* the store of the offline events being pushed */
+	int store_saved;       /* the offline ledger knows this store */
 	long timeout_ms;
 	long long deadline;    /* of the operation in progress (monotonic ms) */
 	char *local_path;      /* the offline ledger */
@@ -43,6 +45,8 @@ const char *pg_col(PGresult *r, int row, int col);
 int pg_int(PGresult *r, int row, int col);
 /* Push the offline ledger's events (pg_apply.c); the connection must be up. */
 int pg_push(ds_ledger *l, ds_error *err);
+/* `ledger init`: connect with time to create or migrate the schema (pg.c). */
+int pg_init(ds_ledger *l, ds_error *err);
 /* Open the offline ledger for writing when it is not open. */
 int pg_local(ds_ledger *l, int create, ds_error *err);
 

@@ -101,7 +101,7 @@ static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *e
 static int insert_event(ds_ledger *l, const ds_event *e, int units_before, int offline, long long *seq, ds_error *err)
 {
 	char split[8], qty[16], t[24], ub[16], ua[16], outcome[8], refused[8];
-	const char *vals[] = {e->uuid, e->code, l->pg->store, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry,
+	const char *vals[] = {e->uuid, e->code, e->store, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry,
 	                      e->action, split, qty, e->station, e->operator_, t, e->note, e->state_before, e->state_after,
 	                      units_before >= 0 ? ub : NULL, e->units_left >= 0 ? ua : NULL, e->undoes, e->undone_action,
 	                      outcome, refused, offline ? "t" : "f"};
@@ -136,7 +136,7 @@ static int save_unit(ds_ledger *l, const ds_event *e, ds_state after, int units,
 	char u[16], ul[16], eff[4], sq[24], t[24];
 	const char *vals[] = {e->code, ds_state_name(after), units > 0 ? u : NULL, units_left >= 0 ? ul : NULL,
 	                      !strcmp(e->action, "scan") ? "1" : "0", eff, e->product_key, e->nhsa_code, sq,
-	                      l->pg->store, t};
+	                      e->store, t};
 
 	snprintf(u, sizeof(u), "%d", units);
 	snprintf(ul, sizeof(ul), "%d", units_left);
@@ -153,11 +153,13 @@ static int save_unit(ds_ledger *l, const ds_event *e, ds_state after, int units,
 }
 
 /* The request's event, as the SQLite ledger records it. */
-static void event_of(const ds_ledger_req *q, const ds_ledger_result *res, const led_write *w, long long t, ds_event *e)
+static void event_of(const ds_ledger_req *q, const ds_ledger_result *res, const led_write *w, long long t,
+                     const char *store, ds_event *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->uuid = res->event_id;
 	e->code = q->code;
+	e->store = store;
 	e->product_key = q->product_key ? q->product_key : "";
 	e->serial = q->serial ? q->serial : "";
 	e->nhsa_code = q->nhsa_code ? q->nhsa_code : "";
@@ -187,7 +189,7 @@ static void rollback(ds_ledger *l)
 
 /* One request in one transaction, answered after COMMIT. */
 static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res,
-                        ds_error *err)
+                        int *committing, ds_error *err)
 {
 	led_current c;
 	led_last last;
@@ -205,10 +207,12 @@ static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long
 	    (q->action == DS_ACT_UNDO && (rc = load_last(l, q->code, &last, err)) < 0))
 		goto fail;
 	led_rules(l, q, &c, &last, t, lang, res, &w);
-	event_of(q, res, &w, t, &e);
+	event_of(q, res, &w, t, l->pg->store, &e);
 	if ((rc = insert_event(l, &e, w.units_before, 0, &seq, err)) < 0 ||
-	    (rc = save_unit(l, &e, res->after, w.units, res->units_left, !res->refused, seq, err)) < 0 ||
-	    (rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) < 0)
+	    (rc = save_unit(l, &e, res->after, w.units, res->units_left, !res->refused, seq, err)) < 0)
+		goto fail;
+	*committing = 1;
+	if ((rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) < 0)
 		goto fail;
 	res->recorded = 1;
 	return DS_OK;
@@ -245,6 +249,16 @@ static int apply_offline(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_
 		res->fault = l->fault = ds_ledger_last_fault(p->local);
 		return rc;
 	}
+	if (!p->store_saved) {
+		/* whoever pushes these events later, they are this store's */
+		sqlite3_stmt *st;
+		if (led_prepare(p->local, "INSERT INTO settings VALUES ('chain_store', ?1) ON CONFLICT (key) DO UPDATE"
+		                          " SET value = excluded.value", &st, NULL) == DS_OK) {
+			if (sqlite3_bind_text(st, 1, p->store, -1, SQLITE_STATIC) == SQLITE_OK && led_step(p->local, st, NULL) == 0)
+				p->store_saved = 1;
+			sqlite3_finalize(st);
+		}
+	}
 	rc = ds_ledger_apply(p->local, &lq, lang, res, err);
 	l->fault = res->fault;
 	if (res->recorded == 1) {
@@ -274,33 +288,53 @@ static void went_offline(ds_ledger *l, const ds_error *why)
 	}
 }
 
+/* Online: connect, push what waits offline, then the request. A connection that
+ * broke while idle (a restarted server) is replaced once; a serialization failure
+ * is tried again. PG_GONE when the server does not answer. */
+static int online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res, ds_error *why)
+{
+	struct led_pg *p = l->pg;
+	int fresh = !p->conn, tries, committing, rc = pg_connect(l, 1, why);
+
+	if (rc == DS_OK && p->pending != 0 && (rc = pg_push(l, why)) < 0 && rc != PG_GONE && rc != PG_RETRY) {
+		/* the offline events go first, in their order; one that cannot be read waits for `ledger sync` */
+		if (l->note)
+			l->note(l->note_ctx, why->message);
+		p->pending = 0;
+		rc = DS_OK;
+	}
+	for (tries = 0; rc == DS_OK && tries < 6; tries++) {
+		committing = 0;
+		p->deadline = pg_clock() + p->timeout_ms;
+		rc = apply_online(l, q, lang, t, res, &committing, why);
+		if (rc == PG_GONE && !committing && !fresh) {
+			/* nothing was committed: once more on a new connection */
+			fresh = 1;
+			p->deadline = pg_clock() + p->timeout_ms;
+			rc = pg_connect(l, 1, why);
+		} else if (rc == PG_RETRY) {
+			rc = DS_OK;
+		} else {
+			break;
+		}
+	}
+	return rc == DS_OK && tries == 6 ? PG_GONE : rc;
+}
+
 int pg_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res, ds_error *err)
 {
 	struct led_pg *p = l->pg;
 	ds_error why;
-	int rc = PG_GONE, tries;
+	int rc;
 
 	if ((rc = ds_ledger_writable(l, err)) < 0) {
 		res->fault = l->fault;
 		return rc;
 	}
-	rc = PG_GONE;
 	ds_error_clear(&why);
 	p->deadline = pg_clock() + p->timeout_ms;
 	if (!p->offline || pg_clock() >= p->retry_at) {
-		rc = pg_connect(l, 1, &why);
-		if (rc == DS_OK && p->pending != 0 && (rc = pg_push(l, &why)) < 0 && rc != PG_GONE && rc != PG_RETRY) {
-			/* the offline events go first, in their order; one that cannot be read waits for `ledger sync` */
-			if (l->note)
-				l->note(l->note_ctx, why.message);
-			p->pending = 0;
-			rc = DS_OK;
-		}
-		for (tries = 0; rc == DS_OK || (rc == PG_RETRY && tries < 5); tries++) {
-			p->deadline = pg_clock() + p->timeout_ms;
-			if ((rc = apply_online(l, q, lang, t, res, &why)) != PG_RETRY)
-				break;
-		}
+		rc = online(l, q, lang, t, res, &why);
 		if (rc == DS_OK) {
 			if (p->offline && l->note) {
 				char msg[300];
@@ -310,7 +344,7 @@ int pg_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds
 			p->offline = p->told_offline = 0;
 			return DS_OK;
 		}
-		if (rc != PG_GONE && rc != PG_RETRY) {
+		if (rc != PG_GONE) {
 			/* a refusal of the server (a read-only role, a full disk): not recorded, said as it is */
 			if (err)
 				*err = why;
@@ -350,7 +384,7 @@ static int record_conflict(ds_ledger *l, const ds_event *e, const led_current *c
                            ds_error *err)
 {
 	char t[24], first[24], found[24];
-	const char *vals[] = {e->code, e->uuid, l->pg->store, e->station, e->action, t,
+	const char *vals[] = {e->code, e->uuid, e->store, e->station, e->action, t,
 	                      chk->nlabels ? chk->labels[0].id : "ledger.conflict",
 	                      chk->nlabels ? chk->labels[0].text : "the chain ledger's state forbids it", c->sold_store,
 	                      c->sold_ms ? first : NULL, found};
@@ -442,8 +476,22 @@ static int hold(held *h, const ds_event *e)
 
 #define PUSH_BATCH 200
 
+/* The store of the offline events: the one that recorded them, else this one. */
+static void push_store(ds_ledger *l)
+{
+	struct led_pg *p = l->pg;
+	sqlite3_stmt *st;
+
+	snprintf(p->push_store, sizeof(p->push_store), "%s", p->store);
+	if (led_prepare(p->local, "SELECT value FROM settings WHERE key = 'chain_store'", &st, NULL) < 0)
+		return;
+	if (led_step(p->local, st, NULL) == 1 && sqlite3_column_text(st, 0) && sqlite3_column_text(st, 0)[0])
+		snprintf(p->push_store, sizeof(p->push_store), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
 /* The next offline events not yet pushed, oldest first. */
-static int next_pending(ds_ledger *local, held *out, size_t *n, ds_error *err)
+static int next_pending(ds_ledger *local, const char *store, held *out, size_t *n, ds_error *err)
 {
 	sqlite3_stmt *st;
 	int rc, row = 0;
@@ -459,7 +507,7 @@ static int next_pending(ds_ledger *local, held *out, size_t *n, ds_error *err)
 		ds_event ev;
 		led_read_event(st, &ev);
 		if ((rc = hold(&out[*n], &ev)) == DS_OK)
-			(*n)++;
+			out[(*n)++].ev.store = store;
 	}
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : row < 0 ? row : DS_OK;
@@ -498,7 +546,9 @@ int pg_push(ds_ledger *l, ds_error *err)
 		free(h);
 		return DS_OK;
 	}
-	while (rc == DS_OK && (rc = next_pending(p->local, h, &n, err)) == DS_OK && n > 0) {
+	if (rc == DS_OK)
+		push_store(l);
+	while (rc == DS_OK && (rc = next_pending(p->local, p->push_store, h, &n, err)) == DS_OK && n > 0) {
 		for (done = 0; done < n; done++) {
 			p->deadline = pg_clock() + p->timeout_ms;
 			if ((rc = push_one(l, &h[done].ev, err)) < 0)
