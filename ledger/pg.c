@@ -50,6 +50,7 @@ static const char schema_v1[] =
 	"CREATE TABLE drugscan_conflicts (unit_key text NOT NULL, uuid uuid NOT NULL, store text NOT NULL,"
 	" station text NOT NULL, action text NOT NULL, time_ms bigint NOT NULL, label_id text NOT NULL,"
 	" text text NOT NULL, first_store text NOT NULL DEFAULT '', first_ms bigint, found_ms bigint NOT NULL,"
+	" offline_state text NOT NULL DEFAULT '',"
 	" PRIMARY KEY (unit_key, uuid));"
 	"INSERT INTO drugscan_meta VALUES ('schema_version', '1'), ('application', 'drugscan chain ledger');";
 

@@ -387,7 +387,7 @@ static int record_conflict(ds_ledger *l, const ds_event *e, const led_current *c
 	const char *vals[] = {e->code, e->uuid, e->store, e->station, e->action, t,
 	                      chk->nlabels ? chk->labels[0].id : "ledger.conflict",
 	                      chk->nlabels ? chk->labels[0].text : "the chain ledger's state forbids it", c->sold_store,
-	                      c->sold_ms ? first : NULL, found};
+	                      c->sold_ms ? first : NULL, found, e->state_after};
 
 	snprintf(t, sizeof(t), "%lld", e->time_ms);
 	snprintf(first, sizeof(first), "%lld", c->sold_ms);
@@ -395,9 +395,9 @@ static int record_conflict(ds_ledger *l, const ds_event *e, const led_current *c
 	l->pg->conflicts++;
 	return pg_run(l, NULL,
 	              "INSERT INTO drugscan_conflicts (unit_key, uuid, store, station, action, time_ms, label_id, text,"
-	              " first_store, first_ms, found_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-	              " ON CONFLICT DO NOTHING",
-	              11, vals, err);
+	              " first_store, first_ms, found_ms, offline_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	              " $12) ON CONFLICT DO NOTHING",
+	              12, vals, err);
 }
 
 /* One offline event in one transaction; an event already there is left as it is. */
@@ -407,6 +407,7 @@ static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
 	led_last last;
 	led_write w;
 	ds_ledger_result chk;
+	ds_event kept;
 	PGresult *r;
 	const char *vals[] = {e->code, e->uuid};
 	long long seq;
@@ -422,11 +423,19 @@ static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
 		if (!strcmp(e->action, "undo") && (rc = load_last(l, e->code, &last, err)) < 0)
 			goto fail;
 		conflict = judge_pushed(l, e, &c, &last, &chk, &w);
-		/* the event as it was answered; the state as the chain's rules make it */
-		if ((rc = insert_event(l, e, w.units_before, 1, &seq, err)) < 0)
+		kept = *e;
+		if (conflict) {
+			/* the chain does not accept it: kept as a refused attempt, an alert, and a conflict that
+			 * says what the counter answered offline; the state stays the chain's */
+			kept.state_before = kept.state_after = ds_state_name(c.state);
+			kept.refused = 1;
+			kept.outcome = 2;
+			kept.units_left = c.units_left;
+		}
+		if ((rc = insert_event(l, &kept, w.units_before, 1, &seq, err)) < 0)
 			goto fail;
 		if (conflict || e->refused)
-			rc = save_unit(l, e, c.state, w.units, c.units_left, !e->refused, seq, err);
+			rc = save_unit(l, e, c.state, w.units, c.units_left, 0, seq, err);
 		else
 			rc = save_unit(l, e, chk.after, w.units, chk.units_left, 1, seq, err);
 		if (rc == DS_OK && conflict)

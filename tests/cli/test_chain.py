@@ -265,9 +265,15 @@ class Chain(unittest.TestCase):
         for store in ("C1", "C2"):
             rc, out, err = self.run_cli(["ledger", "sync", "--ledger", self.url, "--data-dir", self.dir(store)])
             self.assertEqual(rc, 0, err)
-        self.assertEqual(self.sales([x, y]), {x: ["C1", "C2"], y: ["C1", "C2"]})  # both happened, both kept
-        rc, out, err = self.run_cli(["ledger", "history", x, "--ledger", self.url])
+        # one sale per box; the other, done offline, is a refused attempt, an alert and a conflict
+        self.assertEqual(self.sales([x, y]), {x: ["C1"], y: ["C1"]})
+        rc, out, err = self.run_cli(["ledger", "history", x, "--ledger", self.url, "-f", "jsonl"])
         self.assertEqual(rc, 0, err)
+        rows = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual([(r["store"], r["refused"], r["outcome"]) for r in rows if "conflict" not in r],
+                         [("C1", False, "warn"), ("C2", True, "alert")])
+        self.assertEqual(rows[-1]["conflict"], "ledger.already_sold")
+        rc, out, err = self.run_cli(["ledger", "history", x, "--ledger", self.url])
         self.assertIn("ALERT CONFLICT sell %s offline at store C2" % x, out)
         self.assertIn("first sold by store C1", out)
         rc, out, err = self.run_cli(["ledger", "sync", "--status", "-f", "jsonl", "--ledger", self.url, "--data-dir",
