@@ -284,6 +284,64 @@ int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *con
 	return rc;
 }
 
+int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
+{
+	struct led_pg *p = l->pg;
+	int i, k = 0, f, rc = DS_OK;
+	PGresult *r;
+
+	for (i = 0; i < n; i++)
+		st[i].res = NULL;
+	if (!p->conn)
+		return PG_GONE;
+	if (!PQenterPipelineMode(p->conn))
+		return failed(l, NULL, err);
+	for (i = 0; i < n; i++)
+		if (!PQsendQueryParams(p->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL, NULL, 0))
+			return failed(l, NULL, err);
+	if (!PQpipelineSync(p->conn))
+		return failed(l, NULL, err);
+	while ((f = PQflush(p->conn)) == 1)
+		if (!wait_sock(p, POLLOUT | POLLIN) || !PQconsumeInput(p->conn))
+			break;
+	for (;;) {
+		if (f != 0 || PQisBusy(p->conn)) {
+			if (f != 0 || !wait_sock(p, POLLIN) || !PQconsumeInput(p->conn)) {
+				pg_disconnect(l);
+				pg_fail(l, DS_LEDGER_IO, "no answer within the timeout", err);
+				rc = PG_GONE;
+				break;
+			}
+			continue;
+		}
+		if (!(r = PQgetResult(p->conn))) {
+			k++; /* the end of one statement's results */
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			PQexitPipelineMode(p->conn);
+			break;
+		}
+		if (k < n && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
+			PQclear(st[k].res);
+			st[k].res = r;
+		} else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED && rc == DS_OK) {
+			rc = failed(l, r, err); /* the statements after it are aborted */
+			PQclear(r);
+			if (rc == PG_GONE)
+				break;
+		} else {
+			PQclear(r);
+		}
+	}
+	for (i = 0; rc < 0 && i < n; i++) {
+		PQclear(st[i].res);
+		st[i].res = NULL;
+	}
+	return rc;
+}
+
 /* One value of a one-row query, copied into out ("" when there is no row). */
 static int query_value(ds_ledger *l, const char *sql, char *out, size_t size, ds_error *err)
 {

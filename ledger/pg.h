@@ -39,6 +39,16 @@ void pg_disconnect(ds_ledger *l);
 /* One statement with text parameters (NULL = SQL NULL), within the deadline. DS_OK with *out
  * (PQclear it; out may be NULL), PG_GONE, PG_RETRY, or an error in err (l->fault set). */
 int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *const *vals, ds_error *err);
+/* Statements sent together in one round trip (libpq's pipeline mode), then one
+ * sync: each st[i].res is set (PQclear them); after the first failure the rest
+ * are aborted. DS_OK, PG_GONE, PG_RETRY or an error, as pg_run. */
+typedef struct pg_stmt {
+	const char *sql;
+	int n;
+	const char *const *vals;
+	PGresult *res;
+} pg_stmt;
+int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err);
 /* A failed statement or connection in one line, the URL shown without its password. */
 int pg_fail(ds_ledger *l, ds_ledger_fault f, const char *what, ds_error *err);
 const char *pg_col(PGresult *r, int row, int col);

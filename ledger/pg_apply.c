@@ -33,24 +33,27 @@ static long long wall_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Create the code's state row if missing, lock it and read it. */
-static int lock_unit(ds_ledger *l, const char *code, led_current *c, ds_error *err)
+/* Begin, create the code's state row if missing, lock it and read it; with
+ * uuid, also say whether that event is there. One round trip. */
+static int lock_unit(ds_ledger *l, const char *code, const char *uuid, led_current *c, int *there, ds_error *err)
 {
-	const char *vals[] = {code};
+	const char *vals[] = {code, uuid};
+	pg_stmt st[] = {
+		{"BEGIN", 0, NULL, NULL},
+		{"INSERT INTO drugscan_units (unit_key) VALUES ($1) ON CONFLICT (unit_key) DO NOTHING", 1, vals, NULL},
+		{"SELECT state, coalesce(units, 0), coalesce(units_left, -1), scans, effective, coalesce(last_seq, 0),"
+		 " sold_store, coalesce(sold_ms, 0) FROM drugscan_units WHERE unit_key = $1 FOR UPDATE",
+		 1, vals, NULL},
+		{"SELECT 1 FROM drugscan_events WHERE unit_key = $1 AND uuid = $2::uuid", 2, vals, NULL},
+	};
 	PGresult *r;
-	int rc;
+	int rc, i;
 
 	memset(c, 0, sizeof(*c));
 	c->units_left = -1;
-	rc = pg_run(l, NULL, "INSERT INTO drugscan_units (unit_key) VALUES ($1) ON CONFLICT (unit_key) DO NOTHING", 1, vals,
-	            err);
-	if (rc == DS_OK)
-		rc = pg_run(l, &r,
-		            "SELECT state, coalesce(units, 0), coalesce(units_left, -1), scans, effective, coalesce(last_seq, 0),"
-		            " sold_store, coalesce(sold_ms, 0) FROM drugscan_units WHERE unit_key = $1 FOR UPDATE",
-		            1, vals, err);
-	if (rc < 0)
+	if ((rc = pg_pipeline(l, st, uuid ? 4 : 3, err)) < 0)
 		return rc;
+	r = st[2].res;
 	if (PQntuples(r) == 1) {
 		c->state = led_state_parse(pg_col(r, 0, 0));
 		c->units = pg_int(r, 0, 1);
@@ -62,7 +65,10 @@ static int lock_unit(ds_ledger *l, const char *code, led_current *c, ds_error *e
 			snprintf(c->sold_store, sizeof(c->sold_store), "%s", pg_col(r, 0, 6));
 		c->sold_ms = strtoll(pg_col(r, 0, 7), NULL, 10);
 	}
-	PQclear(r);
+	if (there)
+		*there = uuid && PQntuples(st[3].res) > 0;
+	for (i = 0; i < 4; i++)
+		PQclear(st[i].res);
 	return DS_OK;
 }
 
@@ -97,16 +103,40 @@ static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *e
 	return DS_OK;
 }
 
-/* Append the event (nothing when its uuid is there already); its seq, or 0 when it was there. */
-static int insert_event(ds_ledger *l, const ds_event *e, int units_before, int offline, long long *seq, ds_error *err)
+/* What a request leaves: the code's state after it. */
+typedef struct after_state {
+	ds_state state;
+	int units, units_left, effective;
+} after_state;
+
+/* Append the event (nothing when its uuid is there already), save the code's
+ * state (a new sale names its store and time), run extra (a conflict, or
+ * NULL) and COMMIT: one round trip. */
+static int record(ds_ledger *l, const ds_event *e, int units_before, int offline, const after_state *a,
+                  const pg_stmt *extra, ds_error *err)
 {
-	char split[8], qty[16], t[24], ub[16], ua[16], outcome[8], refused[8];
+	char split[8], qty[16], t[24], ub[16], ua[16], outcome[8], refused[8], u[16], ul[16], eff[4];
 	const char *vals[] = {e->uuid, e->code, e->store, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry,
 	                      e->action, split, qty, e->station, e->operator_, t, e->note, e->state_before, e->state_after,
 	                      units_before >= 0 ? ub : NULL, e->units_left >= 0 ? ua : NULL, e->undoes, e->undone_action,
-	                      outcome, refused, offline ? "t" : "f"};
-	PGresult *r;
-	int rc;
+	                      outcome, refused, offline ? "t" : "f", ds_state_name(a->state), a->units > 0 ? u : NULL,
+	                      a->units_left >= 0 ? ul : NULL, !strcmp(e->action, "scan") ? "1" : "0", eff};
+	pg_stmt st[3] = {
+		{"WITH ev AS (INSERT INTO drugscan_events (uuid, unit_key, store, product_key, serial, nhsa_code, batch, expiry,"
+		 " action, split, qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
+		 " undoes, undone_action, outcome, refused, offline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+		 " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+		 " ON CONFLICT (unit_key, uuid) DO NOTHING RETURNING seq)"
+		 " UPDATE drugscan_units SET sold_store = CASE WHEN $25 = 'sold' AND state <> 'sold' THEN $3 ELSE sold_store END,"
+		 " sold_ms = CASE WHEN $25 = 'sold' AND state <> 'sold' THEN $14::bigint ELSE sold_ms END,"
+		 " state = $25, units = coalesce($26::int, units), units_left = $27::int, scans = scans + $28::int,"
+		 " effective = effective + $29::int, product_key = $4, nhsa_code = $6,"
+		 " last_seq = coalesce((SELECT seq FROM ev), last_seq) WHERE unit_key = $2",
+		 29, vals, NULL},
+		{"COMMIT", 0, NULL, NULL},
+		{"COMMIT", 0, NULL, NULL},
+	};
+	int rc, i, n = 2;
 
 	snprintf(split, sizeof(split), "%d", e->split);
 	snprintf(qty, sizeof(qty), "%d", e->qty);
@@ -115,41 +145,15 @@ static int insert_event(ds_ledger *l, const ds_event *e, int units_before, int o
 	snprintf(ua, sizeof(ua), "%d", e->units_left);
 	snprintf(outcome, sizeof(outcome), "%d", e->outcome);
 	snprintf(refused, sizeof(refused), "%d", e->refused);
-	rc = pg_run(l, &r,
-	            "INSERT INTO drugscan_events (uuid, unit_key, store, product_key, serial, nhsa_code, batch, expiry, action,"
-	            " split, qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
-	            " undoes, undone_action, outcome, refused, offline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-	            " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-	            " ON CONFLICT (unit_key, uuid) DO NOTHING RETURNING seq",
-	            24, vals, err);
-	if (rc < 0)
-		return rc;
-	*seq = PQntuples(r) == 1 ? strtoll(pg_col(r, 0, 0), NULL, 10) : 0;
-	PQclear(r);
-	return DS_OK;
-}
-
-/* Save the code's state after an event; a new sale names its store and time. */
-static int save_unit(ds_ledger *l, const ds_event *e, ds_state after, int units, int units_left, int effective,
-                     long long seq, ds_error *err)
-{
-	char u[16], ul[16], eff[4], sq[24], t[24];
-	const char *vals[] = {e->code, ds_state_name(after), units > 0 ? u : NULL, units_left >= 0 ? ul : NULL,
-	                      !strcmp(e->action, "scan") ? "1" : "0", eff, e->product_key, e->nhsa_code, sq,
-	                      e->store, t};
-
-	snprintf(u, sizeof(u), "%d", units);
-	snprintf(ul, sizeof(ul), "%d", units_left);
-	snprintf(eff, sizeof(eff), "%d", effective);
-	snprintf(sq, sizeof(sq), "%lld", seq);
-	snprintf(t, sizeof(t), "%lld", e->time_ms);
-	return pg_run(l, NULL,
-	              "UPDATE drugscan_units SET sold_store = CASE WHEN $2 = 'sold' AND state <> 'sold' THEN $10 ELSE sold_store END,"
-	              " sold_ms = CASE WHEN $2 = 'sold' AND state <> 'sold' THEN $11::bigint ELSE sold_ms END,"
-	              " state = $2, units = coalesce($3::int, units), units_left = $4::int, scans = scans + $5::int,"
-	              " effective = effective + $6::int, product_key = $7, nhsa_code = $8, last_seq = $9::bigint"
-	              " WHERE unit_key = $1",
-	              11, vals, err);
+	snprintf(u, sizeof(u), "%d", a->units);
+	snprintf(ul, sizeof(ul), "%d", a->units_left);
+	snprintf(eff, sizeof(eff), "%d", a->effective);
+	if (extra)
+		st[n++ - 1] = *extra;
+	rc = pg_pipeline(l, st, n, err);
+	for (i = 0; i < n; i++)
+		PQclear(st[i].res);
+	return rc;
 }
 
 /* The request's event, as the SQLite ledger records it. */
@@ -187,7 +191,7 @@ static void rollback(ds_ledger *l)
 		PQclear(PQexec(l->pg->conn, "ROLLBACK"));
 }
 
-/* One request in one transaction, answered after COMMIT. */
+/* One request in one transaction, answered after COMMIT: two round trips (three for an undo). */
 static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res,
                         int *committing, ds_error *err)
 {
@@ -195,7 +199,7 @@ static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long
 	led_last last;
 	led_write w;
 	ds_event e;
-	long long seq = 0;
+	after_state a;
 	char id[40];
 	int rc;
 
@@ -203,16 +207,17 @@ static int apply_online(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long
 	memset(res, 0, sizeof(*res));
 	snprintf(res->event_id, sizeof(res->event_id), "%s", id);
 	memset(&last, 0, sizeof(last));
-	if ((rc = pg_run(l, NULL, "BEGIN", 0, NULL, err)) < 0 || (rc = lock_unit(l, q->code, &c, err)) < 0 ||
+	if ((rc = lock_unit(l, q->code, NULL, &c, NULL, err)) < 0 ||
 	    (q->action == DS_ACT_UNDO && (rc = load_last(l, q->code, &last, err)) < 0))
 		goto fail;
 	led_rules(l, q, &c, &last, t, lang, res, &w);
 	event_of(q, res, &w, t, l->pg->store, &e);
-	if ((rc = insert_event(l, &e, w.units_before, 0, &seq, err)) < 0 ||
-	    (rc = save_unit(l, &e, res->after, w.units, res->units_left, !res->refused, seq, err)) < 0)
-		goto fail;
+	a.state = res->after;
+	a.units = w.units;
+	a.units_left = res->units_left;
+	a.effective = !res->refused;
 	*committing = 1;
-	if ((rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) < 0)
+	if ((rc = record(l, &e, w.units_before, 0, &a, NULL, err)) < 0)
 		goto fail;
 	res->recorded = 1;
 	return DS_OK;
@@ -380,24 +385,31 @@ static int judge_pushed(ds_ledger *l, const ds_event *e, const led_current *c, c
 	return chk->refused || (a == DS_ACT_UNDO && strcmp(w->undoes, e->undoes));
 }
 
-static int record_conflict(ds_ledger *l, const ds_event *e, const led_current *c, const ds_ledger_result *chk,
-                           ds_error *err)
+/* The conflict row of an offline event the chain does not accept; vals has 12 slots. */
+static void conflict_stmt(const ds_event *e, const led_current *c, const ds_ledger_result *chk, char buf[3][24],
+                          const char **vals, pg_stmt *st)
 {
-	char t[24], first[24], found[24];
-	const char *vals[] = {e->code, e->uuid, e->store, e->station, e->action, t,
-	                      chk->nlabels ? chk->labels[0].id : "ledger.conflict",
-	                      chk->nlabels ? chk->labels[0].text : "the chain ledger's state forbids it", c->sold_store,
-	                      c->sold_ms ? first : NULL, found, e->state_after};
-
-	snprintf(t, sizeof(t), "%lld", e->time_ms);
-	snprintf(first, sizeof(first), "%lld", c->sold_ms);
-	snprintf(found, sizeof(found), "%lld", wall_ms());
-	l->pg->conflicts++;
-	return pg_run(l, NULL,
-	              "INSERT INTO drugscan_conflicts (unit_key, uuid, store, station, action, time_ms, label_id, text,"
-	              " first_store, first_ms, found_ms, offline_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-	              " $12) ON CONFLICT DO NOTHING",
-	              12, vals, err);
+	snprintf(buf[0], 24, "%lld", e->time_ms);
+	snprintf(buf[1], 24, "%lld", c->sold_ms);
+	snprintf(buf[2], 24, "%lld", wall_ms());
+	vals[0] = e->code;
+	vals[1] = e->uuid;
+	vals[2] = e->store;
+	vals[3] = e->station;
+	vals[4] = e->action;
+	vals[5] = buf[0];
+	vals[6] = chk->nlabels ? chk->labels[0].id : "ledger.conflict";
+	vals[7] = chk->nlabels ? chk->labels[0].text : "the chain ledger's state forbids it";
+	vals[8] = c->sold_store;
+	vals[9] = c->sold_ms ? buf[1] : NULL;
+	vals[10] = buf[2];
+	vals[11] = e->state_after;
+	st->sql = "INSERT INTO drugscan_conflicts (unit_key, uuid, store, station, action, time_ms, label_id, text,"
+	          " first_store, first_ms, found_ms, offline_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	          " $12) ON CONFLICT DO NOTHING";
+	st->n = 12;
+	st->vals = vals;
+	st->res = NULL;
 }
 
 /* One offline event in one transaction; an event already there is left as it is. */
@@ -408,44 +420,44 @@ static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
 	led_write w;
 	ds_ledger_result chk;
 	ds_event kept;
-	PGresult *r;
-	const char *vals[] = {e->code, e->uuid};
-	long long seq;
+	after_state a;
+	pg_stmt cs;
+	const char *cvals[12];
+	char cbuf[3][24];
 	int rc, there, conflict;
 
 	memset(&last, 0, sizeof(last));
-	if ((rc = pg_run(l, NULL, "BEGIN", 0, NULL, err)) < 0 || (rc = lock_unit(l, e->code, &c, err)) < 0 ||
-	    (rc = pg_run(l, &r, "SELECT 1 FROM drugscan_events WHERE unit_key = $1 AND uuid = $2::uuid", 2, vals, err)) < 0)
+	if ((rc = lock_unit(l, e->code, e->uuid, &c, &there, err)) < 0)
 		goto fail;
-	there = PQntuples(r) > 0;
-	PQclear(r);
-	if (!there) {
-		if (!strcmp(e->action, "undo") && (rc = load_last(l, e->code, &last, err)) < 0)
-			goto fail;
-		conflict = judge_pushed(l, e, &c, &last, &chk, &w);
-		kept = *e;
-		if (conflict) {
-			/* the chain does not accept it: kept as a refused attempt, an alert, and a conflict that
-			 * says what the counter answered offline; the state stays the chain's */
-			kept.state_before = kept.state_after = ds_state_name(c.state);
-			kept.refused = 1;
-			kept.outcome = 2;
-			kept.units_left = c.units_left;
-		}
-		if ((rc = insert_event(l, &kept, w.units_before, 1, &seq, err)) < 0)
-			goto fail;
-		if (conflict || e->refused)
-			rc = save_unit(l, e, c.state, w.units, c.units_left, 0, seq, err);
-		else
-			rc = save_unit(l, e, chk.after, w.units, chk.units_left, 1, seq, err);
-		if (rc == DS_OK && conflict)
-			rc = record_conflict(l, e, &c, &chk, err);
-		if (rc < 0)
-			goto fail;
-		l->pg->pushed++;
+	if (there) /* pushed before: a crash came between the push and its mark */
+		return (rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) == DS_OK ? DS_OK : (rollback(l), rc);
+	if (!strcmp(e->action, "undo") && (rc = load_last(l, e->code, &last, err)) < 0)
+		goto fail;
+	conflict = judge_pushed(l, e, &c, &last, &chk, &w);
+	kept = *e;
+	a.state = chk.after;
+	a.units = w.units;
+	a.units_left = chk.units_left;
+	a.effective = !e->refused;
+	if (conflict) {
+		/* the chain does not accept it: kept as a refused attempt, an alert, and a conflict that
+		 * says what the counter answered offline; the state stays the chain's */
+		kept.state_before = kept.state_after = ds_state_name(c.state);
+		kept.refused = 1;
+		kept.outcome = 2;
+		kept.units_left = c.units_left;
+		conflict_stmt(e, &c, &chk, cbuf, cvals, &cs);
+		l->pg->conflicts++;
 	}
-	if ((rc = pg_run(l, NULL, "COMMIT", 0, NULL, err)) == DS_OK)
-		return DS_OK;
+	if (conflict || e->refused) {
+		a.state = c.state;
+		a.units_left = c.units_left;
+		a.effective = 0;
+	}
+	if ((rc = record(l, &kept, w.units_before, 1, &a, conflict ? &cs : NULL, err)) < 0)
+		goto fail;
+	l->pg->pushed++;
+	return DS_OK;
 fail:
 	rollback(l);
 	return rc;
