@@ -487,10 +487,12 @@ int pg_open(ds_ledger *l, const char *url, const ds_ledger_open_opts *o, ds_erro
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
 	p->deadline = pg_clock() + p->timeout_ms;
 	rc = pg_connect(l, !l->want_ro, err);
+	if (rc == DS_OK && !l->want_ro && p->local_path && pg_push(l, NULL) < 0)
+		p->pending = -1; /* what waits offline goes first; the first request tries again */
 	if (rc == PG_GONE && p->local_path) {
 		/* not reachable: the counter works offline, on the offline ledger; reading fails when it reads */
 		p->offline = 1;
-		p->retry_at = pg_clock() + 5000;
+		p->retry_at = pg_clock() + (pg_clock() < p->deadline - p->timeout_ms / 2 ? 1000 : 5000);
 		if (l->note && !l->want_ro) {
 			char msg[DS_ERROR_MAX + 200];
 			snprintf(msg, sizeof(msg), "%s: working offline; events wait in '%s' until it answers", err ? err->message : "",

@@ -26,6 +26,7 @@ struct led_pg {
 	ds_ledger *local;      /* opened when first needed */
 	int offline;           /* the server did not answer: events go to local */
 	long long retry_at;    /* monotonic ms: when to try the server again */
+	long backoff_ms;       /* the wait before that try */
 	int told_offline;      /* the note was given for this outage */
 	int schema, created;
 	long pending;          /* events waiting in the offline ledger; -1 unknown */

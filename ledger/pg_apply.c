@@ -23,7 +23,9 @@
 
 #include "pg.h"
 
-#define RETRY_OFFLINE_MS 5000
+#define RETRY_QUICK_MS 1000   /* after a refused connection */
+#define RETRY_OFFLINE_MS 5000 /* after a timeout, doubling */
+#define RETRY_MAX_MS 60000
 
 static long long wall_ms(void)
 {
@@ -282,8 +284,15 @@ static void went_offline(ds_ledger *l, const ds_error *why)
 	struct led_pg *p = l->pg;
 
 	pg_disconnect(l);
+	/* a refused connection costs nothing to try again soon; a server that lets us wait costs the
+	 * timeout at each try, so those tries back off, up to a minute apart */
+	if (pg_clock() < p->deadline - p->timeout_ms / 2)
+		p->backoff_ms = RETRY_QUICK_MS;
+	else
+		p->backoff_ms = p->backoff_ms < RETRY_OFFLINE_MS ? RETRY_OFFLINE_MS
+		                : p->backoff_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : p->backoff_ms * 2;
 	p->offline = 1;
-	p->retry_at = pg_clock() + RETRY_OFFLINE_MS;
+	p->retry_at = pg_clock() + p->backoff_ms;
 	if (!p->told_offline && l->note) {
 		char msg[DS_ERROR_MAX + 200];
 		snprintf(msg, sizeof(msg), "%s: working offline; events wait in '%s' until it answers",
@@ -347,6 +356,7 @@ int pg_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds
 				l->note(l->note_ctx, msg);
 			}
 			p->offline = p->told_offline = 0;
+			p->backoff_ms = 0;
 			return DS_OK;
 		}
 		if (rc != PG_GONE) {
