@@ -12,6 +12,7 @@ usage: test_chain.py path/to/drugscan
 """
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -288,6 +289,80 @@ class Chain(unittest.TestCase):
         rc, out, _ = self.sell("C3", [x])
         self.assertEqual(rc, 3)
         self.assertIn("ledger.already_sold", self.ids(out[0]))
+
+    # ---- three stores, counters and the server killed at random moments ----
+
+    def test_three_stores_with_counters_and_server_killed_at_random(self):
+        rnd = random.Random(15)
+        codes = [code(i, "8700002") for i in range(200)]
+        shown = {s: [] for s in ("X1", "X2", "X3")}
+        done = threading.Event()
+
+        def store(s, order):
+            i = 0
+            while i < len(order):
+                p = subprocess.Popen(self.counter_args(s, extra=["--ledger-timeout", "0.5"]), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env())
+                kill_at = i + rnd.randint(10, 80)
+                try:
+                    while i < len(order) and i < kill_at:
+                        p.stdin.write((order[i] + "\n").encode())
+                        p.stdin.flush()
+                        line = p.stdout.readline()
+                        if not line:
+                            break
+                        shown[s].append(json.loads(line))
+                        i += 1
+                except BrokenPipeError:
+                    pass
+                p.kill()  # kill -9, mid-stream
+                p.wait()
+                p.stdin.close()
+                p.stdout.close()
+
+        def chaos():
+            while not done.wait(rnd.uniform(1, 3)):
+                CLUSTER.stop(rnd.choice(["immediate", "fast"]))
+                time.sleep(rnd.uniform(0.2, 1))
+                CLUSTER.start()
+
+        orders = {s: rnd.sample(codes, len(codes)) for s in shown}
+        threads = [threading.Thread(target=store, args=(s, orders[s])) for s in shown]
+        ch = threading.Thread(target=chaos)
+        for t in threads + [ch]:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        ch.join()
+        if not CLUSTER.running:
+            CLUSTER.start()
+        for s in shown:
+            rc, out, err = self.run_cli(["ledger", "sync", "--ledger", self.url, "--data-dir", self.dir(s)])
+            self.assertEqual(rc, 0, err)
+        rows = {}
+        for r in CLUSTER.psql("SELECT uuid, unit_key, refused, outcome, offline FROM drugscan_events"
+                              " WHERE store IN ('X1', 'X2', 'X3')"):
+            u, k, ref, outcome, off = r.split("|")
+            rows[u] = (k, ref == "1", int(outcome), off == "t")
+        conflicts = set(CLUSTER.psql("SELECT uuid FROM drugscan_conflicts WHERE store IN ('X1', 'X2', 'X3')"))
+        answers = [a for s in shown for a in shown[s]]
+        self.assertEqual(len(answers), 600)
+        for a in answers:  # every answer shown is in the database
+            self.assertIn(a["ledger"]["event_id"], rows)
+        self.assertEqual(len(rows), 600)
+        sold = {}
+        for u, (k, ref, outcome, off) in rows.items():
+            if not ref:
+                sold.setdefault(k, []).append(u)
+            else:
+                self.assertEqual(outcome, 2)  # each other attempt is an alert
+        self.assertEqual(sorted(sold), sorted(codes))
+        self.assertEqual([k for k, v in sold.items() if len(v) != 1], [])  # exactly one sale per box
+        for a in answers:
+            k, ref, outcome, off = rows[a["ledger"]["event_id"]]
+            if off and ref and not a["ledger"]["refused"]:
+                self.assertIn(a["ledger"]["event_id"], conflicts)  # sold offline, refused by the chain: reported
 
     # ---- one clear line ----
 
