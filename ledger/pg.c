@@ -476,7 +476,8 @@ int pg_open(ds_ledger *l, const char *url, const ds_ledger_open_opts *o, ds_erro
 	l->pg = p;
 	shown_url(url, p->shown, sizeof(p->shown));
 	p->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : DS_LEDGER_TIMEOUT_MS;
-	if (o && o->store && *o->store)
+	p->store_given = o && o->store && *o->store;
+	if (p->store_given)
 		snprintf(p->store, sizeof(p->store), "%s", o->store);
 	else if (gethostname(host, sizeof(host) - 1) == 0 && host[0])
 		snprintf(p->store, sizeof(p->store), "%s", host);
@@ -667,14 +668,15 @@ int pg_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_err
 int pg_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err)
 {
 	char since[24], eff[4];
-	const char *vals[] = {since, eff};
+	const char *vals[] = {since, eff, l->pg->store_given ? l->pg->store : ""};
 
+	/* the export: the whole chain, or the store named by --store */
 	snprintf(since, sizeof(since), "%lld", since_ms);
 	snprintf(eff, sizeof(eff), "%d", only_effective);
 	return each_row(l,
 	                "SELECT " PG_EVENT_COLS " FROM drugscan_events WHERE time_ms >= $1 AND ($2::int = 0 OR refused = 0)"
-	                " ORDER BY time_ms, seq",
-	                2, vals, fn, ctx, err);
+	                " AND ($3 = '' OR store = $3) ORDER BY time_ms, seq",
+	                3, vals, fn, ctx, err);
 }
 
 int pg_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)

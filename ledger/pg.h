@@ -18,6 +18,7 @@ struct led_pg {
 	char *url;             /* as given: it may hold a password, never shown */
 	char shown[256];       /* postgresql://user@host:port/db, for messages */
 	char store[72];
+	int store_given;       /* --store was given: the export is that store's */
 	char push_store[72];   /* the store of the offline events being pushed */
 	int store_saved;       /* the offline ledger knows this store */
 	long timeout_ms;

@@ -149,6 +149,12 @@ class Chain(unittest.TestCase):
             self.assertIn("first sold by store %s at " % first, alert[0]["text"])
         ids = [a["ledger"]["event_id"] for v in answers.values() for _, a in v]
         self.assertEqual(len(self.in_db(ids)), len(ids))
+        # the export (NHSA sales upload) of one store: its own sales only
+        rc, out, err = self.run_cli(["ledger", "export", "--ledger", self.url, "--store", "A", "-f", "jsonl"])
+        self.assertEqual(rc, 0, err)
+        rows = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual(sorted(r["drug_trac_codg"] for r in rows), sorted(c for c, s in sales.items() if s == ["A"]))
+        self.assertEqual({r["station"] for r in rows}, {"A-1"})
 
     # ---- a counter killed mid-stream ----
 
