@@ -112,7 +112,8 @@ class Chain(unittest.TestCase):
         results = {}
 
         def store(name, codes):
-            results[name] = self.sell(name, codes)
+            # a long timeout: this is about the row lock, and a loaded test machine must not go offline
+            results[name] = self.sell(name, codes, extra=["--ledger-timeout", "10"])
 
         ta = threading.Thread(target=store, args=("A", [x for p in zip(shared[:500], only_a) for x in p] + shared[500:]))
         tb = threading.Thread(target=store, args=("B", [x for p in zip(shared[:500], only_b) for x in p] + shared[500:]))
@@ -159,7 +160,8 @@ class Chain(unittest.TestCase):
     # ---- a counter killed mid-stream ----
 
     def test_kill_9_every_answer_shown_is_in_the_database(self):
-        p = subprocess.Popen(self.counter_args("K"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        p = subprocess.Popen(self.counter_args("K", extra=["--ledger-timeout", "10"]), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, env=self.env())
         shown = []
         for i in range(200):
@@ -194,7 +196,7 @@ class Chain(unittest.TestCase):
         return p, one
 
     def test_server_stopped_mid_stream_goes_offline_and_back_exactly_once(self):
-        p, one = self.stream("S", extra=["--ledger-timeout", "1.5"])
+        p, one = self.stream("S", extra=["--ledger-timeout", "5"])  # a stopped server refuses at once
         answers = [one(code(6000 + i)) for i in range(20)]
         self.assertTrue(all("ledger.offline" not in self.ids(a) for a in answers))
         CLUSTER.stop()
