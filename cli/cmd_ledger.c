@@ -137,8 +137,8 @@ static int print_conflict(void *ctx, const ds_conflict *c)
 
 	iso(c->time_ms, when, sizeof(when));
 	if (o->fmt == DS_FMT_JSON)
-		return put_json(o, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "format_version", 1,
-		                             "conflict", c->label_id, "outcome", "alert", "event_id", c->uuid, "code", c->code,
+		return put_json(o, json_pack("{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "format_version", 1,
+		                             "conflict", c->label_id, "outcome", "alert", "refused", 1, "event_id", c->uuid, "code", c->code,
 		                             "action", c->action, "store", c->store, "station", c->station, "text", c->text,
 		                             "first_store", c->first_store, "time_ms", (json_int_t)c->time_ms));
 	fprintf(o->cli->out, "%s  ALERT CONFLICT %s %s offline at store %s [%s] %s: %s\n", when, c->action, c->code,
