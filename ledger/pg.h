@@ -19,8 +19,6 @@ struct led_pg {
 	char shown[256];       /* postgresql://user@host:port/db, for messages */
 	char store[72];
 	int store_given;       /* --store was given: the export is that store's */
-	char push_store[72];   /* the store of the offline events being pushed */
-	int store_saved;       /* the offline ledger knows this store */
 	long timeout_ms;
 	long long deadline;    /* of the operation in progress (monotonic ms) */
 	char *local_path;      /* the offline ledger */

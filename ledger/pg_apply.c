@@ -232,6 +232,7 @@ int pg_local(ds_ledger *l, int create, ds_error *err)
 {
 	struct led_pg *p = l->pg;
 	ds_ledger_open_opts lo = {0, l->note, l->note_ctx, NULL, 0, NULL};
+	int rc;
 
 	if (p->local)
 		return DS_OK;
@@ -239,7 +240,11 @@ int pg_local(ds_ledger *l, int create, ds_error *err)
 		return ds_error_set(err, DS_EIO, "chain ledger '%s': no offline ledger", p->shown);
 	if (!create && access(p->local_path, F_OK) != 0)
 		return DS_ENOTFOUND;
-	return ds_ledger_open(&p->local, p->local_path, &lo, err);
+	if ((rc = ds_ledger_open(&p->local, p->local_path, &lo, err)) < 0)
+		return rc;
+	/* which store recorded each offline event (stores may share a data directory) */
+	return led_exec(p->local, "CREATE TABLE IF NOT EXISTS chain_stores (event_uuid TEXT PRIMARY KEY, store TEXT NOT NULL)"
+	                          " WITHOUT ROWID", err);
 }
 
 /* No answer from the server: the request goes to the offline ledger, with the same uuid. */
@@ -256,13 +261,13 @@ static int apply_offline(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_
 		res->fault = l->fault = ds_ledger_last_fault(p->local);
 		return rc;
 	}
-	if (!p->store_saved) {
-		/* whoever pushes these events later, they are this store's */
+	{
+		/* whoever pushes this event later, it is this store's; without the row, the pusher's */
 		sqlite3_stmt *st;
-		if (led_prepare(p->local, "INSERT INTO settings VALUES ('chain_store', ?1) ON CONFLICT (key) DO UPDATE"
-		                          " SET value = excluded.value", &st, NULL) == DS_OK) {
-			if (sqlite3_bind_text(st, 1, p->store, -1, SQLITE_STATIC) == SQLITE_OK && led_step(p->local, st, NULL) == 0)
-				p->store_saved = 1;
+		if (led_prepare(p->local, "INSERT OR REPLACE INTO chain_stores VALUES (?1, ?2)", &st, NULL) == DS_OK) {
+			if (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC) == SQLITE_OK &&
+			    sqlite3_bind_text(st, 2, p->store, -1, SQLITE_STATIC) == SQLITE_OK)
+				led_step(p->local, st, NULL);
 			sqlite3_finalize(st);
 		}
 	}
@@ -483,10 +488,11 @@ typedef struct held {
 static int hold(held *h, const ds_event *e)
 {
 	const char *src[] = {e->uuid, e->code, e->product_key, e->serial, e->nhsa_code, e->batch, e->expiry, e->action,
-	                     e->station, e->operator_, e->note, e->state_before, e->state_after, e->undoes, e->undone_action};
+	                     e->station, e->operator_, e->note, e->state_before, e->state_after, e->undoes, e->undone_action,
+	                     e->store};
 	const char **dst[] = {&h->ev.uuid, &h->ev.code, &h->ev.product_key, &h->ev.serial, &h->ev.nhsa_code, &h->ev.batch,
 	                      &h->ev.expiry, &h->ev.action, &h->ev.station, &h->ev.operator_, &h->ev.note,
-	                      &h->ev.state_before, &h->ev.state_after, &h->ev.undoes, &h->ev.undone_action};
+	                      &h->ev.state_before, &h->ev.state_after, &h->ev.undoes, &h->ev.undone_action, &h->ev.store};
 	size_t i, n = sizeof(src) / sizeof(src[0]), len = 0;
 	char *p;
 
@@ -507,20 +513,6 @@ static int hold(held *h, const ds_event *e)
 
 #define PUSH_BATCH 200
 
-/* The store of the offline events: the one that recorded them, else this one. */
-static void push_store(ds_ledger *l)
-{
-	struct led_pg *p = l->pg;
-	sqlite3_stmt *st;
-
-	snprintf(p->push_store, sizeof(p->push_store), "%s", p->store);
-	if (led_prepare(p->local, "SELECT value FROM settings WHERE key = 'chain_store'", &st, NULL) < 0)
-		return;
-	if (led_step(p->local, st, NULL) == 1 && sqlite3_column_text(st, 0) && sqlite3_column_text(st, 0)[0])
-		snprintf(p->push_store, sizeof(p->push_store), "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-}
-
 /* The next offline events not yet pushed, oldest first. */
 static int next_pending(ds_ledger *local, const char *store, held *out, size_t *n, ds_error *err)
 {
@@ -530,15 +522,18 @@ static int next_pending(ds_ledger *local, const char *store, held *out, size_t *
 	*n = 0;
 	if ((rc = led_ready(local, err)) < 0 ||
 	    (rc = led_prepare(local,
-	                      "SELECT " EVENT_COLS " FROM outbox o JOIN events e ON e.seq = o.seq"
-	                      " WHERE o.acked_ms IS NULL ORDER BY o.seq LIMIT 200",
+	                      "SELECT " EVENT_COLS ", ifnull(s.store, '') FROM outbox o JOIN events e ON e.seq = o.seq"
+	                      " LEFT JOIN chain_stores s ON s.event_uuid = e.uuid WHERE o.acked_ms IS NULL ORDER BY o.seq"
+	                      " LIMIT 200",
 	                      &st, err)) < 0)
 		return rc;
 	while (rc == DS_OK && *n < PUSH_BATCH && (row = led_step(local, st, err)) == 1) {
 		ds_event ev;
+		const char *by = (const char *)sqlite3_column_text(st, 22);
 		led_read_event(st, &ev);
+		ev.store = by && *by ? by : store;
 		if ((rc = hold(&out[*n], &ev)) == DS_OK)
-			out[(*n)++].ev.store = store;
+			(*n)++;
 	}
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : row < 0 ? row : DS_OK;
@@ -577,9 +572,7 @@ int pg_push(ds_ledger *l, ds_error *err)
 		free(h);
 		return DS_OK;
 	}
-	if (rc == DS_OK)
-		push_store(l);
-	while (rc == DS_OK && (rc = next_pending(p->local, p->push_store, h, &n, err)) == DS_OK && n > 0) {
+	while (rc == DS_OK && (rc = next_pending(p->local, p->store, h, &n, err)) == DS_OK && n > 0) {
 		for (done = 0; done < n; done++) {
 			p->deadline = pg_clock() + p->timeout_ms;
 			if ((rc = push_one(l, &h[done].ev, err)) < 0)
@@ -612,8 +605,7 @@ int pg_sync(ds_ledger *l, ds_sync_result *res, ds_error *err)
 	p->deadline = pg_clock() + p->timeout_ms;
 	rc = pg_connect(l, 1, err);
 	if (rc == DS_OK) {
-		p->pushed = 0;
-		rc = pg_push(l, err);
+		rc = pg_push(l, err); /* with what opening the ledger pushed already */
 		res->sent = res->acked = p->pushed;
 		res->attempts = 1;
 	}

@@ -298,6 +298,23 @@ class Chain(unittest.TestCase):
         self.assertEqual(rc, 3)
         self.assertIn("ledger.already_sold", self.ids(out[0]))
 
+    def test_stores_sharing_a_data_dir_offline_keep_their_names(self):
+        CLUSTER.stop()
+        try:
+            for store, c in (("D1", code(7100)), ("D2", code(7101))):
+                args = self.counter_args(store)[len(WRAP) + 1:]
+                args[args.index("--data-dir") + 1] = self.dir("shared")
+                rc, out, err = self.run_cli(args, stdin=(c + "\n").encode())
+                self.assertEqual(rc, 0, err)
+                self.assertIn("ledger.offline", out)
+        finally:
+            CLUSTER.start()
+        rc, out, err = self.run_cli(["ledger", "sync", "--ledger", self.url, "--data-dir", self.dir("shared")])
+        self.assertEqual((rc, out), (0, "sent 2 events, 2 acknowledged, 0 still queued\n"), err)
+        self.assertEqual(CLUSTER.psql("SELECT unit_key, store FROM drugscan_events WHERE unit_key IN ('%s', '%s')"
+                                      " ORDER BY unit_key" % (code(7100), code(7101))),
+                         ["%s|D1" % code(7100), "%s|D2" % code(7101)])
+
     # ---- three stores, counters and the server killed at random moments ----
 
     def test_three_stores_with_counters_and_server_killed_at_random(self):
