@@ -31,7 +31,9 @@ static const ds_optspec counter_opts[] = {
 	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
 	{"insurance", 0, "TYPE", "employee|resident", N_("show the reimbursement policy for this insurance type")},
 	{"data-dir", 0, "DIR", NULL, N_("where catalog.db and ledger.db live")},
-	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"ledger", 0, "FILE|URL", NULL, N_("ledger.db, or a chain ledger postgresql://... (default $DRUGSCAN_LEDGER, DIR/ledger.db)")},
+	{"store", 0, "ID", NULL, N_("chain ledger: this store's id (default: the host name)")},
+	{"ledger-timeout", 0, "SECONDS", NULL, N_("chain ledger: go offline after this long without an answer (default 1.5)")},
 	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
 };
@@ -65,6 +67,7 @@ typedef struct counter {
 	ds_format fmt;
 	const char *station, *operator_, *note;
 	int split, qty, units, strict, quiet, tty;
+	long timeout_ms;           /* --ledger-timeout */
 	long long now_ms; /* $DRUGSCAN_NOW_MS: a fixed clock for tests of the 10-day undo window */
 	unsigned long n, ok, warn, alert, bad, not_recorded, unconfirmed, recorded;
 	int io_error;
@@ -408,7 +411,11 @@ static int check_names(ds_cli *cli, counter *k)
 static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, size_t host_size)
 {
 	long qty = 0, units = 0;
+	double secs = DS_LEDGER_TIMEOUT_MS / 1000.0;
 
+	if (ds_opt_double(&secs, ds_opts_get(v, &counter_spec, "ledger-timeout"), 0.05, 600) < 0)
+		return ds_cli_usage_error(cli, "counter", _("--ledger-timeout needs seconds from 0.05 to 600"));
+	k->timeout_ms = (long)(secs * 1000);
 	k->split = ds_opts_has(v, &counter_spec, "split");
 	if (ds_opt_long(&qty, ds_opts_get(v, &counter_spec, "qty"), 1, 100000) < 0 ||
 	    ds_opt_long(&units, ds_opts_get(v, &counter_spec, "units"), 1, 100000) < 0)
@@ -431,25 +438,17 @@ static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, siz
 /* Open the ledger; a read-only one is said once, and every code is then answered NOT recorded. */
 static int open_ledger(ds_cli *cli, const ds_optvals *v, counter *k)
 {
-	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
-	ds_ledger_open_opts lo = {0, ds_cli_note, cli};
+	ds_ledger_open_opts lo = {0, ds_cli_note, cli, ds_opts_get(v, &counter_spec, "store"), k->timeout_ms, NULL};
 	ds_error err;
-	int rc = DS_ERR;
+	int rc = ds_ledger_open_at(&k->ledger, ds_opts_get(v, &counter_spec, "ledger"),
+	                           ds_opts_get(v, &counter_spec, "data-dir"), &lo, &err);
 
-	if (ds_opts_get(v, &counter_spec, "ledger"))
-		ds_buf_puts(&path, ds_opts_get(v, &counter_spec, "ledger"));
-	else if (ds_data_dir(&dir, ds_opts_get(v, &counter_spec, "data-dir"), &err) == DS_OK)
-		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
-	if (path.ptr)
-		rc = ds_ledger_open(&k->ledger, path.ptr, &lo, &err);
 	if (rc < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 	} else if (ds_ledger_writable(k->ledger, &err) < 0) {
 		fprintf(cli->err, _("%s: %s: nothing will be recorded\n"), cli->prog, err.message);
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err.message);
 	}
-	ds_buf_free(&path);
-	ds_buf_free(&dir);
 	return rc;
 }
 

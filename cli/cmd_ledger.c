@@ -22,7 +22,9 @@ static const ds_optspec ledger_opts[] = {
 	{"attempts", 0, "N", NULL, N_("sync: failed tries in a row before giving up, 1 to 100 (default 8)")},
 	{"status", 0, NULL, NULL, N_("sync: show the queue depth and the oldest waiting event, send nothing")},
 	{"data-dir", 0, "DIR", NULL, N_("where ledger.db lives")},
-	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"ledger", 0, "FILE|URL", NULL, N_("ledger.db, or a chain ledger postgresql://... (default $DRUGSCAN_LEDGER, DIR/ledger.db)")},
+	{"store", 0, "ID", NULL, N_("chain ledger: this store's id (default: the host name)")},
+	{"ledger-timeout", 0, "SECONDS", NULL, N_("chain ledger: how long to wait for an answer (default 1.5)")},
 	{"lang", 0, "LANG", "zh|en", N_("language of messages (default from $LANG)")},
 	{"help", 'h', NULL, NULL, N_("show this help")},
 	{NULL, 0, NULL, NULL, NULL},
@@ -30,12 +32,14 @@ static const ds_optspec ledger_opts[] = {
 
 static const ds_cmdspec ledger_spec = {
 	N_("ledger history CODE | ledger stock | ledger export [--since WHEN] [--format jsonl|csv|receipt] |"
-	" ledger sync --url URL [--status]"),
+	" ledger sync --url URL [--status] | ledger init --ledger postgresql://..."),
 	N_("Read the counter's ledger. `history` lists every event of one code; `stock` the\n"
 	"boxes in stock per product; `export` the sales and returns with the fields an NHSA\n"
 	"sales upload needs (drug_trac_codg, trdn_flag, med_list_codg, manu_lotnum, expy_end,\n"
 	"sel_retn_time, sel_retn_cnt), or receipt lines that show the trace codes; `sync`\n"
-	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md)."),
+	"POSTs the events the receiver has not acknowledged (docs/sync-protocol.md); with a chain\n"
+	"ledger it pushes the events recorded offline. `init` creates or migrates a chain ledger's\n"
+	"schema (docs/chain-ledger.md)."),
 	ledger_opts,
 	N_("exit status: 0 done, 1 error (a damaged, unreadable or read-only ledger, output that cannot be\n"
 	"written; sync: events are still queued), 2 usage error, 4 history: not the trace code of one box.\n"),
@@ -111,15 +115,36 @@ static int print_event(void *ctx, const ds_event *e)
 	out_ctx *o = ctx;
 	char when[32], a[64], b[64], c[64];
 
-	if (o->fmt == DS_FMT_JSON)
-		return put_json(o, event_json(e));
+	if (o->fmt == DS_FMT_JSON) {
+		json_t *j = event_json(e);
+		if (j && e->store[0])
+			json_object_set_new(j, "store", json_string(e->store));
+		return put_json(o, j);
+	}
 	iso(e->time_ms, when, sizeof(when));
 	/* the columns padded by display width: 已售出 takes 6 of the 9 */
-	fprintf(o->cli->out, "%s  %s %s -> %s %s%s%s  [%s%s%s]%s%s\n", when, ds_pad(a, sizeof(a), ds_cli_word(e->action), 9),
+	fprintf(o->cli->out, "%s  %s %s -> %s %s%s%s  [%s%s%s%s%s]%s%s\n", when, ds_pad(a, sizeof(a), ds_cli_word(e->action), 9),
 	        ds_pad(b, sizeof(b), ds_cli_word(e->state_before), 9), ds_pad(c, sizeof(c), ds_cli_word(e->state_after), 9),
 	        e->refused ? _("REFUSED ") : "", e->outcome == 2 ? _("ALERT ") : e->outcome == 1 ? _("warn ") : "", e->uuid,
-	        shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_), e->split ? _(" split") : "",
-	        e->undoes[0] ? _(" (undo)") : "");
+	        e->store, e->store[0] ? "/" : "", shown(o, 0, e->station), e->operator_[0] ? " / " : "", shown(o, 1, e->operator_),
+	        e->split ? _(" split") : "", e->undoes[0] ? _(" (undo)") : "");
+	return wrote(o);
+}
+
+/* An offline action the chain ledger forbids (ledger history, sync --status): an alert. */
+static int print_conflict(void *ctx, const ds_conflict *c)
+{
+	out_ctx *o = ctx;
+	char when[32];
+
+	iso(c->time_ms, when, sizeof(when));
+	if (o->fmt == DS_FMT_JSON)
+		return put_json(o, json_pack("{s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "format_version", 1,
+		                             "conflict", c->label_id, "outcome", "alert", "refused", 1, "event_id", c->uuid, "code", c->code,
+		                             "action", c->action, "store", c->store, "station", c->station, "text", c->text,
+		                             "first_store", c->first_store, "time_ms", (json_int_t)c->time_ms));
+	fprintf(o->cli->out, _("%s  ALERT CONFLICT %s %s offline at store %s [%s] %s: %s\n"), when, c->action, c->code,
+	        shown(o, 0, c->store), shown(o, 1, c->station), c->uuid, c->text);
 	return wrote(o);
 }
 
@@ -200,53 +225,8 @@ static int print_stock(void *ctx, const char *product, const char *nhsa, long bo
 	return wrote(o);
 }
 
-/*
- * --since: a date, YYYY-MM-DD (a real day, from 1970), from local midnight;
- * or a time in milliseconds since 1970, written with 12 digits or more (from
- * 1973-03-03 on), or 0 for everything. A shorter number is refused rather than
- * read as a moment in January 1970: 20261130 is a date without its dashes.
- * -1 with msg filled when it is neither.
- */
-static long long parse_since(const char *s, char *msg, size_t size)
-{
-	struct tm tm;
-	long v = 0;
-	int ymd;
-	size_t n = s ? strlen(s) : 0, digits = s ? strspn(s, "0123456789") : 0;
-	time_t t;
-
-	if (!s)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (n == 10 && s[4] == '-' && s[7] == '-') {
-		if (ds_date_parse(&ymd, s) < 0 || ymd < 19700101) {
-			snprintf(msg, size, _("--since '%s' is not a date from 1970-01-01 on (YYYY-MM-DD)"), s);
-			return -1;
-		}
-		tm.tm_year = ymd / 10000 - 1900;
-		tm.tm_mon = ymd / 100 % 100 - 1;
-		tm.tm_mday = ymd % 100;
-		tm.tm_isdst = -1;
-		t = mktime(&tm);
-		return t == (time_t)-1 ? 0 : (long long)t * 1000;
-	}
-	if (n > 0 && digits == n && (n >= 12 || !strcmp(s, "0")) && ds_opt_long(&v, s, 0, LONG_MAX) == DS_OK)
-		return v;
-	if (n == 8 && digits == 8) {
-		char dashed[11];
-		snprintf(dashed, sizeof(dashed), "%.4s-%.2s-%.2s", s, s + 4, s + 6);
-		if (ds_date_parse(&ymd, dashed) == DS_OK) {
-			snprintf(msg, size, _("--since '%s' looks like a date: write it as %s (milliseconds since 1970 have 12 digits or more)"),
-			         s, dashed);
-			return -1;
-		}
-	}
-	snprintf(msg, size, _("--since needs a date (YYYY-MM-DD) or milliseconds since 1970 (12 digits or more), not '%.40s'"), s);
-	return -1;
-}
-
 /* ledger sync --status: the queue depth and the oldest waiting event */
-static int sync_status(ds_cli *cli, ds_ledger *l, ds_error *err)
+static int sync_status(ds_cli *cli, out_ctx *o, ds_ledger *l, ds_error *err)
 {
 	long depth;
 	long long oldest;
@@ -263,18 +243,18 @@ static int sync_status(ds_cli *cli, ds_ledger *l, ds_error *err)
 	} else {
 		fprintf(cli->out, ngettext("queued %ld event; oldest %s\n", "queued %ld events; oldest %s\n", depth), depth, when);
 	}
-	return DS_EXIT_OK;
+	return ds_ledger_conflicts(l, NULL, print_conflict, o, err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 }
 
 /* ledger sync [--status]: an exit code; err is left empty when the message is printed */
-static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err)
+static int do_sync(ds_cli *cli, out_ctx *o, const ds_optvals *v, ds_ledger *l, ds_error *err)
 {
 	ds_sync_opts so;
 	ds_sync_result sr;
 	long batch = 100, attempts = 8; /* a batch below 1 also means 100, as documented */
 
 	if (ds_opts_has(v, &ledger_spec, "status"))
-		return sync_status(cli, l, err);
+		return sync_status(cli, o, l, err);
 	memset(&so, 0, sizeof(so));
 	so.url = ds_opts_get(v, &ledger_spec, "url");
 	if (ds_opt_long(&batch, ds_opts_get(v, &ledger_spec, "batch"), INT_MIN, INT_MAX) < 0)
@@ -285,7 +265,7 @@ static int do_sync(ds_cli *cli, const ds_optvals *v, ds_ledger *l, ds_error *err
 	so.max_attempts = (int)attempts;
 	so.note = ds_cli_note; /* each failed try and the wait before the next, as they happen */
 	so.note_ctx = cli;
-	if (!so.url)
+	if (!so.url && !ds_ledger_is_chain(ds_opts_get(v, &ledger_spec, "ledger")) && !ds_ledger_is_chain(getenv("DRUGSCAN_LEDGER")))
 		return ds_cli_usage_error(cli, "ledger", _("sync needs --url"));
 	if (ds_ledger_sync(l, &so, &sr, err) < 0) {
 		if (sr.remaining >= 0)
@@ -330,6 +310,8 @@ static int history(out_ctx *o, ds_ledger *l, const ds_unit_key *unit, ds_error *
 {
 	int rc = ds_ledger_history(l, unit->key, print_event, o, err);
 
+	if (rc == DS_OK)
+		rc = ds_ledger_conflicts(l, unit->key, print_conflict, o, err);
 	if (rc == DS_OK && o->rows == 0 && o->fmt != DS_FMT_JSON)
 		fprintf(o->cli->out, _("no events for this code (%s): never scanned here\n"), unit->key);
 	return rc;
@@ -349,22 +331,16 @@ static int export_events(out_ctx *o, ds_ledger *l, const ds_optvals *v, long lon
 	return rc;
 }
 
-/* The ledger: read-only for everything but sync, which marks what was sent. */
+/* The ledger: read-only for everything but sync and init. */
 static int open_ledger(ds_cli *cli, const ds_optvals *v, int readonly, ds_ledger **l, ds_error *err)
 {
-	ds_buf path = DS_BUF_INIT, dir = DS_BUF_INIT;
-	ds_ledger_open_opts lo = {readonly, ds_cli_note, cli};
-	int rc = DS_ERR;
+	double secs = DS_LEDGER_TIMEOUT_MS / 1000.0;
+	ds_ledger_open_opts lo = {readonly, ds_cli_note, cli, ds_opts_get(v, &ledger_spec, "store"), 0, NULL};
 
-	if (ds_opts_get(v, &ledger_spec, "ledger"))
-		ds_buf_puts(&path, ds_opts_get(v, &ledger_spec, "ledger"));
-	else if (ds_data_dir(&dir, ds_opts_get(v, &ledger_spec, "data-dir"), err) == DS_OK)
-		ds_buf_printf(&path, "%s/ledger.db", dir.ptr);
-	if (path.ptr)
-		rc = ds_ledger_open(l, path.ptr, &lo, err);
-	ds_buf_free(&path);
-	ds_buf_free(&dir);
-	return rc;
+	if (ds_opt_double(&secs, ds_opts_get(v, &ledger_spec, "ledger-timeout"), 0.05, 600) < 0)
+		return ds_error_set(err, DS_EINVAL, _("--ledger-timeout needs seconds from 0.05 to 600"));
+	lo.timeout_ms = (long)(secs * 1000);
+	return ds_ledger_open_at(l, ds_opts_get(v, &ledger_spec, "ledger"), ds_opts_get(v, &ledger_spec, "data-dir"), &lo, err);
 }
 
 /* The last word: a ledger error, a row that could not be written as JSON, or the output. */
@@ -394,7 +370,7 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	ds_unit_key unit;
 	out_ctx o;
 	const char *sub, *fmt;
-	char msg[192];
+	char msg[400];
 	long long since = 0;
 	int rc;
 
@@ -410,8 +386,8 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	o.fmt = fmt && (!strcmp(fmt, "jsonl") || !strcmp(fmt, "json")) ? DS_FMT_JSON
 	        : fmt && !strcmp(fmt, "csv")                             ? DS_FMT_CSV
 	                                                                 : DS_FMT_TEXT;
-	if (strcmp(sub, "history") && strcmp(sub, "stock") && strcmp(sub, "export") && strcmp(sub, "sync")) {
-		rc = ds_cli_usage_error(cli, "ledger", _("use history CODE, stock, export or sync"));
+	if (strcmp(sub, "history") && strcmp(sub, "stock") && strcmp(sub, "export") && strcmp(sub, "sync") && strcmp(sub, "init")) {
+		rc = ds_cli_usage_error(cli, "ledger", _("use history CODE, stock, export, sync or init"));
 		goto out;
 	}
 	if (!strcmp(sub, "history") && v.nrest != 2) {
@@ -420,12 +396,13 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 	}
 	if (!strcmp(sub, "history") && (rc = history_key(cli, v.rest[1], &unit)) != 0)
 		goto out;
-	if (!strcmp(sub, "export") && (since = parse_since(ds_opts_get(&v, &ledger_spec, "since"), msg, sizeof(msg))) < 0) {
+	if (!strcmp(sub, "export") && (since = ds_ledger_since(ds_opts_get(&v, &ledger_spec, "since"), msg, sizeof(msg))) < 0) {
 		rc = ds_cli_usage_error(cli, "ledger", msg);
 		goto out;
 	}
 	errno = 0;
-	if (open_ledger(cli, &v, strcmp(sub, "sync") || ds_opts_has(&v, &ledger_spec, "status"), &l, &err) < 0) {
+	if (open_ledger(cli, &v, (strcmp(sub, "sync") || ds_opts_has(&v, &ledger_spec, "status")) && strcmp(sub, "init"), &l,
+	                &err) < 0) {
 		fprintf(cli->err, "%s: %s\n", cli->prog, err.message);
 		rc = DS_EXIT_ERROR;
 		goto out;
@@ -437,8 +414,11 @@ int ds_cmd_ledger(ds_cli *cli, int argc, char **argv)
 		rc = ds_ledger_stock(l, print_stock, &o, &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 	else if (!strcmp(sub, "export"))
 		rc = export_events(&o, l, &v, since, &err);
-	else
-		rc = do_sync(cli, &v, l, &err);
+	else if (!strcmp(sub, "init")) {
+		if ((rc = ds_ledger_init(l, msg, sizeof(msg), &err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK) == DS_EXIT_OK)
+			fprintf(cli->out, _("%s: ready\n"), msg);
+	} else
+		rc = do_sync(cli, &o, &v, l, &err);
 	rc = finish(cli, &o, rc, &err);
 	ds_buf_free(&o.esc[0]);
 	ds_buf_free(&o.esc[1]);

@@ -23,7 +23,9 @@ static const ds_optspec serve_opts[] = {
 	{"listen", 'l', "ADDR:PORT", NULL, N_("where to listen (default 127.0.0.1:8765; port 0 picks a free one)")},
 	{"token-file", 0, "FILE", NULL, N_("require 'Authorization: Bearer TOKEN' with the token in FILE (needed off loopback)")},
 	{"data-dir", 0, "DIR", NULL, N_("where catalog.db and ledger.db live")},
-	{"ledger", 0, "FILE", NULL, N_("the ledger file (default DIR/ledger.db)")},
+	{"ledger", 0, "FILE|URL", NULL, N_("ledger.db, or a chain ledger postgresql://... (default $DRUGSCAN_LEDGER, DIR/ledger.db)")},
+	{"store", 0, "ID", NULL, N_("chain ledger: this store's id (default: the host name)")},
+	{"ledger-timeout", 0, "SECONDS", NULL, N_("chain ledger: go offline after this long without an answer (default 1.5)")},
 	{"allow-origin", 0, "ORIGIN", NULL, N_("let pages from ORIGIN (https://host[:port]) call the API (CORS)")},
 	{"station", 's', "ID", NULL, N_("the station of counter requests that name none (default: the host name)")},
 	{"threads", 0, "N", NULL, N_("HTTP worker threads (default: the CPUs)")},
@@ -113,6 +115,7 @@ static int options(ds_cli *cli, const ds_optvals *v, ds_serve_opts *o, char *tok
 {
 	const char *tf = ds_opts_get(v, &serve_spec, "token-file"), *now = getenv("DRUGSCAN_NOW_MS");
 	long threads = 0, conns = 0, timeout = 0;
+	double secs = DS_SERVE_LEDGER_TIMEOUT_S;
 	ds_error err;
 
 	memset(o, 0, sizeof(*o));
@@ -124,6 +127,8 @@ static int options(ds_cli *cli, const ds_optvals *v, ds_serve_opts *o, char *tok
 		return ds_cli_usage_error(cli, "serve", _("--max-connections needs a number from 1 to 100000"));
 	if (ds_opt_long(&timeout, ds_opts_get(v, &serve_spec, "timeout"), 1, 3600) < 0)
 		return ds_cli_usage_error(cli, "serve", _("--timeout needs seconds from 1 to 3600"));
+	if (ds_opt_double(&secs, ds_opts_get(v, &serve_spec, "ledger-timeout"), 0.05, 600) < 0)
+		return ds_cli_usage_error(cli, "serve", _("--ledger-timeout needs seconds from 0.05 to 600"));
 	o->allow_origin = ds_opts_get(v, &serve_spec, "allow-origin");
 	if (o->allow_origin && !origin_valid(o->allow_origin))
 		return ds_cli_usage_error(cli, "serve", _("--allow-origin needs one origin, like https://pos.example:8443 "
@@ -139,6 +144,8 @@ static int options(ds_cli *cli, const ds_optvals *v, ds_serve_opts *o, char *tok
 	o->listen = ds_opts_get(v, &serve_spec, "listen");
 	o->data_dir = ds_opts_get(v, &serve_spec, "data-dir");
 	o->ledger_path = ds_opts_get(v, &serve_spec, "ledger");
+	o->store = ds_opts_get(v, &serve_spec, "store");
+	o->ledger_timeout_ms = (long)(secs * 1000);
 	o->station = ds_opts_get(v, &serve_spec, "station");
 	o->version = DS_VERSION;
 	o->lang = cli->lang;

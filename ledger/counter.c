@@ -159,6 +159,14 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 		return DS_OK;
 	if (todo == 1)
 		return apply_one(l, answers[last], err);
+	if (l->pg) {
+		/* the chain ledger: one transaction per code, each with its row lock */
+		for (i = 0, rc = DS_OK; i < n; i++) {
+			int one = answers[i]->refusal_id ? DS_OK : apply_one(l, answers[i], rc == DS_OK ? err : NULL);
+			rc = rc < 0 ? rc : one;
+		}
+		return rc;
+	}
 	/* several: one transaction, each answer a savepoint in it, one COMMIT (one fsync) */
 	if ((rc = ds_ledger_writable(l, err)) < 0 || (rc = led_ready(l, err)) < 0 ||
 	    (rc = led_exec(l, "BEGIN IMMEDIATE", err)) < 0)

@@ -21,7 +21,53 @@ struct ds_ledger {
 	void *note_ctx;
 	int warn_after, alert_after, undo_days; /* from the settings table, checked */
 	int in_group;           /* ds_counter_apply holds the transaction: ds_ledger_apply takes a savepoint */
+	struct led_pg *pg;      /* not NULL: the chain ledger on PostgreSQL (pg.c); db is then unused */
 };
+
+/* ---- the rules (ledger.c), the same for ledger.db and the chain ledger ---- */
+
+/* The state of a code before a request. */
+typedef struct led_current {
+	ds_state state;
+	int units, units_left, scans, events;
+	long long last_seq;
+	char sold_store[72];    /* the chain ledger: the store and time of the sale, named by the alert */
+	long long sold_ms;
+	char said[640];         /* scratch for the alert's text */
+} led_current;
+
+/* The last effective action on a code that was not undone: what an undo takes back. */
+typedef struct led_last {
+	int found;
+	char uuid[40], station[72], action[16];
+	long long time_ms;
+	ds_state state_before;
+	int units_before, qty, split;
+} led_last;
+
+/* What the rules decided to record besides res: the event's columns. */
+typedef struct led_write {
+	char undoes[40], undone_action[16];
+	int qty, split, units, units_before;
+} led_write;
+
+/* Decide a request against the code's state (and, for an undo, its last action):
+ * fills res (before, after, labels, outcome, refused, units_left) and w. */
+void led_rules(ds_ledger *l, const ds_ledger_req *q, const led_current *c, const led_last *last, long long t,
+               ds_lang lang, ds_ledger_result *res, led_write *w);
+void led_label(ds_ledger_result *r, const char *id, ds_level level, const char *text);
+ds_state led_state_parse(const char *s);
+
+/* ---- the chain ledger (pg.c, pg_offline.c) ---- */
+
+int pg_open(ds_ledger *l, const char *url, const ds_ledger_open_opts *opts, ds_error *err);
+void pg_close(ds_ledger *l);
+int pg_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long long t, ds_ledger_result *res, ds_error *err);
+int pg_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err);
+int pg_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err);
+int pg_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err);
+int pg_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err);
+int pg_sync(ds_ledger *l, ds_sync_result *res, ds_error *err);
 
 /* store.c: opening, checked statements, and naming a failure's cause. */
 

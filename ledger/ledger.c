@@ -52,6 +52,11 @@ static ds_state state_parse(const char *s)
 	return DS_ST_UNKNOWN;
 }
 
+ds_state led_state_parse(const char *s)
+{
+	return state_parse(s);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -84,11 +89,7 @@ void led_uuid(char out[40])
 
 /* ---- the rules ---- */
 
-typedef struct current {
-	ds_state state;
-	int units, units_left, scans, events;
-	long long last_seq;
-} current;
+typedef led_current current;
 
 static int load_current(ds_ledger *l, const char *code, current *c, ds_error *err)
 {
@@ -144,6 +145,23 @@ static int unsafe_to_sell(const ds_ledger_req *q)
 	return 0;
 }
 
+/* The alert's text, naming the store and the time of the sale when the ledger
+ * knows them (the chain ledger does): the text lives in c's scratch buffer. */
+static const char *sold_where(const current *c, ds_lang lang, const char *text)
+{
+	char when[32];
+	time_t secs = (time_t)(c->sold_ms / 1000);
+	struct tm tm;
+
+	if (!c->sold_store[0])
+		return text;
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(((current *)c)->said, sizeof(c->said),
+	         ZH("%s（首次售出：%s 店，%s）", "%s (first sold by store %s at %s)"), text, c->sold_store, when);
+	return c->said;
+}
+
 /* A sale: refused when the code was sold or destroyed (or, in strict mode, expired,
  * recalled or never received); a split sale uses the pack's units up. Part of decide(). */
 static void decide_sell(const ds_ledger_req *q, const current *c, ds_lang lang, int qty, int units,
@@ -151,8 +169,8 @@ static void decide_sell(const ds_ledger_req *q, const current *c, ds_lang lang, 
 {
 	if (c->state == DS_ST_SOLD || (c->state == DS_ST_DESTROYED)) {
 		label(res, c->state == DS_ST_SOLD ? "ledger.already_sold" : "ledger.destroyed", DS_LEVEL_ALERT,
-		      c->state == DS_ST_SOLD ? ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
-		                                  "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it")
+		      c->state == DS_ST_SOLD ? sold_where(c, lang, ZH("已售出：这盒药的追溯码已经卖过一次，可能是回流药或串换，请勿销售并核查",
+		                                                      "already sold: this box's code was sold before (possible 回流药 or swap); do not sell, check it"))
 		                             : ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
 		res->refused = 1;
 		return;
@@ -208,7 +226,7 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 	case DS_ACT_RECEIVE:
 		if (c->state == DS_ST_SOLD) {
 			label(res, "ledger.already_sold", DS_LEVEL_ALERT,
-			      ZH("这个追溯码已经售出，又被入库：可能是回流药，请隔离并核查", "this code was already sold and is being received again: possible resold drug (回流药), quarantine it"));
+			      sold_where(c, lang, ZH("这个追溯码已经售出，又被入库：可能是回流药，请隔离并核查", "this code was already sold and is being received again: possible resold drug (回流药), quarantine it")));
 			res->refused = 1;
 		} else if (sellable) {
 			label(res, "ledger.duplicate_receive", DS_LEVEL_WARN, ZH("重复入库：这个追溯码已在库", "received twice: this code is already in stock"));
@@ -252,7 +270,7 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 		break;
 	case DS_ACT_STOCKTAKE:
 		if (c->state == DS_ST_SOLD) {
-			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("盘点发现已售出的追溯码在货架上：可能是回流药", "a sold code is on the shelf: possible resold drug (回流药)"));
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, sold_where(c, lang, ZH("盘点发现已售出的追溯码在货架上：可能是回流药", "a sold code is on the shelf: possible resold drug (回流药)")));
 		} else if (c->state == DS_ST_DESTROYED) {
 			label(res, "ledger.destroyed", DS_LEVEL_ALERT, ZH("盘点发现已销毁的追溯码", "a destroyed code is on the shelf"));
 		} else if (c->state == DS_ST_UNKNOWN) {
@@ -263,7 +281,7 @@ static void decide(ds_ledger *l, const ds_ledger_req *q, const current *c, ds_la
 		break;
 	case DS_ACT_SCAN:
 		if (c->state == DS_ST_SOLD) {
-			label(res, "ledger.already_sold", DS_LEVEL_ALERT, ZH("已售出：这个追溯码在本店卖过", "already sold here"));
+			label(res, "ledger.already_sold", DS_LEVEL_ALERT, sold_where(c, lang, ZH("已售出：这个追溯码在本店卖过", "already sold here")));
 		} else if (c->state == DS_ST_DESTROYED) {
 			label(res, "ledger.destroyed", DS_LEVEL_ALERT, ZH("这个追溯码已登记销毁", "this code was recorded as destroyed"));
 		} else if (c->events >= l->alert_after) {
@@ -360,16 +378,13 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 	return rc < 0 ? rc : DS_OK;
 }
 
-/* Undo: the last effective action on this code, at this station, within undo_days. */
-static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long long t, ds_lang lang,
-                ds_ledger_result *res, char *undoes, size_t size, int *units_after, char *undone_action,
-                int *undone_qty, int *undone_split, ds_error *err)
+/* The last effective action on this code that was not undone (for an undo). */
+static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	res->after = c->state;
-	*units_after = c->units_left;
+	memset(last, 0, sizeof(*last));
 	rc = led_prepare(l,
 	                 "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
 	                 " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
@@ -378,34 +393,77 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 	                 &st, err);
 	if (rc < 0)
 		return rc;
-	rc = led_bound(l, sqlite3_bind_text(st, 1, q->code, -1, SQLITE_STATIC), err);
+	rc = led_bound(l, sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC), err);
 	if (rc == DS_OK)
 		rc = led_step(l, st, err);
 	if (rc == 1) {
-		const char *station = (const char *)sqlite3_column_text(st, 1);
-		long long when = sqlite3_column_int64(st, 2);
-		if (strcmp(station ? station : "", q->station ? q->station : "")) {
-			label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("只能在原收银台撤销", "only the station that did it can undo it"));
-			res->refused = 1;
-		} else if (t - when > (long long)l->undo_days * 86400000LL) {
-			char msg[128];
-			snprintf(msg, sizeof(msg), ZH("超过 %d 天，不能撤销", "more than %d days ago: it cannot be undone"), l->undo_days);
-			label(res, "ledger.undo_refused", DS_LEVEL_WARN, msg);
-			res->refused = 1;
-		} else {
-			snprintf(undoes, size, "%s", (const char *)sqlite3_column_text(st, 0));
-			res->after = state_parse((const char *)sqlite3_column_text(st, 3));
-			*units_after = sqlite3_column_int(st, 4);
-			snprintf(undone_action, 16, "%s", (const char *)sqlite3_column_text(st, 5));
-			*undone_qty = sqlite3_column_int(st, 6);
-			*undone_split = sqlite3_column_int(st, 7);
-		}
-	} else if (rc == 0) {
-		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("没有可以撤销的操作", "nothing to undo for this code"));
-		res->refused = 1;
+		last->found = 1;
+		snprintf(last->uuid, sizeof(last->uuid), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(last->station, sizeof(last->station), "%s", (const char *)sqlite3_column_text(st, 1));
+		last->time_ms = sqlite3_column_int64(st, 2);
+		last->state_before = state_parse((const char *)sqlite3_column_text(st, 3));
+		last->units_before = sqlite3_column_int(st, 4);
+		snprintf(last->action, sizeof(last->action), "%s", (const char *)sqlite3_column_text(st, 5));
+		last->qty = sqlite3_column_int(st, 6);
+		last->split = sqlite3_column_int(st, 7);
 	}
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : DS_OK;
+}
+
+/* Undo: the last effective action on this code, at this station, within undo_days. */
+static void undo(ds_ledger *l, const ds_ledger_req *q, const current *c, const led_last *last, long long t,
+                 ds_lang lang, ds_ledger_result *res, led_write *w, int *units_after)
+{
+	res->after = c->state;
+	*units_after = c->units_left;
+	if (!last->found) {
+		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("没有可以撤销的操作", "nothing to undo for this code"));
+		res->refused = 1;
+	} else if (strcmp(last->station, q->station ? q->station : "")) {
+		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("只能在原收银台撤销", "only the station that did it can undo it"));
+		res->refused = 1;
+	} else if (t - last->time_ms > (long long)l->undo_days * 86400000LL) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), ZH("超过 %d 天，不能撤销", "more than %d days ago: it cannot be undone"), l->undo_days);
+		label(res, "ledger.undo_refused", DS_LEVEL_WARN, msg);
+		res->refused = 1;
+	} else {
+		snprintf(w->undoes, sizeof(w->undoes), "%s", last->uuid);
+		res->after = last->state_before;
+		*units_after = last->units_before;
+		snprintf(w->undone_action, sizeof(w->undone_action), "%s", last->action);
+		w->qty = last->qty;
+		w->split = last->split;
+	}
+}
+
+void led_rules(ds_ledger *l, const ds_ledger_req *q, const led_current *c, const led_last *last, long long t,
+               ds_lang lang, ds_ledger_result *res, led_write *w)
+{
+	int units_after = -1;
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
+	w->qty = q->split && q->qty > 0 ? q->qty : 1;
+	w->split = q->split;
+	res->before = c->state;
+	if (q->action == DS_ACT_UNDO)
+		undo(l, q, c, last, t, lang, res, w, &units_after);
+	else
+		decide(l, q, c, lang, res, &units_after);
+	for (i = 0; i < q->nlabels; i++)
+		if (q->labels[i].level == DS_LEVEL_ALERT)
+			res->outcome = 2; /* a recall or an expired box is an alert at the counter too */
+	w->units = q->units > 0 ? q->units : c->units;
+	w->units_before = c->units_left;
+	res->units_left = res->refused ? c->units_left : units_after;
+}
+
+void led_label(ds_ledger_result *r, const char *id, ds_level level, const char *text)
+{
+	label(r, id, level, text);
 }
 
 /* Is the event in the ledger? 1, 0, or -1 when it cannot be read. A new
@@ -433,32 +491,22 @@ static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long lon
                     ds_error *err)
 {
 	current c;
-	char undoes[40] = "", undone_action[16] = "", sql[96];
+	led_last last;
+	led_write w;
+	char sql[96];
 	long long seq = 0;
-	int units_after = -1, units, rc;
-	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
-	int qty = q->split && q->qty > 0 ? q->qty : 1, split = q->split;
-	size_t i;
+	int rc;
 
 	if ((rc = load_current(l, q->code, &c, err)) < 0)
 		return rc;
-	res->before = c.state;
-	if (q->action == DS_ACT_UNDO) {
-		rc = undo(l, q, &c, t, lang, res, undoes, sizeof(undoes), &units_after, undone_action, &qty, &split, err);
-		if (rc < 0)
-			return rc;
-	} else {
-		decide(l, q, &c, lang, res, &units_after);
-	}
-	for (i = 0; i < q->nlabels; i++)
-		if (q->labels[i].level == DS_LEVEL_ALERT)
-			res->outcome = 2; /* a recall or an expired box is an alert at the counter too */
-	units = q->units > 0 ? q->units : c.units;
-	res->units_left = res->refused ? c.units_left : units_after;
-	if ((rc = insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, c.units_left,
-	                       res->units_left, undoes, undone_action, qty, split, res->outcome, res->refused, &seq,
+	memset(&last, 0, sizeof(last));
+	if (q->action == DS_ACT_UNDO && (rc = load_last(l, q->code, &last, err)) < 0)
+		return rc;
+	led_rules(l, q, &c, &last, t, lang, res, &w);
+	if ((rc = insert_event(l, q, ds_action_name(q->action), res->event_id, t, c.state, res->after, w.units_before,
+	                       res->units_left, w.undoes, w.undone_action, w.qty, w.split, res->outcome, res->refused, &seq,
 	                       err)) < 0 ||
-	    (rc = save_state(l, q, res->after, units, res->units_left, q->action == DS_ACT_SCAN, seq, err)) < 0)
+	    (rc = save_state(l, q, res->after, w.units, res->units_left, q->action == DS_ACT_SCAN, seq, err)) < 0)
 		return rc;
 	snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
 	return led_exec(l, sql, err);
@@ -472,9 +520,14 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 
 	memset(res, 0, sizeof(*res));
 	res->units_left = -1;
-	led_uuid(res->event_id);
+	if (q->uuid)
+		snprintf(res->event_id, sizeof(res->event_id), "%s", q->uuid);
+	else
+		led_uuid(res->event_id);
 	if (!q->code || !*q->code)
 		return ds_error_set(err, DS_EINVAL, "no code");
+	if (l->pg)
+		return pg_apply(l, q, lang, t, res, err);
 	if ((rc = ds_ledger_writable(l, err)) < 0 || (rc = led_ready(l, err)) < 0) {
 		res->fault = l->fault;
 		return rc;
@@ -542,6 +595,7 @@ void led_read_event(sqlite3_stmt *st, ds_event *ev)
 	ev->outcome = sqlite3_column_int(st, 19);
 	ev->refused = sqlite3_column_int(st, 20);
 	ev->undone_action = col(st, 21);
+	ev->store = "";
 }
 
 static int each_event(ds_ledger *l, sqlite3_stmt *st, ds_event_fn fn, void *ctx, ds_error *err)
@@ -566,6 +620,8 @@ int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (l->pg)
+		return pg_history(l, code, fn, ctx, err);
 	if ((rc = led_ready(l, err)) < 0 ||
 	    (rc = led_prepare(l, "SELECT " EVENT_COLS " FROM events e WHERE code = ?1 ORDER BY seq", &st, err)) < 0)
 		return rc;
@@ -581,6 +637,8 @@ int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_ev
 	sqlite3_stmt *st;
 	int rc;
 
+	if (l->pg)
+		return pg_events(l, since_ms, only_effective, fn, ctx, err);
 	if ((rc = led_ready(l, err)) < 0 ||
 	    (rc = led_prepare(l,
 	                      "SELECT " EVENT_COLS " FROM events e WHERE time_ms >= ?1 AND (?2 = 0 OR refused = 0)"
@@ -599,6 +657,8 @@ int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)
 	sqlite3_stmt *st;
 	int rc, row;
 
+	if (l->pg)
+		return pg_stock(l, fn, ctx, err);
 	if ((rc = led_ready(l, err)) < 0 ||
 	    (rc = led_prepare(l,
 	                      "SELECT product_key, nhsa_code, count(*),"
@@ -621,6 +681,8 @@ int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *
 
 	*depth = 0;
 	*oldest_ms = 0;
+	if (l->pg)
+		return pg_outbox(l, depth, oldest_ms, err);
 	if ((rc = led_ready(l, err)) < 0 ||
 	    (rc = led_prepare(l,
 	                      "SELECT count(*), ifnull(min(e.time_ms), 0) FROM outbox o JOIN events e ON e.seq = o.seq"

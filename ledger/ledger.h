@@ -70,7 +70,31 @@ typedef struct ds_ledger_open_opts {
 	int readonly;           /* history, stock, export, sync --status: never write, never create */
 	ds_ledger_note_fn note; /* may be NULL */
 	void *note_ctx;
+	/* the chain ledger (a postgresql:// URL; docs/chain-ledger.md) */
+	const char *store;      /* this store's id (default: the host name) */
+	long timeout_ms;        /* no answer within this: offline, the event goes to local_path (default 1500) */
+	const char *local_path; /* the offline ledger (default DATA_DIR/ledger.db) */
 } ds_ledger_open_opts;
+
+#define DS_LEDGER_TIMEOUT_MS 1500
+
+/* Is spec the URL of a chain ledger (postgresql:// or postgres://)? */
+int ds_ledger_is_chain(const char *spec);
+/*
+ * Open the ledger named by spec (--ledger), else $DRUGSCAN_LEDGER, else
+ * DATA_DIR/ledger.db (data_dir NULL: the default data directory). A chain
+ * ledger's offline ledger is DATA_DIR/ledger.db unless opts->local_path says.
+ * A chain ledger is created or migrated on first use; one with a newer schema,
+ * a wrong password or a role that may not read it is refused with one line;
+ * one that does not answer is opened offline (ds_ledger_describe says so).
+ */
+int ds_ledger_open_at(ds_ledger **out, const char *spec, const char *data_dir, const ds_ledger_open_opts *opts,
+                      ds_error *err);
+/* `ledger init`: a chain ledger is created or migrated now (an unreachable
+ * server is an error here); out gets ds_ledger_describe's line. */
+int ds_ledger_init(ds_ledger *l, char *out, size_t size, ds_error *err);
+/* One line about the ledger: its file or server (never a password), schema, store, online or offline. */
+void ds_ledger_describe(ds_ledger *l, char *out, size_t size);
 
 /*
  * Open (or, unless readonly, create) ledger.db, and verify it whole (PRAGMA
@@ -113,6 +137,7 @@ typedef struct ds_ledger_req {
 	const char *operator_;
 	const char *note;
 	long long now_ms;        /* 0 = the clock */
+	const char *uuid;        /* the event's uuid; NULL = a new one */
 	const ds_label *labels;  /* the verdict's labels (ds_catalog_judge): an alert among them (a recall, */
 	size_t nlabels;          /* an expired box) makes the recorded outcome an alert, as the screen shows */
 } ds_ledger_req;
@@ -130,6 +155,7 @@ typedef struct ds_ledger_result {
 	int units_left;          /* -1 unknown */
 	ds_label labels[DS_LEDGER_MAX_LABELS];
 	size_t nlabels;
+	int offline;             /* the chain ledger did not answer: recorded in the offline ledger (ledger.offline) */
 } ds_ledger_result;
 
 /* Apply one counter action atomically and durably. DS_OK when it is
@@ -147,6 +173,7 @@ typedef struct ds_event {
 	const char *undone_action; /* for an undo: the action it took back ("sell", "return", ...) */
 	int split, qty, outcome, refused, units_left;
 	long long time_ms;
+	const char *store;         /* the chain ledger: the store that recorded it ("" in ledger.db) */
 } ds_event;
 
 typedef int (*ds_event_fn)(void *ctx, const ds_event *ev);
@@ -159,9 +186,27 @@ int ds_ledger_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx,
 /* Events since since_ms (0 = all), oldest first; only_effective skips refused attempts. */
 int ds_ledger_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err);
 
+/* `ledger export --since`: a date, YYYY-MM-DD (a real day, from 1970), from
+ * local midnight; or milliseconds since 1970 written with 12 digits or more,
+ * or 0 for everything (NULL: 0). -1 with msg filled when it is neither. */
+long long ds_ledger_since(const char *s, char *msg, size_t size);
+
 /* Current stock per product: codes in stock or returned. */
 typedef int (*ds_stock_fn)(void *ctx, const char *product_key, const char *nhsa_code, long boxes, long open_units);
 int ds_ledger_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err);
+
+/* A conflict found when events recorded offline reached the chain ledger: an
+ * action done offline that the chain ledger's state forbids (a box sold
+ * offline in store B after store A had sold it). */
+typedef struct ds_conflict {
+	const char *uuid, *code, *store, *station, *action; /* the offline event */
+	const char *label_id, *text;                       /* what the chain ledger says (English) */
+	const char *first_store;                           /* the store of the sale (or state) it conflicts with */
+	long long time_ms, first_ms, found_ms;
+} ds_conflict;
+typedef int (*ds_conflict_fn)(void *ctx, const ds_conflict *c);
+/* Conflicts of one code (NULL: all), oldest first; none in ledger.db. */
+int ds_ledger_conflicts(ds_ledger *l, const char *code, ds_conflict_fn fn, void *ctx, ds_error *err);
 
 /* ---- the upload outbox (sync.c) ---- */
 
@@ -181,6 +226,8 @@ typedef struct ds_sync_result {
 	int attempts;          /* requests made */
 } ds_sync_result;
 
+/* ledger.db: POST to opts->url. The chain ledger: push the events recorded
+ * offline, in order, each once (opts may be NULL). */
 int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *opts, ds_sync_result *res, ds_error *err);
 /* Queue depth and the time of the oldest unacknowledged event (0 when empty). */
 int ds_ledger_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err);

@@ -645,7 +645,9 @@ int ds_ledger_open(ds_ledger **out, const char *path, const ds_ledger_open_opts 
 	l->warn_after = 1;
 	l->alert_after = 3;
 	l->undo_days = 10;
-	if (stat(path, &sb) != 0) {
+	if (ds_ledger_is_chain(path)) {
+		rc = pg_open(l, path, opts, err); /* pg.c */
+	} else if (stat(path, &sb) != 0) {
 		int e = errno;
 		if (e != ENOENT)
 			rc = fault_error(l, e == EACCES ? DS_LEDGER_READONLY : DS_LEDGER_IO, strerror(e), err);
@@ -661,7 +663,7 @@ int ds_ledger_open(ds_ledger **out, const char *path, const ds_ledger_open_opts 
 	} else {
 		rc = open_rw(l, err);
 	}
-	if (rc == DS_OK && !l->want_ro && !l->memory) {
+	if (rc == DS_OK && !l->want_ro && !l->memory && !l->pg) {
 		if ((rc = setting(l, "seen_warn_after", 1, 1000000, 1, &l->warn_after, err)) == DS_OK &&
 		    (rc = setting(l, "seen_alert_after", 1, 1000000, 3, &l->alert_after, err)) == DS_OK)
 			rc = setting(l, "undo_days", 0, 3650, 10, &l->undo_days, err);
@@ -679,6 +681,7 @@ void ds_ledger_close(ds_ledger *l)
 {
 	if (!l)
 		return;
+	pg_close(l);
 	sqlite3_close(l->db);
 	free(l->path);
 	free(l);

@@ -222,11 +222,15 @@ int ds_ledger_sync(ds_ledger *l, const ds_sync_opts *o, ds_sync_result *res, ds_
 {
 	batch b;
 	int attempt = 0, rc;
-	long step = 250, max_backoff = o->max_backoff_ms > 0 ? o->max_backoff_ms : 30000;
-	int max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
+	long step = 250, max_backoff;
+	int max_attempts;
 	long long oldest;
 	size_t i;
 
+	if (l->pg)
+		return pg_sync(l, res, err); /* the chain ledger: push the events recorded offline */
+	max_backoff = o->max_backoff_ms > 0 ? o->max_backoff_ms : 30000;
+	max_attempts = o->max_attempts > 0 ? o->max_attempts : 8;
 	memset(res, 0, sizeof(*res));
 	if ((rc = ds_url_policy_check(o->url, err)) < 0 || (rc = ds_ledger_writable(l, err)) < 0) {
 		if (ds_ledger_outbox(l, &res->remaining, &oldest, NULL) < 0)

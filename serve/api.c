@@ -160,9 +160,10 @@ static ds_ledger *reader(ds_server *s, srv_ctx *ctx, reply *out)
 {
 	ds_error err;
 
-	ds_ledger_open_opts ro = {1, NULL, NULL}; /* history and stock never write */
+	/* history and stock never write */
+	ds_ledger_open_opts ro = {1, NULL, NULL, s->o.store, s->o.ledger_timeout_ms, NULL};
 
-	if (!ctx->reader && ds_ledger_open(&ctx->reader, s->ledger_path, &ro, &err) < 0) {
+	if (!ctx->reader && ds_ledger_open_at(&ctx->reader, s->ledger_path, s->data_dir, &ro, &err) < 0) {
 		rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "ledger.unavailable", "%s", err.message);
 		return NULL;
 	}

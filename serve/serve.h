@@ -38,12 +38,17 @@ extern "C" {
 /* A line for the operator (startup, a failed request, shutdown); lowercase, no final full stop. */
 typedef void (*ds_serve_log_fn)(void *ctx, const char *message);
 
+#define DS_SERVE_LEDGER_TIMEOUT_S 1.5 /* the chain ledger's default timeout */
+
 typedef struct ds_serve_opts {
 	const char *listen;        /* "ADDR:PORT", "[V6ADDR]:PORT" or "PORT"; NULL = DS_SERVE_DEFAULT_LISTEN;
 	                              port 0 picks a free one (ds_serve_url says which) */
 	const char *token;         /* the bearer token; NULL: none, which only a loopback address allows */
 	const char *data_dir;      /* catalog.db (and ledger.db); NULL = the default (ds_data_dir) */
-	const char *ledger_path;   /* NULL = DATA_DIR/ledger.db */
+	const char *ledger_path;   /* a file or a chain ledger's postgresql:// URL; NULL = $DRUGSCAN_LEDGER, else
+	                              DATA_DIR/ledger.db */
+	const char *store;         /* the chain ledger: this store's id; NULL = the host name */
+	long ledger_timeout_ms;    /* the chain ledger: offline after this long without an answer; 0 = 1500 */
 	const char *allow_origin;  /* "https://pos.example": CORS for this origin; NULL = CORS off */
 	const char *station;       /* the counter's station when a request names none; NULL = "serve" */
 	const char *version;       /* for GET /v1/version */

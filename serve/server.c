@@ -298,8 +298,8 @@ static int setup(ds_server *s, const ds_serve_opts *o, ds_error *err)
 	if (ds_data_dir(&dir, o->data_dir, err) < 0)
 		return err ? err->code : DS_ERR;
 	s->data_dir = dir.ptr; /* the buffer's memory, from malloc() */
-	if (o->ledger_path)
-		s->ledger_path = strdup(o->ledger_path);
+	if (o->ledger_path || (getenv("DRUGSCAN_LEDGER") && *getenv("DRUGSCAN_LEDGER")))
+		s->ledger_path = strdup(o->ledger_path ? o->ledger_path : getenv("DRUGSCAN_LEDGER"));
 	else if (dir.ptr) {
 		ds_buf p = DS_BUF_INIT;
 		ds_buf_printf(&p, "%s/ledger.db", dir.ptr);

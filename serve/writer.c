@@ -75,11 +75,11 @@ static void ledger_note(void *ctx, const char *message)
 
 int writer_start(writer *w, ds_server *s, const char *ledger_path, ds_error *err)
 {
-	ds_ledger_open_opts lo = {0, ledger_note, s};
+	ds_ledger_open_opts lo = {0, ledger_note, s, s->o.store, s->o.ledger_timeout_ms, NULL};
 
 	memset(w, 0, sizeof(*w));
 	w->srv = s;
-	if (ds_ledger_open(&w->ledger, ledger_path, &lo, err) < 0)
+	if (ds_ledger_open_at(&w->ledger, ledger_path, s->data_dir, &lo, err) < 0)
 		return err ? err->code : DS_ERR;
 	if (ds_ledger_writable(w->ledger, err) < 0) {
 		/* a counter that cannot record anything is refused at the start, not at the first sale */
