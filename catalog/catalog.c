@@ -317,17 +317,22 @@ static void remove_build(const char *tmp)
 			unlink(name);
 }
 
-/* Leftovers of a first-run build that died (a crash, SIGKILL): its process is gone. */
+/* Leftovers of a first-run build or an update that died (a crash, SIGKILL,
+ * Ctrl-C): catalog.db.new-PID, catalog.db.update-PID, whose process is gone. */
 static void remove_stale_builds(const char *dir)
 {
+	static const char *const kinds[] = {"catalog.db.new-", "catalog.db.update-"};
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char tmp[4096];
+	size_t k;
 
 	while (d && (e = readdir(d))) {
-		const char *p = e->d_name + 15;
+		const char *p = NULL;
 		long pid = 0;
-		if (strncmp(e->d_name, "catalog.db.new-", 15) || *p < '1' || *p > '9')
+		for (k = 0; k < 2 && !p; k++)
+			p = strncmp(e->d_name, kinds[k], strlen(kinds[k])) ? NULL : e->d_name + strlen(kinds[k]);
+		if (!p || *p < '1' || *p > '9')
 			continue;
 		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
 			pid = pid * 10 + (*p - '0');
@@ -335,7 +340,7 @@ static void remove_stale_builds(const char *dir)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		if (snprintf(tmp, sizeof(tmp), "%s/catalog.db.new-%ld", dir, pid) < (int)sizeof(tmp))
+		if (snprintf(tmp, sizeof(tmp), "%s/%s%ld", dir, kinds[k - 1], pid) < (int)sizeof(tmp))
 			remove_build(tmp);
 	}
 	if (d)

@@ -259,6 +259,31 @@ class TheCaseOfTheIssue(unittest.TestCase):
         self.check_home("demo")
 
 
+class Leftovers(unittest.TestCase):
+    def test_a_killed_update_leaves_nothing_for_good(self):
+        # catalog update killed (kill -9, Ctrl-C) while it built its new file: the next command removes it
+        home = tempfile.mkdtemp(prefix="drugscan-leftover-")
+        try:
+            run(["catalog", "info"], home)
+            dead = 4194000
+            while dead > 1000:
+                try:
+                    os.kill(dead, 0)
+                    dead -= 1
+                except ProcessLookupError:
+                    break
+            stale = ["catalog.db.update-%d" % dead, "catalog.db.update-%d-journal" % dead]
+            alive = ["catalog.db.update-%d" % os.getpid()]
+            for f in stale + alive:
+                with open(os.path.join(home, f), "w") as fh:
+                    fh.write("half a catalog")
+            rc, _, err = run(["check", "81000464033958964338"], home)
+            self.assertEqual(rc, 3, err)
+            self.assertEqual(sorted(f for f in os.listdir(home) if f != "catalog.db"), alive)  # one may be running
+        finally:
+            shutil.rmtree(home)
+
+
 # ---- I/O faults at every point of import and update ----
 
 BUNDLE_OLD = {"drugs.csv": "nhsa_code,generic_name,category\nXT01,测试药一,甲\nXT02,测试药二,乙\n",
