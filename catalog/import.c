@@ -420,7 +420,7 @@ static int prepare(importer *im)
 	    sqlite3_prepare_v2(im->db,
 	                       "SELECT 1 FROM lists WHERE list_id = ?1 UNION ALL SELECT 1 FROM local_lists WHERE list_id = ?1",
 	                       -1, &im->exists_list, NULL) != SQLITE_OK)
-		return ds_error_set(im->err, DS_ERR, "catalog database: %s", sqlite3_errmsg(im->db));
+		return cat_sql_error(im->db, 0, im->err);
 	return DS_OK;
 }
 

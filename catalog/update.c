@@ -268,6 +268,8 @@ static int parse_manifest(const ds_buf *body, char *version, size_t vsize, manif
 	return DS_OK;
 }
 
+/* The last update's ETag and date, for a conditional GET; none when they cannot be read (the
+ * whole manifest is fetched then, and the catalog is checked again when it is replaced). */
 static void read_meta(const char *db_path, char *etag, size_t esize, char *modified, size_t msize, const char *url)
 {
 	ds_catalog *cat;

@@ -173,7 +173,7 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 		/* the file we would replace must be ours: a foreign or corrupt file is never overwritten */
 		ds_catalog *cat = NULL;
 		rc = ds_catalog_open(&cat, path.ptr, 0, &err);
-		if (rc == DS_OK && !uo.url && ds_catalog_meta(cat, "update_url", last, sizeof(last), &err) == DS_OK && last[0])
+		if (rc == DS_OK && !uo.url && (rc = ds_catalog_meta(cat, "update_url", last, sizeof(last), &err)) == DS_OK && last[0])
 			uo.url = last;
 		ds_catalog_close(cat);
 	}
