@@ -152,29 +152,34 @@ static int gather(infile **files, size_t *n, size_t *cap, const char *path, ds_e
 	return read_file(&(*files)[*n - 1], path, err);
 }
 
-static void stamp(sqlite3 *db, const char *source)
+/* The import's time, its source and (for a bundle compiled in) its seed, in its transaction. */
+static int stamp(sqlite3 *db, const char *source, const char *seed, ds_error *err)
 {
 	char now[32];
 	time_t t = time(NULL);
 	struct tm tm;
+	sqlite3_stmt *st;
+	int rc;
 
 	gmtime_r(&t, &tm);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	cat_set_meta(db, "imported_at", now, NULL);
-	if (source) {
-		sqlite3_stmt *st;
-		/* a bundle's own meta.csv wins over the file names */
-		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO meta (key, value) VALUES ('source', ?1)", -1, &st, NULL) ==
-		    SQLITE_OK) {
-			sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
-	}
+	if (cat_set_meta(db, "imported_at", now, err) < 0 || (seed && cat_set_meta(db, "seed", seed, err) < 0))
+		return DS_EIO;
+	if (!source)
+		return DS_OK;
+	/* a bundle's own meta.csv wins over the file names */
+	if ((rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO meta (key, value) VALUES ('source', ?1)", -1, &st, NULL)) !=
+	    SQLITE_OK)
+		return cat_sql_error(db, rc, err);
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? DS_OK : cat_sql_error(db, rc, err);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *opts, ds_import_report *report,
-               const char *source, ds_error *err)
+               const char *source, const char *seed, ds_error *err)
 {
 	size_t i;
 	int rc = DS_OK, drugs = opts && opts->replace;
@@ -196,15 +201,17 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
 		                  report->bad, report->bad == 1 ? "" : "s");
 	if (rc == DS_OK && drugs) /* drugs changed: join NHSA rows to the list, rebuild the search index */
 		rc = cat_after_import(cat->db, err);
-	if (rc == DS_OK) {
-		stamp(cat->db, source);
+	if (rc == DS_OK)
+		rc = stamp(cat->db, source, seed, err);
+	if (rc == DS_OK)
 		rc = cat_exec(cat->db, "COMMIT", err);
-	}
 	if (rc != DS_OK) {
 		sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
 		report->rows = 0;
 	}
-	cat_load_period(cat);
+	/* what the lookups know of the local tables; when it cannot be read, none is skipped */
+	if (cat_load_period(cat, NULL) < 0)
+		cat->local_idents = cat->local_lists = cat->local_members = cat->local_policies = 1;
 	return rc;
 }
 
@@ -223,7 +230,7 @@ int ds_catalog_import(ds_catalog *cat, const char *const *paths, size_t npaths, 
 	if (rc == DS_OK && n == 0)
 		rc = ds_error_set(err, DS_EINVAL, "no CSV files found");
 	if (rc == DS_OK)
-		rc = run(cat, files, n, opts, report, source.ptr, err);
+		rc = run(cat, files, n, opts, report, source.ptr, NULL, err);
 	for (i = 0; i < n; i++) {
 		free(files[i].path);
 		free(files[i].data);
@@ -249,7 +256,7 @@ int cat_import_memory(ds_catalog *cat, const char *const *names, const unsigned 
 		files[i].len = lens[i];
 		files[i].rank = rank_of(data[i], lens[i]);
 	}
-	rc = run(cat, files, n, opts, report, source, err);
+	rc = run(cat, files, n, opts, report, source, NULL, err);
 	free(files);
 	return rc;
 }
@@ -273,13 +280,10 @@ static int import_embedded(ds_catalog *cat, const demo_file *emb, size_t n, cons
 		files[i].len = emb[i].len;
 		files[i].rank = rank_of(files[i].data, files[i].len);
 	}
-	rc = run(cat, files, n, &opts, &report, source, err);
+	rc = run(cat, files, n, &opts, &report, source, seed, err);
 	if (rc < 0 && report.errors.ptr) /* the bundle is ours: its first bad row says what broke */
 		ds_error_set(err, DS_EINVAL, "embedded %s: %.*s", what, (int)strcspn(report.errors.ptr, "\n"),
 		             report.errors.ptr);
-	if (rc == DS_OK)
-		rc = cat_set_meta(cat->db, "seed", seed, err);
-	cat_load_period(cat);
 	ds_import_report_free(&report);
 	free(files);
 	return rc;

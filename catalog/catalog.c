@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,9 @@
 
 int cat_exec(sqlite3 *db, const char *sql, ds_error *err)
 {
-	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		ds_error_set(err, DS_ERR, "catalog database: %s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return DS_ERR;
-	}
-	return DS_OK;
+	return rc == SQLITE_OK ? DS_OK : cat_sql_error(db, rc, err);
 }
 
 static const char schema_v1[] =
@@ -86,29 +82,17 @@ static const char *const migrations[] = {schema_v1, schema_v2};
 
 int cat_migrate(sqlite3 *db, ds_error *err)
 {
-	sqlite3_stmt *st;
-	int version = 0, appid = 0, tables = 0;
+	long version, appid, tables;
 	size_t i;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_EINVAL, "not a drugscan catalog: %s", sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			appid = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			tables = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
+	if ((version = cat_count(db, "PRAGMA user_version", err)) < 0 ||
+	    (appid = cat_count(db, "PRAGMA application_id", err)) < 0 ||
+	    (tables = cat_count(db, "SELECT count(*) FROM sqlite_master", err)) < 0)
+		return DS_EIO;
 	if (tables > 0 && appid != DS_CATALOG_APP_ID)
 		return ds_error_set(err, DS_EINVAL, "not a drugscan catalog (another program's database); left untouched");
 	if (version > DS_CATALOG_SCHEMA_VERSION)
-		return ds_error_set(err, DS_EINVAL, "catalog schema %d is newer than this drugscan (%d): update drugscan",
+		return ds_error_set(err, DS_EINVAL, "catalog schema %ld is newer than this drugscan (%d): update drugscan",
 		                    version, DS_CATALOG_SCHEMA_VERSION);
 	if (version == DS_CATALOG_SCHEMA_VERSION)
 		return DS_OK;
@@ -142,13 +126,15 @@ int cat_set_meta(sqlite3 *db, const char *key, const char *value, ds_error *err)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
+	if ((rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", -1, &st, NULL)) !=
+	    SQLITE_OK)
+		return cat_sql_error(db, rc, err);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? DS_OK : cat_sql_error(db, rc, err);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? DS_OK : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
+	return rc;
 }
 
 #define DRUG_COLUMNS                                                                                        \
@@ -174,40 +160,68 @@ static const char *const statements[ST_COUNT] = {
 	"SELECT nhsa_code FROM local_identifiers WHERE type = ?1 AND value = ?2",
 };
 
+/* A file SQLite cannot read as a database: a catalog whose first page is
+ * damaged (its schema is still in it), or something else. */
+static int unreadable(const char *path, ds_error *err)
+{
+	static const char *const marks[] = {"CREATE TABLE local_identifiers", "CREATE TABLE name_keys",
+	                                    "CREATE TABLE list_members"};
+
+	if (ds_file_holds(path, marks, sizeof(marks) / sizeof(marks[0])))
+		return ds_error_set(err, DS_EIO, "catalog '%s' is damaged: its first page is not an SQLite header any more;"
+		                                 " left untouched", path);
+	return ds_error_set(err, DS_EINVAL, "catalog '%s': not a drugscan catalog (not an SQLite database); left untouched",
+	                    path);
+}
+
+/* Checked, then migrated (a file that is not ours, or is damaged, is never written to). */
+static int ready(ds_catalog *cat, const char *path, ds_error *err)
+{
+	int rc = cat_exec(cat->db, "PRAGMA cell_size_check = ON", err);
+
+	if (rc == DS_OK)
+		rc = cat_verify(cat->db, err);
+	if (rc < 0 && (sqlite3_extended_errcode(cat->db) & 0xff) == SQLITE_NOTADB)
+		return unreadable(path, err);
+	if (rc < 0)
+		return rc;
+	if (cat_migrate(cat->db, err) < 0) {
+		char msg[DS_ERROR_MAX];
+		snprintf(msg, sizeof(msg), "%s", err ? err->message : "");
+		if (err && strncmp(msg, "catalog '", 9))
+			ds_error_set(err, DS_EINVAL, "catalog '%s': %s", path, msg);
+		return err ? err->code : DS_EINVAL;
+	}
+	return DS_OK;
+}
+
 int ds_catalog_open(ds_catalog **out, const char *path, int create, ds_error *err)
 {
 	ds_catalog *cat;
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
-	int i;
+	int i, rc;
 
 	*out = NULL;
 	cat = calloc(1, sizeof(*cat));
 	if (!cat)
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (sqlite3_open_v2(path, &cat->db, flags, NULL) != SQLITE_OK) {
-		ds_error_set(err, DS_EIO, "cannot open catalog '%s': %s", path,
-		             cat->db ? sqlite3_errmsg(cat->db) : "out of memory");
+	if ((rc = sqlite3_open_v2(path, &cat->db, flags, NULL)) != SQLITE_OK) {
+		rc = cat_path_error(path, cat->db, rc, err);
 		ds_catalog_close(cat);
-		return DS_EIO;
+		return rc;
 	}
+	sqlite3_extended_result_codes(cat->db, 1);
 	sqlite3_busy_timeout(cat->db, 5000);
-	if (cat_migrate(cat->db, err) < 0) {
-		char msg[DS_ERROR_MAX];
-		snprintf(msg, sizeof(msg), "%s", err ? err->message : "");
-		if (err && strstr(msg, "file is not a database"))
-			snprintf(msg, sizeof(msg), "not a drugscan catalog (not an SQLite database); left untouched");
-		ds_error_set(err, DS_EINVAL, "catalog '%s': %s", path, msg);
+	rc = ready(cat, path, err);
+	for (i = 0; rc == DS_OK && i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i], NULL) != SQLITE_OK)
+			rc = cat_sql_error(cat->db, 0, err);
+	if (rc == DS_OK)
+		rc = cat_load_period(cat, err);
+	if (rc < 0) {
 		ds_catalog_close(cat);
-		return DS_EINVAL;
+		return rc;
 	}
-	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i], NULL) != SQLITE_OK) {
-			ds_error_set(err, DS_ERR, "catalog '%s': %s", path, sqlite3_errmsg(cat->db));
-			ds_catalog_close(cat);
-			return DS_ERR;
-		}
-	}
-	cat_load_period(cat);
 	*out = cat;
 	return DS_OK;
 }
@@ -219,30 +233,32 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void cat_read_begin(ds_catalog *cat)
+int cat_read_begin(ds_catalog *cat, ds_error *err)
 {
+	long dv;
+
+	cat->fail_rc = 0;
 	if (cat->in_read && (cat->reads >= 512 || now_s() - cat->read_since > 0.2))
 		cat_read_end(cat);
-	if (!cat->in_read && sqlite3_exec(cat->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
-		sqlite3_stmt *st;
+	if (!cat->in_read) {
+		if (cat_exec(cat->db, "BEGIN", err) < 0)
+			return DS_EIO;
 		cat->in_read = 1;
 		cat->reads = 0;
 		cat->read_since = now_s();
 		/* another process imported or updated: forget what we cached */
-		if (sqlite3_prepare_v2(cat->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW) {
-				long dv = (long)sqlite3_column_int64(st, 0);
-				if (dv != cat->data_version) {
-					if (cat->cache)
-						memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
-					cat_load_period(cat);
-				}
-				cat->data_version = dv;
-			}
-			sqlite3_finalize(st);
+		if ((dv = cat_count(cat->db, "PRAGMA data_version", err)) < 0)
+			return DS_EIO;
+		if (dv != cat->data_version) {
+			if (cat->cache)
+				memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+			if (cat_load_period(cat, err) < 0)
+				return DS_EIO;
 		}
+		cat->data_version = dv;
 	}
 	cat->reads++;
+	return DS_OK;
 }
 
 void cat_read_end(ds_catalog *cat)
@@ -267,7 +283,7 @@ void ds_catalog_close(ds_catalog *cat)
 	free(cat);
 }
 
-int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
+int ds_data_dir(ds_buf *out, const char *dir, int create, ds_error *err)
 {
 	const char *env;
 
@@ -284,7 +300,7 @@ int ds_data_dir(ds_buf *out, const char *dir, ds_error *err)
 		return ds_error_set(err, DS_EINVAL, "no data directory: set --data-dir or $DRUGSCAN_HOME");
 	if (!out->ptr)
 		return ds_error_set(err, DS_ENOMEM, "out of memory");
-	if (ds_mkdir_p(out->ptr, 0755) != 0)
+	if (create && ds_mkdir_p(out->ptr, 0755) != 0)
 		return ds_error_set(err, DS_EIO, "cannot create data directory '%s': %s", out->ptr, strerror(errno));
 	return DS_OK;
 }
@@ -301,17 +317,22 @@ static void remove_build(const char *tmp)
 			unlink(name);
 }
 
-/* Leftovers of a first-run build that died (a crash, SIGKILL): its process is gone. */
+/* Leftovers of a first-run build or an update that died (a crash, SIGKILL,
+ * Ctrl-C): catalog.db.new-PID, catalog.db.update-PID, whose process is gone. */
 static void remove_stale_builds(const char *dir)
 {
+	static const char *const kinds[] = {"catalog.db.new-", "catalog.db.update-"};
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char tmp[4096];
+	size_t k;
 
 	while (d && (e = readdir(d))) {
-		const char *p = e->d_name + 15;
+		const char *p = NULL;
 		long pid = 0;
-		if (strncmp(e->d_name, "catalog.db.new-", 15) || *p < '1' || *p > '9')
+		for (k = 0; k < 2 && !p; k++)
+			p = strncmp(e->d_name, kinds[k], strlen(kinds[k])) ? NULL : e->d_name + strlen(kinds[k]);
+		if (!p || *p < '1' || *p > '9')
 			continue;
 		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
 			pid = pid * 10 + (*p - '0');
@@ -319,7 +340,7 @@ static void remove_stale_builds(const char *dir)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		if (snprintf(tmp, sizeof(tmp), "%s/catalog.db.new-%ld", dir, pid) < (int)sizeof(tmp))
+		if (snprintf(tmp, sizeof(tmp), "%s/%s%ld", dir, kinds[k - 1], pid) < (int)sizeof(tmp))
 			remove_build(tmp);
 	}
 	if (d)
@@ -345,14 +366,16 @@ static int build(const char *tmp, int demo, const char *keep, ds_error *err)
 	return rc;
 }
 
-/* Built from an older compiled-in list than this binary carries? */
-static int stale_builtin(ds_catalog *cat)
+/* Built from an older compiled-in list than this binary carries (and a folder
+ * where a newer one can be built)? 1, 0 or an error. */
+static int stale_builtin(ds_catalog *cat, const char *dir, ds_error *err)
 {
 	char seed[64], want[64];
 
-	cat_meta(cat->db, "seed", seed, sizeof(seed));
+	if (cat_meta(cat->db, "seed", seed, sizeof(seed), err) < 0)
+		return DS_EIO;
 	snprintf(want, sizeof(want), "builtin:%s", ds_catalog_builtin_version());
-	return !strncmp(seed, "builtin:", 8) && strcmp(seed, want) != 0;
+	return !strncmp(seed, "builtin:", 8) && strcmp(seed, want) != 0 && access(dir, W_OK) == 0;
 }
 
 int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *err)
@@ -364,7 +387,7 @@ int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *er
 	*out = NULL;
 	if (seed && *seed && !demo && strcmp(seed, "nrdl"))
 		return ds_error_set(err, DS_EINVAL, "DRUGSCAN_CATALOG_SEED '%s' is not nrdl (the national list) or demo", seed);
-	rc = ds_data_dir(&dir, data_dir, err);
+	rc = ds_data_dir(&dir, data_dir, 0, err);
 	if (rc < 0)
 		goto done;
 	ds_buf_printf(&path, "%s/catalog.db", dir.ptr);
@@ -373,13 +396,19 @@ int ds_catalog_open_default(ds_catalog **out, const char *data_dir, ds_error *er
 	exists = access(path.ptr, F_OK) == 0;
 	if (exists) {
 		rc = ds_catalog_open(out, path.ptr, 0, err);
-		if (rc < 0 || !stale_builtin(*out))
+		if (rc == DS_OK && (rc = stale_builtin(*out, dir.ptr, err)) < 0) {
+			ds_catalog_close(*out);
+			*out = NULL;
+		}
+		if (rc <= 0)
 			goto done;
 		/* a newer drugscan carries a newer list: rebuild, keeping the pharmacy's own rows */
 		ds_catalog_close(*out);
 		*out = NULL;
 	}
-	/* build aside, then move in place */
+	/* build aside (the first time, in a new data folder), then move in place */
+	if ((rc = ds_data_dir(&dir, data_dir, 1, err)) < 0)
+		goto done;
 	remove_build(tmp.ptr);
 	rc = build(tmp.ptr, demo && !exists, exists ? path.ptr : NULL, err);
 	if (rc == DS_OK)
@@ -395,86 +424,119 @@ done:
 	return rc;
 }
 
-long cat_count(sqlite3 *db, const char *sql)
+long cat_count(sqlite3 *db, const char *sql, ds_error *err)
 {
 	sqlite3_stmt *st;
 	long n = -1;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = (long)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		cat_sql_error(db, rc, err);
+		return -1;
 	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		cat_damaged(db, "a query that always has an answer had none", err);
+	else
+		cat_sql_error(db, rc, err);
+	sqlite3_finalize(st);
 	return n;
 }
 
-void cat_meta(sqlite3 *db, const char *key, char *out, size_t size)
+int cat_meta(sqlite3 *db, const char *key, char *out, size_t size, ds_error *err)
 {
 	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL);
 
 	out[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
-		return;
+	if (rc != SQLITE_OK)
+		return cat_sql_error(db, rc, err);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && cat_text_ok(st, 0)) {
+		if (sqlite3_column_text(st, 0))
+			snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = DS_OK;
+	} else if (rc == SQLITE_ROW) {
+		rc = cat_damaged(db, "a text in it is not UTF-8", err);
+	} else {
+		rc = rc == SQLITE_DONE ? DS_OK : cat_sql_error(db, rc, err);
+	}
 	sqlite3_finalize(st);
+	return rc;
 }
 
-int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size)
+int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size, ds_error *err)
 {
-	cat_meta(cat->db, key, out, size);
-	return DS_OK;
+	return cat_meta(cat->db, key, out, size, err);
 }
+
+/* The counts of catalog info, by their place in ds_catalog_info. */
+static const struct info_count {
+	size_t offset;
+	const char *sql;
+} info_counts[] = {
+	{offsetof(ds_catalog_info, drugs), "SELECT count(*) FROM drugs"},
+	{offsetof(ds_catalog_info, listed), "SELECT count(*) FROM drugs WHERE category IS NOT NULL OR negotiated"},
+	{offsetof(ds_catalog_info, negotiated), "SELECT count(*) FROM drugs WHERE negotiated"},
+	{offsetof(ds_catalog_info, identifiers), "SELECT count(*) FROM identifiers"},
+	{offsetof(ds_catalog_info, lists), "SELECT count(*) FROM lists"},
+	{offsetof(ds_catalog_info, policies), "SELECT count(*) FROM policies"},
+	{offsetof(ds_catalog_info, recalls), "SELECT count(*) FROM recalls"},
+	{offsetof(ds_catalog_info, local_mappings), "SELECT count(*) FROM local_identifiers"},
+	{offsetof(ds_catalog_info, local_demo_mappings), "SELECT count(*) FROM local_identifiers WHERE demo"},
+	{offsetof(ds_catalog_info, local_unresolved), "SELECT count(*) FROM local_identifiers l WHERE NOT EXISTS"
+	                                                " (SELECT 1 FROM drugs d WHERE d.nhsa_code = l.nhsa_code)"},
+	{offsetof(ds_catalog_info, local_lists), "SELECT count(*) FROM local_lists"},
+	{offsetof(ds_catalog_info, local_policies), "SELECT count(*) FROM local_policies"},
+};
 
 int ds_catalog_get_info(ds_catalog *cat, ds_catalog_info *info, ds_error *err)
 {
 	sqlite3 *db = cat->db;
 	char synthetic[8];
+	long version;
+	size_t i;
 
-	(void)err;
 	memset(info, 0, sizeof(*info));
-	info->drugs = cat_count(db, "SELECT count(*) FROM drugs");
-	info->listed = cat_count(db, "SELECT count(*) FROM drugs WHERE category IS NOT NULL OR negotiated");
-	info->negotiated = cat_count(db, "SELECT count(*) FROM drugs WHERE negotiated");
-	info->identifiers = cat_count(db, "SELECT count(*) FROM identifiers");
-	info->lists = cat_count(db, "SELECT count(*) FROM lists");
-	info->policies = cat_count(db, "SELECT count(*) FROM policies");
-	info->recalls = cat_count(db, "SELECT count(*) FROM recalls");
-	info->schema_version = (int)cat_count(db, "PRAGMA user_version");
-	info->local_mappings = cat_count(db, "SELECT count(*) FROM local_identifiers");
-	info->local_demo_mappings = cat_count(db, "SELECT count(*) FROM local_identifiers WHERE demo");
-	info->local_unresolved = cat_count(db, "SELECT count(*) FROM local_identifiers l WHERE NOT EXISTS"
-	                                       " (SELECT 1 FROM drugs d WHERE d.nhsa_code = l.nhsa_code)");
-	info->local_lists = cat_count(db, "SELECT count(*) FROM local_lists");
-	info->local_policies = cat_count(db, "SELECT count(*) FROM local_policies");
-	cat_meta(db, "source", info->source, sizeof(info->source));
-	cat_meta(db, "version", info->version, sizeof(info->version));
-	cat_meta(db, "imported_at", info->imported_at, sizeof(info->imported_at));
-	cat_meta(db, "synthetic", synthetic, sizeof(synthetic));
+	for (i = 0; i < sizeof(info_counts) / sizeof(info_counts[0]); i++)
+		if ((*(long *)(void *)((char *)info + info_counts[i].offset) = cat_count(db, info_counts[i].sql, err)) < 0)
+			return DS_EIO;
+	if ((version = cat_count(db, "PRAGMA user_version", err)) < 0 ||
+	    cat_meta(db, "source", info->source, sizeof(info->source), err) < 0 ||
+	    cat_meta(db, "version", info->version, sizeof(info->version), err) < 0 ||
+	    cat_meta(db, "imported_at", info->imported_at, sizeof(info->imported_at), err) < 0 ||
+	    cat_meta(db, "synthetic", synthetic, sizeof(synthetic), err) < 0)
+		return DS_EIO;
+	info->schema_version = (int)version;
 	info->synthetic = synthetic[0] == '1';
-	cat_list_info(db, info);
-	return DS_OK;
+	return cat_list_info(db, info, err);
 }
 
 int ds_catalog_each_list(ds_catalog *cat, ds_list_fn fn, void *ctx, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = DS_OK;
+	int rc = sqlite3_prepare_v2(cat->db,
+	                            "SELECT l.list_id, name_zh, name_en, source, label_id,"
+	                            " (SELECT count(*) FROM list_members m WHERE m.list_id = l.list_id)"
+	                            " FROM lists l UNION ALL"
+	                            " SELECT l.list_id, name_zh, name_en, 'local: ' || source, label_id,"
+	                            " (SELECT count(*) FROM local_list_members m WHERE m.list_id = l.list_id)"
+	                            " FROM local_lists l ORDER BY 1",
+	                            -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(cat->db,
-	                       "SELECT l.list_id, name_zh, name_en, source, label_id,"
-	                       " (SELECT count(*) FROM list_members m WHERE m.list_id = l.list_id)"
-	                       " FROM lists l UNION ALL"
-	                       " SELECT l.list_id, name_zh, name_en, 'local: ' || source, label_id,"
-	                       " (SELECT count(*) FROM local_list_members m WHERE m.list_id = l.list_id)"
-	                       " FROM local_lists l ORDER BY 1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
-	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW)
-		rc = fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-		        (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-		        (const char *)sqlite3_column_text(st, 4), (long)sqlite3_column_int64(st, 5));
+	if (rc != SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
+	cat->fail_rc = 0;
+	while ((rc = cat_step(cat, st)) == SQLITE_ROW) {
+		const char *t[5];
+		int i;
+		for (i = 0; i < 5; i++)
+			t[i] = cat_text(cat, st, i);
+		if (cat->fail_rc || fn(ctx, t[0], t[1], t[2], t[3], t[4], (long)sqlite3_column_int64(st, 5)))
+			break;
+	}
 	sqlite3_finalize(st);
-	return rc;
+	return cat_failed(cat, err);
 }

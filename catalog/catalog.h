@@ -35,9 +35,11 @@ void ds_catalog_close(ds_catalog *cat); /* NULL-safe */
 
 /*
  * The data directory: dir if given, else $DRUGSCAN_HOME, else
- * $XDG_DATA_HOME/drugscan, else ~/.local/share/drugscan. Created if missing.
+ * $XDG_DATA_HOME/drugscan, else ~/.local/share/drugscan. Created if missing
+ * when create is 1 (the commands that write a file there); a command that only
+ * reads leaves the file system as it is.
  */
-int ds_data_dir(ds_buf *out, const char *dir, ds_error *err);
+int ds_data_dir(ds_buf *out, const char *dir, int create, ds_error *err);
 
 /*
  * Open <data_dir>/catalog.db. The first time, it is built from the national
@@ -173,6 +175,10 @@ typedef struct ds_verdict {
  */
 int ds_catalog_judge(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_verdict *out,
                      ds_error *err);
+/* The catalog could not be asked (why: a damaged or unreadable catalog, also
+ * one that could not be opened): the verdict gets a catalog.error warning and
+ * failed = 1, so that no answer passes for "no drug". */
+void ds_verdict_catalog_error(ds_verdict *v, const char *why, ds_lang lang);
 /* Does the verdict carry an alert label? */
 int ds_verdict_has_alert(const ds_verdict *v);
 /* The highest label level of the verdict (DS_LEVEL_INFO when none). */
@@ -303,7 +309,7 @@ typedef struct ds_catalog_info {
 int ds_catalog_get_info(ds_catalog *cat, ds_catalog_info *info, ds_error *err);
 
 /* One value of the catalog's metadata ("" when absent). */
-int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size);
+int ds_catalog_meta(ds_catalog *cat, const char *key, char *out, size_t size, ds_error *err);
 
 /* Call fn for each list: id, names, source, label id and member count. */
 typedef int (*ds_list_fn)(void *ctx, const char *id, const char *name_zh, const char *name_en,

@@ -232,15 +232,28 @@ int imp_parse_number(const char *s, double *out)
 	return errno || *end ? -1 : 1;
 }
 
-int imp_exists(sqlite3_stmt *st, const char *key)
+int imp_exists(importer *im, sqlite3_stmt *st, const char *key)
 {
-	int found;
+	int rc;
 
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return found;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		imp_db_fail(im, rc); /* the import stops: no row is refused for what the database failed to say */
+	return rc != SQLITE_DONE;
+}
+
+void imp_db_fail(importer *im, int rc)
+{
+	if (im->fatal)
+		return;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		ds_error_set(im->err, DS_ERR, "%s:%lu: catalog database: %s", im->file, im->record_line, sqlite3_errmsg(im->db));
+	else
+		cat_sql_error(im->db, rc, im->err);
+	im->fatal = 1;
 }
 
 void imp_bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
@@ -257,9 +270,7 @@ int imp_step(importer *im, sqlite3_stmt *st)
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		ds_error_set(im->err, DS_ERR, "%s:%lu: catalog database: %s", im->file, im->record_line,
-		             sqlite3_errmsg(im->db));
-		im->fatal = 1;
+		imp_db_fail(im, rc);
 		return -1;
 	}
 	im->report->rows++;
@@ -409,7 +420,7 @@ static int prepare(importer *im)
 	    sqlite3_prepare_v2(im->db,
 	                       "SELECT 1 FROM lists WHERE list_id = ?1 UNION ALL SELECT 1 FROM local_lists WHERE list_id = ?1",
 	                       -1, &im->exists_list, NULL) != SQLITE_OK)
-		return ds_error_set(im->err, DS_ERR, "catalog database: %s", sqlite3_errmsg(im->db));
+		return cat_sql_error(im->db, 0, im->err);
 	return DS_OK;
 }
 

@@ -37,7 +37,8 @@ static list_state *state(importer *im)
 			im->fatal = 1;
 			return NULL;
 		}
-		cat_meta(im->db, "list_year", s->year, sizeof(s->year));
+		if (cat_meta(im->db, "list_year", s->year, sizeof(s->year), im->err) < 0)
+			im->fatal = 1;
 	}
 	return s;
 }
@@ -103,11 +104,10 @@ static long row_number(const char *no, int *star)
 
 static void quiet_step(importer *im, sqlite3_stmt *st)
 {
-	if (sqlite3_step(st) != SQLITE_DONE && !im->fatal) {
-		ds_error_set(im->err, DS_ERR, "%s:%lu: catalog database: %s", im->file, im->record_line,
-		             sqlite3_errmsg(im->db));
-		im->fatal = 1;
-	}
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		imp_db_fail(im, rc);
 	sqlite3_reset(st);
 }
 
@@ -271,7 +271,7 @@ static int best_row(sqlite3_stmt *rows, const char *code, const char *name, cons
 	char full[CAT_NAME_MAX];
 	const char *pform;
 	size_t nq;
-	int star = strstr(nrdl_no, "★") != NULL, best = 0, nbest = 0;
+	int star = strstr(nrdl_no, "★") != NULL, best = 0, nbest = 0, rc;
 	long no = 0;
 	const char *p;
 
@@ -284,7 +284,7 @@ static int best_row(sqlite3_stmt *rows, const char *code, const char *name, cons
 	cat_name_norm(full, sizeof(full), name, strlen(name));
 	pform = form && *form ? form : (nq ? q[0].form : NULL);
 	sqlite3_bind_int64(rows, 1, no);
-	while (sqlite3_step(rows) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
 		const cat_section *sec = cat_section_by_name((const char *)sqlite3_column_text(rows, 2));
 		int s;
 		/* a 药品代码 starting X is Western, Z a Chinese patent medicine */
@@ -300,16 +300,17 @@ static int best_row(sqlite3_stmt *rows, const char *code, const char *name, cons
 		}
 	}
 	sqlite3_reset(rows);
-	return nbest == 1;
+	return rc != SQLITE_DONE ? -1 : nbest == 1;
 }
 
 static int join_products(sqlite3 *db, ds_error *err)
 {
 	sqlite3_stmt *todo = NULL, *rows = NULL, *upd = NULL, *mem = NULL;
-	int rc = DS_OK;
+	int rc = DS_OK, step = SQLITE_DONE, best;
+	long listed = cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code AND section != '商保创新药目录'", err);
 
-	if (cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code AND section != '商保创新药目录'") <= 0)
-		return DS_OK;
+	if (listed <= 0)
+		return listed < 0 ? DS_EIO : DS_OK;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT nhsa_code, CASE WHEN list_name != '' THEN list_name ELSE generic_name END,"
 	                       " CASE WHEN list_form != '' THEN list_form ELSE dosage_form END, nrdl_no FROM drugs"
@@ -331,23 +332,27 @@ static int join_products(sqlite3 *db, ds_error *err)
 	                       "INSERT OR IGNORE INTO list_members (list_id, nhsa_code) SELECT list_id, ?1 FROM"
 	                       " list_members WHERE nhsa_code = ?2",
 	                       -1, &mem, NULL) != SQLITE_OK)
-		rc = ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
-	while (rc == DS_OK && sqlite3_step(todo) == SQLITE_ROW) {
+		rc = cat_sql_error(db, 0, err);
+	while (rc == DS_OK && (step = sqlite3_step(todo)) == SQLITE_ROW) {
 		const char *code = (const char *)sqlite3_column_text(todo, 0);
 		char key[48];
-		if (!best_row(rows, code, (const char *)sqlite3_column_text(todo, 1),
-		              (const char *)sqlite3_column_text(todo, 2), (const char *)sqlite3_column_text(todo, 3), key,
-		              sizeof(key)))
+		best = best_row(rows, code, (const char *)sqlite3_column_text(todo, 1), (const char *)sqlite3_column_text(todo, 2),
+		                (const char *)sqlite3_column_text(todo, 3), key, sizeof(key));
+		if (best < 0)
+			rc = cat_sql_error(db, 0, err);
+		if (best <= 0)
 			continue;
 		sqlite3_bind_text(upd, 1, code, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(upd, 2, key, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(mem, 1, code, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(mem, 2, key, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(upd) != SQLITE_DONE || sqlite3_step(mem) != SQLITE_DONE)
-			rc = ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
+		if ((step = sqlite3_step(upd)) != SQLITE_DONE || (step = sqlite3_step(mem)) != SQLITE_DONE)
+			rc = cat_sql_error(db, step, err);
 		sqlite3_reset(upd);
 		sqlite3_reset(mem);
 	}
+	if (rc == DS_OK && step != SQLITE_DONE)
+		rc = cat_sql_error(db, step, err);
 	sqlite3_finalize(todo);
 	sqlite3_finalize(rows);
 	sqlite3_finalize(upd);

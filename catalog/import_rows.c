@@ -101,10 +101,9 @@ void imp_nhsa(importer *im)
 		sqlite3_bind_text(st, 3, v[D_CODE], -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 4, 1);
 		sqlite3_bind_int64(st, 5, units);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			ds_error_set(im->err, DS_ERR, "%s:%lu: catalog database: %s", im->file, im->record_line, sqlite3_errmsg(im->db));
-			im->fatal = 1;
-		}
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			imp_db_fail(im, rc);
 		sqlite3_reset(st);
 	}
 }
@@ -121,7 +120,7 @@ void imp_identifier(importer *im)
 		return imp_bad(im, imp_colno(im, 0), "type '%s' is not trace_prefix, gtin, ean13, standard_code or ma_di", type);
 	if (!imp_check_ident(im, type, imp_fld(im, 1), imp_colno(im, 1), value, sizeof(value)))
 		return;
-	if (!code[0] || !imp_exists(im->exists_drug, code))
+	if (!code[0] || !imp_exists(im, im->exists_drug, code))
 		return imp_bad(im, imp_colno(im, 2), "nhsa_code '%s' is not in the drugs", code);
 	if (!ok1)
 		return imp_bad(im, imp_colno(im, 3), "package_level '%s' is not 1-9", imp_fld(im, 3));
@@ -155,9 +154,9 @@ void imp_list(importer *im)
 
 void imp_member(importer *im)
 {
-	if (!imp_exists(im->exists_list, imp_fld(im, 0)))
+	if (!imp_exists(im, im->exists_list, imp_fld(im, 0)))
 		return imp_bad(im, imp_colno(im, 0), "list_id '%s' is not in the lists", imp_fld(im, 0));
-	if (!imp_exists(im->exists_drug, imp_fld(im, 1)))
+	if (!imp_exists(im, im->exists_drug, imp_fld(im, 1)))
 		return imp_bad(im, imp_colno(im, 1), "nhsa_code '%s' is not in the drugs", imp_fld(im, 1));
 	sqlite3_bind_text(im->ins, 1, imp_fld(im, 0), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(im->ins, 2, imp_fld(im, 1), -1, SQLITE_TRANSIENT);
@@ -170,7 +169,7 @@ void imp_policy(importer *im)
 	double ratio = 0;
 	int has_ratio = imp_parse_number(imp_fld(im, 4), &ratio), i;
 
-	if (strcmp(scope, "category:A") && strcmp(scope, "category:B") && !imp_exists(im->exists_list, scope))
+	if (strcmp(scope, "category:A") && strcmp(scope, "category:B") && !imp_exists(im, im->exists_list, scope))
 		return imp_bad(im, imp_colno(im, 0), "scope '%s' is not a list_id, category:A or category:B", scope);
 	if (strcmp(ins, "employee") && strcmp(ins, "resident") && strcmp(ins, "*"))
 		return imp_bad(im, imp_colno(im, 1), "insurance '%s' is not employee, resident or *", ins);

@@ -51,18 +51,44 @@ struct ds_catalog {
 	int unannounced_demo;    /* synthetic data nobody asked for (an older drugscan's first run): say so */
 	/* which of the pharmacy's own tables have rows: lookups skip the empty ones */
 	int local_idents, local_lists, local_members, local_policies;
+	/* the first failure a lookup met (fault.c), until the call that met it reports it */
+	int fail_rc, fail_sys;
+	char fail_msg[160];
 };
 
 #define DRUG_CACHE 2048
 
-void cat_read_begin(ds_catalog *cat);
+int cat_read_begin(ds_catalog *cat, ds_error *err);
 void cat_read_end(ds_catalog *cat);
 
 int cat_exec(sqlite3 *db, const char *sql, ds_error *err);
 int cat_migrate(sqlite3 *db, ds_error *err);
 int cat_set_meta(sqlite3 *db, const char *key, const char *value, ds_error *err);
-void cat_meta(sqlite3 *db, const char *key, char *out, size_t size);
-long cat_count(sqlite3 *db, const char *sql);
+/* A meta value ("" when the key is not there). */
+int cat_meta(sqlite3 *db, const char *key, char *out, size_t size, ds_error *err);
+/* The one number a query gives; -1 with err set when it fails. */
+long cat_count(sqlite3 *db, const char *sql, ds_error *err);
+
+/* ---- fault.c: what went wrong, in words the person can act on ---- */
+
+/* err from a failed SQLite call on db (rc its result code; SQLITE_OK: the
+ * connection's last): "catalog 'PATH' is damaged: ...; left untouched",
+ * "... is read-only: ...", "...: the disk is full (...)", the file size limit,
+ * busy, out of memory, or "...: I/O error (...)". Returns DS_EIO or DS_ENOMEM. */
+int cat_sql_error(sqlite3 *db, int rc, ds_error *err);
+/* The same for a database that could not be opened at path. */
+int cat_path_error(const char *path, sqlite3 *db, int rc, ds_error *err);
+/* The same for damage found another way (detail says how). */
+int cat_damaged(sqlite3 *db, const char *detail, ds_error *err);
+/* sqlite3_step() that keeps the first failure in cat, for cat_failed() to report. */
+int cat_step(ds_catalog *cat, sqlite3_stmt *st);
+/* A text column: "" (and damage kept) when it is not UTF-8 or holds a NUL. */
+const char *cat_text(ds_catalog *cat, sqlite3_stmt *st, int col);
+int cat_text_ok(sqlite3_stmt *st, int col);
+/* The failure kept since the last report into err (then forgotten); DS_OK when none. */
+int cat_failed(ds_catalog *cat, ds_error *err);
+/* PRAGMA integrity_check over the whole file: DS_OK, or the damage it finds. */
+int cat_verify(sqlite3 *db, ds_error *err);
 
 /* Bundles compiled into the binary (catalog/embed.cmake): the synthetic demo
  * (fixtures/catalog) and the national list (data/nrdl-2025). */
@@ -135,8 +161,9 @@ const char *imp_fld(const importer *im, int idx);
 int imp_colno(const importer *im, int idx);
 int imp_all_digits(const char *s, size_t n);
 int imp_valid_date(const char *s);
-int imp_exists(sqlite3_stmt *st, const char *key);
+int imp_exists(importer *im, sqlite3_stmt *st, const char *key); /* 1 also when the query failed (then fatal) */
 int imp_step(importer *im, sqlite3_stmt *st);
+void imp_db_fail(importer *im, int rc); /* a failed SQLite call stops the import, its cause named */
 long imp_parse_int(const char *s, long dflt, long lo, long hi, int *ok);
 int imp_known_ident_type(const char *t);
 const char *imp_check_ident(importer *im, const char *type, const char *value, int col, char *out, size_t size);
@@ -166,7 +193,8 @@ int cat_after_import(sqlite3 *db, ds_error *err); /* NHSA rows joined to list ro
 void imp_mapping(importer *im);
 int cat_copy_local(sqlite3 *db, const char *old_path, ds_error *err);
 /* A target (NHSA code, list-row key, SECTION:NUMBER) to a drug key; 1 found, 0 not, -1 ambiguous. */
-int cat_resolve_key(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize);
+int cat_resolve_key(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize,
+                    ds_error *err); /* ... or DS_EIO with err set */
 
 int cat_import_buffer(sqlite3 *db, const char *name, const unsigned char *data, size_t len,
                       const ds_import_opts *opts, ds_import_report *report, ds_error *err);
@@ -215,7 +243,7 @@ typedef struct cat_section {
 } cat_section;
 const cat_section *cat_section_by_name(const char *name);
 const cat_section *cat_section_by_alias(const char *alias);
-void cat_load_period(ds_catalog *cat); /* and which local tables have rows */
-void cat_list_info(sqlite3 *db, ds_catalog_info *info);
+int cat_load_period(ds_catalog *cat, ds_error *err); /* and which local tables have rows */
+int cat_list_info(sqlite3 *db, ds_catalog_info *info, ds_error *err);
 
 #endif

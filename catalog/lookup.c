@@ -10,10 +10,9 @@
 
 #include "internal.h"
 
-static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+static void copy_col(ds_catalog *cat, char *dst, size_t size, sqlite3_stmt *st, int col)
 {
-	const unsigned char *v = sqlite3_column_text(st, col);
-	snprintf(dst, size, "%s", v ? (const char *)v : "");
+	snprintf(dst, size, "%s", cat_text(cat, st, col));
 }
 
 static ds_label *add(ds_label *labels, size_t *n, size_t max, const char *id, ds_level level)
@@ -86,11 +85,11 @@ int cat_product_key(const ds_code *c, const char **type, char *value, size_t siz
 }
 
 /* Add the lists of key (national or local) to the drug's, kept sorted and unique. */
-static void lists_of(sqlite3_stmt *st, const char *key, ds_drug *d)
+static void lists_of(ds_catalog *cat, sqlite3_stmt *st, const char *key, ds_drug *d)
 {
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW && d->nlists < DS_MAX_LISTS) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
+	while (d->nlists < DS_MAX_LISTS && cat_step(cat, st) == SQLITE_ROW) {
+		const char *id = cat_text(cat, st, 0);
 		size_t i = 0, k;
 		while (i < d->nlists && strcmp(d->lists[i], id) < 0)
 			i++;
@@ -107,39 +106,39 @@ static void lists_of(sqlite3_stmt *st, const char *key, ds_drug *d)
 /* The columns of ST_IDENT and ST_DRUG into a drug, then the drug's lists. */
 static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
 {
-	copy_col(d->nhsa_code, sizeof(d->nhsa_code), st, 0);
-	copy_col(d->generic_name, sizeof(d->generic_name), st, 1);
-	copy_col(d->brand_name, sizeof(d->brand_name), st, 2);
-	copy_col(d->dosage_form, sizeof(d->dosage_form), st, 3);
-	copy_col(d->spec, sizeof(d->spec), st, 4);
-	copy_col(d->pack, sizeof(d->pack), st, 5);
-	copy_col(d->manufacturer, sizeof(d->manufacturer), st, 6);
-	copy_col(d->approval_no, sizeof(d->approval_no), st, 7);
-	copy_col(d->standard_code, sizeof(d->standard_code), st, 8);
-	copy_col(d->nrdl_no, sizeof(d->nrdl_no), st, 9);
-	copy_col(d->category, sizeof(d->category), st, 10);
+	copy_col(cat, d->nhsa_code, sizeof(d->nhsa_code), st, 0);
+	copy_col(cat, d->generic_name, sizeof(d->generic_name), st, 1);
+	copy_col(cat, d->brand_name, sizeof(d->brand_name), st, 2);
+	copy_col(cat, d->dosage_form, sizeof(d->dosage_form), st, 3);
+	copy_col(cat, d->spec, sizeof(d->spec), st, 4);
+	copy_col(cat, d->pack, sizeof(d->pack), st, 5);
+	copy_col(cat, d->manufacturer, sizeof(d->manufacturer), st, 6);
+	copy_col(cat, d->approval_no, sizeof(d->approval_no), st, 7);
+	copy_col(cat, d->standard_code, sizeof(d->standard_code), st, 8);
+	copy_col(cat, d->nrdl_no, sizeof(d->nrdl_no), st, 9);
+	copy_col(cat, d->category, sizeof(d->category), st, 10);
 	d->negotiated = sqlite3_column_int(st, 11);
-	copy_col(d->agreement_end, sizeof(d->agreement_end), st, 12);
-	copy_col(d->payment_standard, sizeof(d->payment_standard), st, 13);
-	copy_col(d->restriction, sizeof(d->restriction), st, 14);
-	copy_col(d->remarks, sizeof(d->remarks), st, 15);
-	copy_col(d->section, sizeof(d->section), st, 16);
-	copy_col(d->list_no, sizeof(d->list_no), st, 17);
-	copy_col(d->list_key, sizeof(d->list_key), st, 18);
-	copy_col(d->agreement_period, sizeof(d->agreement_period), st, 19);
-	copy_col(d->category_code, sizeof(d->category_code), st, 20);
+	copy_col(cat, d->agreement_end, sizeof(d->agreement_end), st, 12);
+	copy_col(cat, d->payment_standard, sizeof(d->payment_standard), st, 13);
+	copy_col(cat, d->restriction, sizeof(d->restriction), st, 14);
+	copy_col(cat, d->remarks, sizeof(d->remarks), st, 15);
+	copy_col(cat, d->section, sizeof(d->section), st, 16);
+	copy_col(cat, d->list_no, sizeof(d->list_no), st, 17);
+	copy_col(cat, d->list_key, sizeof(d->list_key), st, 18);
+	copy_col(cat, d->agreement_period, sizeof(d->agreement_period), st, 19);
+	copy_col(cat, d->category_code, sizeof(d->category_code), st, 20);
 	d->package_level = sqlite3_column_int(st, 21);
 	d->units = sqlite3_column_int(st, 22);
 	d->demo_mapping = sqlite3_column_int(st, 23);
 	d->local_mapping = sqlite3_column_int(st, 24) == 0;
 	d->nlists = 0;
-	lists_of(cat->st[ST_LISTS], d->nhsa_code, d);
+	lists_of(cat, cat->st[ST_LISTS], d->nhsa_code, d);
 	if (cat->local_members)
-		lists_of(cat->st[ST_LISTS_LOCAL], d->nhsa_code, d);
+		lists_of(cat, cat->st[ST_LISTS_LOCAL], d->nhsa_code, d);
 	if (d->list_key[0] && strcmp(d->list_key, d->nhsa_code)) { /* a product joined to a list row */
-		lists_of(cat->st[ST_LISTS], d->list_key, d);
+		lists_of(cat, cat->st[ST_LISTS], d->list_key, d);
 		if (cat->local_members)
-			lists_of(cat->st[ST_LISTS_LOCAL], d->list_key, d);
+			lists_of(cat, cat->st[ST_LISTS_LOCAL], d->list_key, d);
 	}
 }
 
@@ -152,11 +151,11 @@ static int ident_row(ds_catalog *cat, int which, const char *type, const char *v
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = cat_step(cat, st);
 	if (rc == SQLITE_ROW)
 		read_drug(cat, st, d);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return cat->fail_rc ? -1 : rc == SQLITE_ROW;
 }
 
 /* The pharmacy's own 对照 first, then the catalog's identifiers. */
@@ -179,11 +178,11 @@ int cat_get_drug(ds_catalog *cat, const char *key, ds_drug *d)
 	memset(d, 0, sizeof(*d));
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = cat_step(cat, st);
 	if (rc == SQLITE_ROW)
 		read_drug(cat, st, d);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return cat->fail_rc ? -1 : rc == SQLITE_ROW;
 }
 
 /* find_drug through the per-connection cache. */
@@ -208,7 +207,7 @@ static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_
 		return slot->found;
 	}
 	rc = find_drug(cat, type, value, d);
-	if (slot && rc >= 0) {
+	if (slot && rc >= 0 && !cat->fail_rc) {
 		slot->hash = h;
 		snprintf(slot->key, sizeof(slot->key), "%s", key);
 		slot->found = rc;
@@ -231,12 +230,13 @@ static void with_ratio(ds_label *l, double ratio, int zh)
 }
 
 /* One policy row (columns insurance, label_id, ratio, text_zh, text_en) into the labels. */
-static void policy_row(sqlite3_stmt *st, const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
+static void policy_row(ds_catalog *cat, sqlite3_stmt *st, const ds_lookup_opts *o, ds_label *labels, size_t *n,
+                       size_t max)
 {
 	int zh = o->lang == DS_LANG_ZH;
-	const char *ins = (const char *)sqlite3_column_text(st, 0);
-	const char *id = intern((const char *)sqlite3_column_text(st, 1));
-	const char *text = (const char *)sqlite3_column_text(st, zh ? 3 : 4);
+	const char *ins = cat_text(cat, st, 0);
+	const char *id = intern(cat_text(cat, st, 1));
+	const char *text = cat_text(cat, st, zh ? 3 : 4);
 	double ratio = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 2);
 	int any = !strcmp(ins, "*");
 	ds_label *l;
@@ -261,13 +261,13 @@ static void policy_row(sqlite3_stmt *st, const ds_lookup_opts *o, ds_label *labe
 }
 
 /* Order of two policy rows: label_id, then insurance; 0 when the setting is the same too. */
-static int policy_cmp(sqlite3_stmt *a, sqlite3_stmt *b)
+static int policy_cmp(ds_catalog *cat, sqlite3_stmt *a, sqlite3_stmt *b)
 {
-	int c = strcmp((const char *)sqlite3_column_text(a, 1), (const char *)sqlite3_column_text(b, 1));
+	int c = strcmp(cat_text(cat, a, 1), cat_text(cat, b, 1));
 
 	if (!c)
-		c = strcmp((const char *)sqlite3_column_text(a, 0), (const char *)sqlite3_column_text(b, 0));
-	if (!c && strcmp((const char *)sqlite3_column_text(a, 5), (const char *)sqlite3_column_text(b, 5)))
+		c = strcmp(cat_text(cat, a, 0), cat_text(cat, b, 0));
+	if (!c && strcmp(cat_text(cat, a, 5), cat_text(cat, b, 5)))
 		c = -1; /* same label and insurance, another setting: both count */
 	return c;
 }
@@ -287,19 +287,19 @@ static void scope_labels(ds_catalog *cat, const char *scope, const ds_lookup_opt
 
 	sqlite3_bind_text(loc, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(nat, 1, scope, -1, SQLITE_STATIC);
-	rl = cat->local_policies ? sqlite3_step(loc) : SQLITE_DONE;
-	rn = sqlite3_step(nat);
-	while (rl == SQLITE_ROW || rn == SQLITE_ROW) {
-		int c = rl != SQLITE_ROW ? 1 : rn != SQLITE_ROW ? -1 : policy_cmp(loc, nat);
+	rl = cat->local_policies ? cat_step(cat, loc) : SQLITE_DONE;
+	rn = cat_step(cat, nat);
+	while ((rl == SQLITE_ROW || rn == SQLITE_ROW) && !cat->fail_rc) {
+		int c = rl != SQLITE_ROW ? 1 : rn != SQLITE_ROW ? -1 : policy_cmp(cat, loc, nat);
 		if (c == 0) { /* the national row the local one replaces */
-			rn = sqlite3_step(nat);
+			rn = cat_step(cat, nat);
 			continue;
 		}
-		policy_row(c < 0 ? loc : nat, o, labels, n, max);
+		policy_row(cat, c < 0 ? loc : nat, o, labels, n, max);
 		if (c < 0)
-			rl = sqlite3_step(loc);
+			rl = cat_step(cat, loc);
 		else
-			rn = sqlite3_step(nat);
+			rn = cat_step(cat, nat);
 	}
 	sqlite3_reset(loc);
 	sqlite3_reset(nat);
@@ -315,17 +315,17 @@ static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts 
 		sqlite3_stmt *st = cat->st[ST_LISTLABEL_LOCAL]; /* a local list of the same id wins */
 		int row = 0;
 		sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
-		if (!cat->local_lists || (row = sqlite3_step(st) == SQLITE_ROW) == 0) {
+		if (!cat->local_lists || (row = cat_step(cat, st) == SQLITE_ROW) == 0) {
 			sqlite3_reset(st);
 			st = cat->st[ST_LISTLABEL];
 			sqlite3_bind_text(st, 1, d->lists[i], -1, SQLITE_STATIC);
-			row = sqlite3_step(st) == SQLITE_ROW;
+			row = cat_step(cat, st) == SQLITE_ROW;
 		}
 		if (row) {
-			const char *id = intern((const char *)sqlite3_column_text(st, 0));
-			ds_label *l = id ? add(labels, n, max, id, level_of((const char *)sqlite3_column_text(st, 1))) : NULL;
+			const char *id = intern(cat_text(cat, st, 0));
+			ds_label *l = id ? add(labels, n, max, id, level_of(cat_text(cat, st, 1))) : NULL;
 			if (l && !l->text[0])
-				snprintf(l->text, sizeof(l->text), "%s", (const char *)sqlite3_column_text(st, zh ? 2 : 3));
+				snprintf(l->text, sizeof(l->text), "%s", cat_text(cat, st, zh ? 2 : 3));
 		}
 		sqlite3_reset(st);
 		scope_labels(cat, d->lists[i], o, labels, n, max);
@@ -341,10 +341,10 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *rb = (const char *)sqlite3_column_text(st, 0);
-		const char *reason = (const char *)sqlite3_column_text(st, 1);
-		const char *date = (const char *)sqlite3_column_text(st, 2);
+	while (cat_step(cat, st) == SQLITE_ROW) {
+		const char *rb = cat_text(cat, st, 0);
+		const char *reason = cat_text(cat, st, 1);
+		const char *date = cat_text(cat, st, 2);
 		ds_label *l;
 		if (!rb[0] || (batch && !strcmp(batch, rb))) {
 			/* every batch, or this box's batch: an alert */
@@ -433,8 +433,8 @@ static void unmapped(ds_catalog *cat, const char *type, const char *value, int z
 		return;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		copy_col(target, sizeof(target), st, 0);
+	if (cat_step(cat, st) == SQLITE_ROW)
+		copy_col(cat, target, sizeof(target), st, 0);
 	sqlite3_reset(st);
 	if (target[0])
 		snprintf(l->text, sizeof(l->text),
@@ -477,11 +477,11 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 		rc = cached_find(cat, type, value, drug);
 	}
 	if (rc < 0)
-		return ds_error_set(err, DS_ERR, "catalog lookup: %s", sqlite3_errmsg(cat->db));
+		return cat_failed(cat, err);
 	if (rc == 0) {
 		if (code->kind != DS_KIND_PRODUCT_BARCODE)
 			unmapped(cat, type0, value0, zh, labels, n, max);
-		return DS_OK;
+		return cat_failed(cat, err);
 	}
 	*found = 1;
 	if (code->kind == DS_KIND_PRODUCT_BARCODE)
@@ -492,7 +492,7 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 		            : "demo mapping: this code's link to the list row is made-up demo data, not a real product mapping; make real ones with `drugscan catalog map`");
 	cat_drug_labels(cat, drug, opts, labels, n, max);
 	recall_labels(cat, code, type, value, opts, labels, n, max);
-	return DS_OK;
+	return cat_failed(cat, err);
 }
 
 int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *opts, ds_drug *drug,
@@ -505,8 +505,11 @@ int ds_catalog_lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts
 	*found = 0;
 	if (!opts)
 		opts = &defaults;
-	cat_read_begin(cat);
-	rc = lookup(cat, code, opts, drug, found, labels, n, max, err);
+	rc = cat_read_begin(cat, err);
+	if (rc == DS_OK)
+		rc = lookup(cat, code, opts, drug, found, labels, n, max, err);
+	if (rc < 0)
+		*found = 0; /* nothing half-read is shown as the drug */
 	today = opts->trace && opts->trace->today_ymd ? opts->trace->today_ymd : ds_today_ymd();
 	/* every answer from a list past its period says so, and how to update */
 	if (rc == DS_OK && ds_catalog_outdated(cat, today) && (l = add(labels, n, max, "catalog.outdated", DS_LEVEL_WARN)))

@@ -14,6 +14,7 @@
  * line, as a name (search.c resolves it and refuses an ambiguous one).
  */
 #include <csv.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +55,15 @@ static long parse_number(const char *s, int *star)
 	return *s ? -1 : no;
 }
 
-/* SECTION:NUMBER to a key; 1 found, 0 not, -1 several ★ rows (listed in why). */
-static int section_number(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize)
+/* SECTION:NUMBER to a key; 1 found, 0 not, -1 several ★ rows (listed in why), DS_EIO a failed query. */
+static int section_number(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize,
+                          ds_error *err)
 {
 	char sec[96];
 	const char *colon = strrchr(target, ':'), *wide = strstr(target, "："), *num;
 	const cat_section *s;
 	sqlite3_stmt *st;
-	int star, found = 0;
+	int star, found = 0, rc;
 	long no;
 
 	if (wide && (!colon || wide > colon))
@@ -73,16 +75,16 @@ static int section_number(sqlite3 *db, const char *target, char *key, size_t siz
 	snprintf(sec, sizeof(sec), "%.*s", (int)(colon - target), target);
 	if (!(s = cat_section_by_alias(sec)) || (no = parse_number(num, &star)) < 0)
 		return 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT nhsa_code, list_no FROM drugs WHERE list_key = nhsa_code AND section = ?1"
-	                       " AND primary_no = ?2 ORDER BY nhsa_code",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return 0;
+	if ((rc = sqlite3_prepare_v2(db,
+	                             "SELECT nhsa_code, list_no FROM drugs WHERE list_key = nhsa_code AND section = ?1"
+	                             " AND primary_no = ?2 ORDER BY nhsa_code",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return cat_sql_error(db, rc, err);
 	sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, no);
 	if (why && wsize)
 		why[0] = '\0';
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && cat_text_ok(st, 0) && cat_text_ok(st, 1)) {
 		const char *k = (const char *)sqlite3_column_text(st, 0);
 		int is_star = strstr((const char *)sqlite3_column_text(st, 1), "★") != NULL;
 		char want[16];
@@ -105,37 +107,45 @@ static int section_number(sqlite3 *db, const char *target, char *key, size_t siz
 			snprintf(why + used, wsize - used, "%s%s", used ? ", " : "", k);
 		}
 	}
+	if (rc == SQLITE_ROW)
+		rc = cat_damaged(db, "a text in it is not UTF-8", err);
+	else if (rc != SQLITE_DONE)
+		rc = cat_sql_error(db, rc, err);
 	sqlite3_finalize(st);
-	return found > 1 ? -1 : found;
+	return rc < 0 ? DS_EIO : found > 1 ? -1 : found;
 }
 
-int cat_resolve_key(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize)
+int cat_resolve_key(sqlite3 *db, const char *target, char *key, size_t size, char *why, size_t wsize, ds_error *err)
 {
 	sqlite3_stmt *st;
-	int found = 0;
+	int rc;
 
 	if (!target || !*target)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM drugs WHERE nhsa_code = ?1", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-	}
-	if (found) {
+	if ((rc = sqlite3_prepare_v2(db, "SELECT 1 FROM drugs WHERE nhsa_code = ?1", -1, &st, NULL)) != SQLITE_OK)
+		return cat_sql_error(db, rc, err);
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
 		snprintf(key, size, "%s", target);
 		return 1;
 	}
-	return section_number(db, target, key, size, why, wsize);
+	if (rc != SQLITE_DONE)
+		return cat_sql_error(db, rc, err);
+	return section_number(db, target, key, size, why, wsize, err);
 }
 
 int ds_catalog_resolve(ds_catalog *cat, const char *target, char *key, size_t size, ds_search_fn fn, void *ctx,
                        ds_error *err)
 {
 	char why[512];
-	int rc = cat_resolve_key(cat->db, target, key, size, why, sizeof(why));
+	int rc = cat_resolve_key(cat->db, target, key, size, why, sizeof(why), err);
 
 	if (rc > 0)
 		return DS_OK;
+	if (rc < -1)
+		return rc;
 	if (rc < 0)
 		return ds_error_set(err, DS_EINVAL, "'%s' names several ★ rows (%s): give one as SECTION:NUMBER-Sk or its key",
 		                    target, why);
@@ -237,7 +247,11 @@ void imp_mapping(importer *im)
 		return imp_bad(im, imp_colno(im, M_TYPE), "id_type '%s' is not trace_prefix, gtin, ean13 or ma_di", type);
 	if (!imp_check_ident(im, type, id, imp_colno(im, M_ID), value, sizeof(value)))
 		return;
-	found = cat_resolve_key(im->db, target, key, sizeof(key), why, sizeof(why));
+	found = cat_resolve_key(im->db, target, key, sizeof(key), why, sizeof(why), im->err);
+	if (found < -1) {
+		im->fatal = 1;
+		return;
+	}
 	if (found < 0)
 		return imp_bad(im, imp_colno(im, M_TARGET), "target '%s' names several ★ rows (%s)", target, why);
 	if (found == 0)
@@ -272,15 +286,15 @@ static void forget(ds_catalog *cat)
 }
 
 /* After our own write: what the lookups know of the local tables. */
-static int written(ds_catalog *cat, int rc)
+static int written(ds_catalog *cat, int rc, ds_error *err)
 {
-	cat_load_period(cat);
-	return rc;
+	int loaded = cat_load_period(cat, rc < 0 ? NULL : err);
+
+	return rc < 0 ? rc : loaded;
 }
 
-static void read_mapping(sqlite3_stmt *st, ds_mapping *m)
+static void read_mapping(ds_catalog *cat, sqlite3_stmt *st, ds_mapping *m)
 {
-	const unsigned char *v;
 	int i;
 	struct {
 		char *dst;
@@ -291,10 +305,8 @@ static void read_mapping(sqlite3_stmt *st, ds_mapping *m)
 
 	memset(m, 0, sizeof(*m));
 	for (i = 0; i < 11; i++)
-		if (cols[i].dst) {
-			v = sqlite3_column_text(st, i);
-			snprintf(cols[i].dst, cols[i].size, "%s", v ? (const char *)v : "");
-		}
+		if (cols[i].dst)
+			snprintf(cols[i].dst, cols[i].size, "%s", cat_text(cat, st, i));
 	m->package_level = sqlite3_column_int(st, 3);
 	m->units = sqlite3_column_int(st, 4);
 	m->demo = sqlite3_column_int(st, 5);
@@ -314,12 +326,14 @@ int ds_catalog_get_mapping(ds_catalog *cat, const char *code, ds_mapping *out, i
 	*found = 0;
 	if (rc < 0)
 		return rc;
-	if (sqlite3_prepare_v2(cat->db, MAPPING_SQL " WHERE l.type = ?1 AND l.value = ?2", -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
+	if ((rc = sqlite3_prepare_v2(cat->db, MAPPING_SQL " WHERE l.type = ?1 AND l.value = ?2", -1, &st, NULL)) !=
+	    SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		read_mapping(st, out);
+	cat->fail_rc = 0;
+	if (cat_step(cat, st) == SQLITE_ROW) {
+		read_mapping(cat, st, out);
 		*found = 1;
 	} else {
 		memset(out, 0, sizeof(*out));
@@ -327,7 +341,9 @@ int ds_catalog_get_mapping(ds_catalog *cat, const char *code, ds_mapping *out, i
 		snprintf(out->value, sizeof(out->value), "%s", value);
 	}
 	sqlite3_finalize(st);
-	return DS_OK;
+	if (cat->fail_rc)
+		*found = 0;
+	return cat_failed(cat, err);
 }
 
 int ds_catalog_map(ds_catalog *cat, const char *code, const char *target, const ds_map_opts *opts,
@@ -348,11 +364,12 @@ int ds_catalog_map(ds_catalog *cat, const char *code, const char *target, const 
 	if (rc < 0)
 		return rc;
 	forget(cat);
-	if (sqlite3_prepare_v2(cat->db,
-	                       "INSERT OR REPLACE INTO local_identifiers (type, value, nhsa_code, package_level, units, demo,"
-	                       " note, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
+	if ((rc = sqlite3_prepare_v2(cat->db,
+	                             "INSERT OR REPLACE INTO local_identifiers (type, value, nhsa_code, package_level, units,"
+	                             " demo, note, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	                             " strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+	                             -1, &st, NULL)) != SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
@@ -360,8 +377,8 @@ int ds_catalog_map(ds_catalog *cat, const char *code, const char *target, const 
 	sqlite3_bind_int(st, 5, opts->units);
 	sqlite3_bind_int(st, 6, opts->demo != 0);
 	sqlite3_bind_text(st, 7, opts->note ? opts->note : "", -1, SQLITE_STATIC);
-	rc = written(cat, sqlite3_step(st) == SQLITE_DONE ? DS_OK
-	                                                : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db)));
+	rc = sqlite3_step(st);
+	rc = written(cat, rc == SQLITE_DONE ? DS_OK : cat_sql_error(cat->db, rc, err), err);
 	sqlite3_finalize(st);
 	if (rc == DS_OK && out)
 		rc = ds_catalog_get_mapping(cat, code, out, &found, err);
@@ -378,14 +395,15 @@ int ds_catalog_unmap(ds_catalog *cat, const char *code, int *removed, ds_error *
 	if (rc < 0)
 		return rc;
 	forget(cat);
-	if (sqlite3_prepare_v2(cat->db, "DELETE FROM local_identifiers WHERE type = ?1 AND value = ?2", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
+	if ((rc = sqlite3_prepare_v2(cat->db, "DELETE FROM local_identifiers WHERE type = ?1 AND value = ?2", -1, &st,
+	                             NULL)) != SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? DS_OK : ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
-	*removed = sqlite3_changes(cat->db) > 0;
-	written(cat, rc);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? DS_OK : cat_sql_error(cat->db, rc, err);
+	*removed = rc == DS_OK && sqlite3_changes(cat->db) > 0;
+	rc = written(cat, rc, err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -394,16 +412,18 @@ int ds_catalog_each_mapping(ds_catalog *cat, ds_mapping_fn fn, void *ctx, ds_err
 {
 	sqlite3_stmt *st;
 	ds_mapping m;
-	int rc = DS_OK;
+	int rc = sqlite3_prepare_v2(cat->db, MAPPING_SQL " ORDER BY l.type, l.value", -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(cat->db, MAPPING_SQL " ORDER BY l.type, l.value", -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(cat->db));
-	while (rc == DS_OK && sqlite3_step(st) == SQLITE_ROW) {
-		read_mapping(st, &m);
-		rc = fn(ctx, &m);
+	if (rc != SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
+	rc = DS_OK;
+	cat->fail_rc = 0;
+	while (rc == DS_OK && cat_step(cat, st) == SQLITE_ROW) {
+		read_mapping(cat, st, &m);
+		rc = cat->fail_rc ? DS_OK : fn(ctx, &m);
 	}
 	sqlite3_finalize(st);
-	return rc;
+	return cat->fail_rc ? cat_failed(cat, err) : rc;
 }
 
 static int csv_row(FILE *out, const char *const *cells, size_t n)
@@ -416,8 +436,14 @@ static int csv_row(FILE *out, const char *const *cells, size_t n)
 	return fputs("\r\n", out) == EOF ? -1 : 0;
 }
 
+typedef struct export_ctx {
+	FILE *out;
+	int errno_; /* of the first write that failed */
+} export_ctx;
+
 static int export_one(void *ctx, const ds_mapping *m)
 {
+	export_ctx *x = ctx;
 	char level[16], units[16];
 	const char *cells[9];
 
@@ -425,23 +451,27 @@ static int export_one(void *ctx, const ds_mapping *m)
 	snprintf(units, sizeof(units), "%d", m->units);
 	cells[0] = m->type, cells[1] = m->value, cells[2] = m->target, cells[3] = level, cells[4] = units;
 	cells[5] = m->demo ? "1" : "0", cells[6] = m->note, cells[7] = m->added_at, cells[8] = m->name;
-	return csv_row(ctx, cells, 9) < 0 ? 1 : 0; /* 1 stops the walk: the output failed */
+	if (csv_row(x->out, cells, 9) == 0)
+		return 0;
+	x->errno_ = errno ? errno : EIO;
+	return 1; /* stops the walk: the output failed */
 }
 
 int ds_catalog_export_map(ds_catalog *cat, FILE *out, ds_error *err)
 {
 	static const char *const header[] = {"id_type", "identifier", "target", "package_level", "units",
 	                                     "demo", "note", "added_at", "target_name"};
+	export_ctx x = {out, 0};
 	int rc;
 
 	if (csv_row(out, header, 9) < 0)
-		return ds_error_set(err, DS_EIO, "cannot write the mapping");
-	rc = ds_catalog_each_mapping(cat, export_one, out, err);
+		return ds_error_set(err, DS_EIO, "cannot write output: %s", strerror(errno ? errno : EIO));
+	rc = ds_catalog_each_mapping(cat, export_one, &x, err);
 	if (rc < 0)
 		return rc; /* the database */
-	if (rc > 0 || fflush(out) != 0 || ferror(out))
-		return ds_error_set(err, DS_EIO, "cannot write the mapping");
-	return DS_OK;
+	if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+		x.errno_ = errno ? errno : EIO;
+	return x.errno_ ? ds_error_set(err, DS_EIO, "cannot write output: %s", strerror(x.errno_)) : DS_OK;
 }
 
 /* ---- keeping the local tables ---- */
@@ -462,7 +492,7 @@ int cat_copy_local(sqlite3 *db, const char *old_path, ds_error *err)
 	int rc = DS_OK;
 
 	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS old", -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog database: %s", sqlite3_errmsg(db));
+		return cat_sql_error(db, 0, err);
 	sqlite3_bind_text(st, 1, old_path, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = ds_error_set(err, DS_EIO, "cannot read the old catalog '%s': %s", old_path, sqlite3_errmsg(db));
@@ -471,10 +501,13 @@ int cat_copy_local(sqlite3 *db, const char *old_path, ds_error *err)
 		return rc;
 	for (i = 0; i < sizeof(local_tables) / sizeof(local_tables[0]) && rc == DS_OK; i++) {
 		char sql[512], probe[128];
+		long n;
 		snprintf(probe, sizeof(probe), "SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name = '%s'",
 		         local_tables[i].table);
-		if (cat_count(db, probe) <= 0)
+		if ((n = cat_count(db, probe, err)) <= 0) {
+			rc = n < 0 ? DS_EIO : DS_OK;
 			continue; /* an older catalog, from before the local tables */
+		}
 		snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO main.%s (%s) SELECT %s FROM old.%s", local_tables[i].table,
 		         local_tables[i].columns, local_tables[i].columns, local_tables[i].table);
 		rc = cat_exec(db, sql, err);

@@ -71,25 +71,31 @@ static int ymd_of(const char *s)
 	return y * 10000 + m * 100 + d;
 }
 
-void cat_load_period(ds_catalog *cat)
+int cat_load_period(ds_catalog *cat, ds_error *err)
 {
-	char from[16], doc[64], name[192], name_en[192];
+	static const char *const has_rows[] = {"SELECT EXISTS (SELECT 1 FROM local_identifiers)",
+	                                       "SELECT EXISTS (SELECT 1 FROM local_lists)",
+	                                       "SELECT EXISTS (SELECT 1 FROM local_list_members)",
+	                                       "SELECT EXISTS (SELECT 1 FROM local_policies)"};
+	int *const flags[] = {&cat->local_idents, &cat->local_lists, &cat->local_members, &cat->local_policies};
+	char from[16], doc[64], name[192], name_en[192], synthetic[8], seed[64];
+	long n;
+	size_t i;
 
-	cat_meta(cat->db, "list_superseded_from", from, sizeof(from));
-	cat_meta(cat->db, "list_document", doc, sizeof(doc));
-	cat_meta(cat->db, "list_name", name, sizeof(name));
-	cat_meta(cat->db, "list_name_en", name_en, sizeof(name_en));
+	if (cat_meta(cat->db, "list_superseded_from", from, sizeof(from), err) < 0 ||
+	    cat_meta(cat->db, "list_document", doc, sizeof(doc), err) < 0 ||
+	    cat_meta(cat->db, "list_name", name, sizeof(name), err) < 0 ||
+	    cat_meta(cat->db, "list_name_en", name_en, sizeof(name_en), err) < 0 ||
+	    cat_meta(cat->db, "synthetic", synthetic, sizeof(synthetic), err) < 0 ||
+	    cat_meta(cat->db, "seed", seed, sizeof(seed), err) < 0)
+		return DS_EIO;
 	cat->superseded_ymd = ymd_of(from);
-	{
-		char synthetic[8], seed[64];
-		cat_meta(cat->db, "synthetic", synthetic, sizeof(synthetic));
-		cat_meta(cat->db, "seed", seed, sizeof(seed));
-		cat->unannounced_demo = synthetic[0] == '1' && strcmp(seed, "demo") != 0;
+	cat->unannounced_demo = synthetic[0] == '1' && strcmp(seed, "demo") != 0;
+	for (i = 0; i < sizeof(has_rows) / sizeof(has_rows[0]); i++) {
+		if ((n = cat_count(cat->db, has_rows[i], err)) < 0)
+			return DS_EIO;
+		*flags[i] = n > 0;
 	}
-	cat->local_idents = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_identifiers)") > 0;
-	cat->local_lists = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_lists)") > 0;
-	cat->local_members = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_list_members)") > 0;
-	cat->local_policies = cat_count(cat->db, "SELECT EXISTS (SELECT 1 FROM local_policies)") > 0;
 	snprintf(cat->outdated_zh, sizeof(cat->outdated_zh),
 	         "目录可能已过期：本地目录是%s（%s），自 %s 起应已由新版目录取代；请运行 drugscan catalog update，"
 	         "或安装带新版目录的 drugscan，或用 drugscan catalog import --replace 导入新版目录",
@@ -99,6 +105,7 @@ void cat_load_period(ds_catalog *cat)
 	         "catalog update`, install a drugscan that carries the new list, or import it with `drugscan catalog "
 	         "import --replace DIR`",
 	         name_en[0] ? name_en : name, doc, from);
+	return DS_OK;
 }
 
 int ds_catalog_outdated(ds_catalog *cat, int today_ymd)
@@ -151,32 +158,39 @@ static const struct check_def {
 	 "SELECT count(*) " ROWS "section = '商保创新药目录'"},
 };
 
-void cat_list_info(sqlite3 *db, ds_catalog_info *info)
+int cat_list_info(sqlite3 *db, ds_catalog_info *info, ds_error *err)
 {
 	size_t i;
 
-	cat_meta(db, "list_name", info->list_name, sizeof(info->list_name));
-	cat_meta(db, "list_name_en", info->list_name_en, sizeof(info->list_name_en));
-	cat_meta(db, "list_document", info->list_document, sizeof(info->list_document));
-	cat_meta(db, "list_valid_from", info->list_valid_from, sizeof(info->list_valid_from));
-	cat_meta(db, "list_superseded_from", info->list_superseded_from, sizeof(info->list_superseded_from));
-	cat_meta(db, "credit", info->credit, sizeof(info->credit));
-	info->list_rows = cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code AND section != '商保创新药目录'");
+	if (cat_meta(db, "list_name", info->list_name, sizeof(info->list_name), err) < 0 ||
+	    cat_meta(db, "list_name_en", info->list_name_en, sizeof(info->list_name_en), err) < 0 ||
+	    cat_meta(db, "list_document", info->list_document, sizeof(info->list_document), err) < 0 ||
+	    cat_meta(db, "list_valid_from", info->list_valid_from, sizeof(info->list_valid_from), err) < 0 ||
+	    cat_meta(db, "list_superseded_from", info->list_superseded_from, sizeof(info->list_superseded_from), err) < 0 ||
+	    cat_meta(db, "credit", info->credit, sizeof(info->credit), err) < 0 ||
+	    (info->list_rows = cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code AND section !="
+	                                     " '商保创新药目录'", err)) < 0)
+		return DS_EIO;
 	info->nchecks = 0;
 	info->checks_ok = 1;
-	if (info->list_rows <= 0)
-		return;
+	if (info->list_rows == 0)
+		return DS_OK;
 	for (i = 0; i < sizeof(checks) / sizeof(checks[0]) && info->nchecks < DS_MAX_LIST_CHECKS; i++) {
 		ds_list_check *c = &info->checks[info->nchecks];
 		char key[64], stated[32];
 		char *end;
 		snprintf(key, sizeof(key), "stated_%s", checks[i].id);
-		cat_meta(db, key, stated, sizeof(stated));
+		if (cat_meta(db, key, stated, sizeof(stated), err) < 0)
+			return DS_EIO;
 		c->id = checks[i].id;
 		c->name_zh = checks[i].name_zh;
 		c->name_en = checks[i].name_en;
-		c->rows = checks[i].rows_sql ? cat_count(db, checks[i].rows_sql) : -1;
-		c->actual = cat_count(db, checks[i].count_sql);
+		c->rows = checks[i].rows_sql ? cat_count(db, checks[i].rows_sql, err) : 0;
+		c->actual = c->rows < 0 ? -1 : cat_count(db, checks[i].count_sql, err);
+		if (c->actual < 0)
+			return DS_EIO;
+		if (!checks[i].rows_sql)
+			c->rows = -1;
 		c->stated = stated[0] ? strtol(stated, &end, 10) : -1;
 		if (stated[0] && *end)
 			c->stated = -1;
@@ -186,4 +200,5 @@ void cat_list_info(sqlite3 *db, ds_catalog_info *info)
 		info->checks_ok &= c->ok;
 		info->nchecks++;
 	}
+	return DS_OK;
 }

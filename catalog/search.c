@@ -28,20 +28,20 @@
 int cat_search_rebuild(sqlite3 *db, ds_error *err)
 {
 	sqlite3_stmt *rows = NULL, *key = NULL, *fts = NULL;
-	int rc = DS_OK;
+	int rc = DS_OK, step = SQLITE_DONE;
 	/* the list's rows; a catalog without a list (a bundle, the demo) is searched whole */
-	const char *scope = cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code") > 0
-	                        ? "SELECT nhsa_code, generic_name, dosage_form FROM drugs WHERE list_key = nhsa_code"
-	                        : "SELECT nhsa_code, generic_name, dosage_form FROM drugs";
+	long listed = cat_count(db, "SELECT count(*) FROM drugs WHERE list_key = nhsa_code", err);
+	const char *scope = listed > 0 ? "SELECT nhsa_code, generic_name, dosage_form FROM drugs WHERE list_key = nhsa_code"
+	                               : "SELECT nhsa_code, generic_name, dosage_form FROM drugs";
 
-	if (cat_exec(db, "DELETE FROM name_keys; DELETE FROM name_search;", err) < 0)
-		return DS_ERR;
+	if (listed < 0 || cat_exec(db, "DELETE FROM name_keys; DELETE FROM name_search;", err) < 0)
+		return DS_EIO;
 	if (sqlite3_prepare_v2(db, scope, -1, &rows, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO name_keys (key, nhsa_code, quality, form) VALUES (?1, ?2, ?3, ?4)",
 	                       -1, &key, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO name_search (nhsa_code, text) VALUES (?1, ?2)", -1, &fts, NULL) != SQLITE_OK)
-		rc = ds_error_set(err, DS_ERR, "catalog search index: %s", sqlite3_errmsg(db));
-	while (rc == DS_OK && sqlite3_step(rows) == SQLITE_ROW) {
+		rc = cat_sql_error(db, 0, err);
+	while (rc == DS_OK && (step = sqlite3_step(rows)) == SQLITE_ROW) {
 		const char *code = (const char *)sqlite3_column_text(rows, 0);
 		const char *name = (const char *)sqlite3_column_text(rows, 1);
 		cat_name_key keys[CAT_MAX_KEYS];
@@ -52,17 +52,19 @@ int cat_search_rebuild(sqlite3 *db, ds_error *err)
 			sqlite3_bind_text(key, 2, code, -1, SQLITE_STATIC);
 			sqlite3_bind_int(key, 3, keys[i].quality);
 			sqlite3_bind_text(key, 4, keys[i].form ? keys[i].form : "", -1, SQLITE_STATIC);
-			if (sqlite3_step(key) != SQLITE_DONE)
-				rc = ds_error_set(err, DS_ERR, "catalog search index: %s", sqlite3_errmsg(db));
+			if ((step = sqlite3_step(key)) != SQLITE_DONE)
+				rc = cat_sql_error(db, step, err);
 			sqlite3_reset(key);
 		}
 		cat_name_norm(full, sizeof(full), name, strlen(name));
 		sqlite3_bind_text(fts, 1, code, -1, SQLITE_STATIC);
 		sqlite3_bind_text(fts, 2, full, -1, SQLITE_STATIC);
-		if (rc == DS_OK && sqlite3_step(fts) != SQLITE_DONE)
-			rc = ds_error_set(err, DS_ERR, "catalog search index: %s", sqlite3_errmsg(db));
+		if (rc == DS_OK && (step = sqlite3_step(fts)) != SQLITE_DONE)
+			rc = cat_sql_error(db, step, err);
 		sqlite3_reset(fts);
 	}
+	if (rc == DS_OK && step != SQLITE_DONE)
+		rc = cat_sql_error(db, step, err);
 	sqlite3_finalize(rows);
 	sqlite3_finalize(key);
 	sqlite3_finalize(fts);
@@ -146,33 +148,33 @@ static int cmp_hit(const void *pa, const void *pb)
 }
 
 /* Run one query (columns: code, key, quality, form, section, number) into the hits. */
-static int gather(sqlite3 *db, const char *sql, const char *arg, int rank, const char *qform, hits *h,
+static int gather(ds_catalog *cat, const char *sql, const char *arg, int rank, const char *qform, hits *h,
                   ds_error *err)
 {
 	sqlite3_stmt *st;
-	int rc = DS_OK, step;
+	int rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ds_error_set(err, DS_ERR, "catalog search: %s", sqlite3_errmsg(db));
+	if (rc != SQLITE_OK)
+		return cat_sql_error(cat->db, rc, err);
 	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	while (rc == DS_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	rc = DS_OK;
+	while (rc == DS_OK && cat_step(cat, st) == SQLITE_ROW) {
 		hit x;
-		const char *key = (const char *)sqlite3_column_text(st, 1);
+		const char *key = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL : cat_text(cat, st, 1);
+		const char *form = cat_text(cat, st, 3);
 		memset(&x, 0, sizeof(x));
-		snprintf(x.code, sizeof(x.code), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(x.code, sizeof(x.code), "%s", cat_text(cat, st, 0));
 		x.rank = rank < 0 ? (sqlite3_column_int(st, 2) ? 1 : 0) : rank;
-		x.form_match = cat_form_agrees(qform, (const char *)sqlite3_column_text(st, 3));
-		x.form_conflict = qform && *(const char *)sqlite3_column_text(st, 3) && !x.form_match;
+		x.form_match = cat_form_agrees(qform, form);
+		x.form_conflict = qform && *form && !x.form_match;
 		x.keylen = key ? strlen(key) : 0;
-		x.section = section_order((const char *)sqlite3_column_text(st, 4));
+		x.section = section_order(cat_text(cat, st, 4));
 		x.number = (long)sqlite3_column_int64(st, 5);
 		if (add_hit(h, &x) < 0)
 			rc = ds_error_set(err, DS_ENOMEM, "out of memory");
 	}
-	if (rc == DS_OK && step != SQLITE_DONE)
-		rc = ds_error_set(err, DS_ERR, "catalog search: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return rc;
+	return rc < 0 ? rc : cat_failed(cat, err);
 }
 
 static size_t nchars(const char *s)
@@ -197,10 +199,10 @@ static int collect(ds_catalog *cat, const char *text, hits *h, ds_error *err)
 	if (!text || cat_name_norm(key, sizeof(key), text, strlen(text)) == 0)
 		return ds_error_set(err, DS_EINVAL, "nothing to search for");
 	qform = cat_name_strip_form(key);
-	rc = gather(cat->db, "SELECT " HIT_COLS " FROM name_keys k JOIN drugs d USING (nhsa_code) WHERE k.key = ?1", key,
-	            -1, qform, h, err);
+	rc = gather(cat, "SELECT " HIT_COLS " FROM name_keys k JOIN drugs d USING (nhsa_code) WHERE k.key = ?1", key, -1,
+	            qform, h, err);
 	if (rc == DS_OK)
-		rc = gather(cat->db,
+		rc = gather(cat,
 		            "SELECT " HIT_COLS " FROM name_keys k JOIN drugs d USING (nhsa_code) WHERE length(k.key) >= 2"
 		            " AND k.quality < 2 AND k.key != ?1 AND instr(?1, k.key) > 0",
 		            key, 2, qform, h, err);
@@ -215,7 +217,7 @@ static int collect(ds_catalog *cat, const char *text, hits *h, ds_error *err)
 		}
 		pattern[o++] = '"';
 		pattern[o] = '\0';
-		return gather(cat->db,
+		return gather(cat,
 		              "SELECT s.nhsa_code, NULL, 0, ifnull((SELECT form FROM name_keys k WHERE k.nhsa_code = s.nhsa_code"
 		              " AND k.quality = 0), ''), d.section, d.primary_no FROM name_search s JOIN drugs d USING (nhsa_code)"
 		              " WHERE name_search MATCH ?1",
@@ -229,7 +231,7 @@ static int collect(ds_catalog *cat, const char *text, hits *h, ds_error *err)
 	}
 	pattern[o++] = '%';
 	pattern[o] = '\0';
-	return gather(cat->db,
+	return gather(cat,
 	              "SELECT s.nhsa_code, NULL, 0, ifnull((SELECT form FROM name_keys k WHERE k.nhsa_code = s.nhsa_code"
 	              " AND k.quality = 0), ''), d.section, d.primary_no FROM name_search s JOIN drugs d USING (nhsa_code)"
 	              " WHERE s.text LIKE ?1 ESCAPE '\\'",
@@ -256,18 +258,19 @@ static int report(ds_catalog *cat, const hit *x, const ds_lookup_opts *opts, ds_
 	size_t n = 0;
 	int rc = cat_get_drug(cat, x->code, d);
 
-	if (rc < 0)
-		return ds_error_set(err, DS_ERR, "catalog search: %s", sqlite3_errmsg(cat->db));
-	if (rc == 0)
-		return DS_OK;
+	if (rc <= 0)
+		return cat_failed(cat, err);
 	cat_drug_labels(cat, d, opts, labels, &n, DS_MAX_LABELS);
-	if (d->category_code[0] &&
-	    sqlite3_prepare_v2(cat->db, "SELECT name FROM categories WHERE code = ?1", -1, &st, NULL) == SQLITE_OK) {
+	if (d->category_code[0]) {
+		if ((rc = sqlite3_prepare_v2(cat->db, "SELECT name FROM categories WHERE code = ?1", -1, &st, NULL)) != SQLITE_OK)
+			return cat_sql_error(cat->db, rc, err);
 		sqlite3_bind_text(st, 1, d->category_code, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(category, sizeof(category), "%s", (const char *)sqlite3_column_text(st, 0));
+		if (cat_step(cat, st) == SQLITE_ROW)
+			snprintf(category, sizeof(category), "%s", cat_text(cat, st, 0));
 		sqlite3_finalize(st);
 	}
+	if (cat_failed(cat, err) < 0)
+		return DS_EIO;
 	memset(&sh, 0, sizeof(sh));
 	sh.drug = d;
 	sh.rank = x->rank;
@@ -309,8 +312,9 @@ int ds_catalog_search(ds_catalog *cat, const char *text, const ds_lookup_opts *o
 		*total = 0;
 	if (!opts)
 		opts = &defaults;
-	cat_read_begin(cat);
-	rc = collect(cat, text, &h, err);
+	rc = cat_read_begin(cat, err);
+	if (rc == DS_OK)
+		rc = collect(cat, text, &h, err);
 	if (rc == DS_OK) {
 		if (h.n)
 			qsort(h.v, h.n, sizeof(*h.v), cmp_hit);
@@ -335,8 +339,9 @@ int cat_resolve_name(ds_catalog *cat, const char *name, char *key, size_t size, 
 	size_t same = 0;
 	int rc;
 
-	cat_read_begin(cat);
-	rc = collect(cat, name, &h, err);
+	rc = cat_read_begin(cat, err);
+	if (rc == DS_OK)
+		rc = collect(cat, name, &h, err);
 	if (rc == DS_OK && h.n == 0)
 		rc = ds_error_set(err, DS_ENOTFOUND, "no list row is named '%s' (try `drugscan catalog search`)", name);
 	if (rc == DS_OK) {

@@ -268,6 +268,8 @@ static int parse_manifest(const ds_buf *body, char *version, size_t vsize, manif
 	return DS_OK;
 }
 
+/* The last update's ETag and date, for a conditional GET; none when they cannot be read (the
+ * whole manifest is fetched then, and the catalog is checked again when it is replaced). */
 static void read_meta(const char *db_path, char *etag, size_t esize, char *modified, size_t msize, const char *url)
 {
 	ds_catalog *cat;
@@ -325,17 +327,20 @@ static int install(const char *db_path, const char *url, const char *version, co
 	/* the pharmacy's own 对照 and policies come along */
 	if (rc == DS_OK && access(db_path, F_OK) == 0)
 		rc = cat_copy_local(cat->db, db_path, err);
-	if (rc == DS_OK) {
-		cat_set_meta(cat->db, "version", version, NULL);
-		cat_set_meta(cat->db, "update_url", url, NULL);
-		cat_set_meta(cat->db, "update_etag", mf->etag, NULL);
-		cat_set_meta(cat->db, "update_last_modified", mf->last_modified, NULL);
-	}
+	if (rc == DS_OK && (cat_set_meta(cat->db, "version", version, err) < 0 ||
+	                    cat_set_meta(cat->db, "update_url", url, err) < 0 ||
+	                    cat_set_meta(cat->db, "update_etag", mf->etag, err) < 0 ||
+	                    cat_set_meta(cat->db, "update_last_modified", mf->last_modified, err) < 0))
+		rc = DS_EIO;
 	ds_catalog_close(cat);
 	if (rc == DS_OK)
 		rc = ds_atomic_rename(tmp.ptr, db_path, err);
-	if (rc != DS_OK)
+	if (rc != DS_OK) { /* nothing of it stays: the file and its journal */
 		unlink(tmp.ptr);
+		ds_buf_puts(&tmp, "-journal");
+		if (tmp.ptr)
+			unlink(tmp.ptr);
+	}
 	ds_import_report_free(&report);
 	ds_buf_free(&tmp);
 	return rc;

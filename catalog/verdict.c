@@ -45,21 +45,28 @@ int ds_catalog_judge(ds_catalog *cat, const ds_code *code, const ds_lookup_opts 
 		return DS_OK;
 	rc = ds_catalog_lookup(cat, code, opts, &v->drug_, &found, v->labels, &v->nlabels, DS_MAX_LABELS, err);
 	if (rc < 0) {
-		v->failed = 1;
-		if (v->nlabels < DS_MAX_LABELS) {
-			ds_label *l = &v->labels[v->nlabels++];
-			memset(l, 0, sizeof(*l));
-			l->id = "catalog.error";
-			l->level = DS_LEVEL_WARN;
-			snprintf(l->text, sizeof(l->text), opts->lang == DS_LANG_ZH ? "目录查询失败，无法判断医保信息：%s"
-			                                                            : "the catalog lookup failed, so nothing is known of the drug: %s",
-			         err->message);
-		}
+		ds_verdict_catalog_error(v, err->message, opts->lang);
 		return rc;
 	}
 	if (found)
 		v->drug = &v->drug_;
 	return DS_OK;
+}
+
+void ds_verdict_catalog_error(ds_verdict *v, const char *why, ds_lang lang)
+{
+	ds_label *l;
+
+	v->failed = 1;
+	if (v->nlabels >= DS_MAX_LABELS)
+		return;
+	l = &v->labels[v->nlabels++];
+	memset(l, 0, sizeof(*l));
+	l->id = "catalog.error";
+	l->level = DS_LEVEL_WARN;
+	snprintf(l->text, sizeof(l->text), lang == DS_LANG_ZH ? "目录查询失败，无法判断医保信息：%s"
+	                                                      : "the catalog lookup failed, so nothing is known of the drug: %s",
+	         why);
 }
 
 ds_level ds_verdict_level(const ds_verdict *v)

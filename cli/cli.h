@@ -36,6 +36,7 @@ typedef struct ds_cli {
 	FILE *in;          /* stdin */
 	const char *prog;  /* "drugscan" */
 	ds_lang lang;      /* from --lang or the environment */
+	int out_failed;    /* a command said that out could not be written (main() says it otherwise) */
 } ds_cli;
 
 typedef struct ds_command {

@@ -66,7 +66,7 @@ static const char *opt(const ds_optvals *v, const char *name)
 static int db_path(ds_buf *out, const char *data_dir, ds_error *err)
 {
 	ds_buf dir = DS_BUF_INIT;
-	int rc = ds_data_dir(&dir, data_dir, err);
+	int rc = ds_data_dir(&dir, data_dir, 1, err);
 
 	if (rc == DS_OK)
 		ds_buf_printf(out, "%s/catalog.db", dir.ptr);
@@ -175,7 +175,7 @@ static int do_update(ds_cli *cli, const ds_optvals *v)
 		/* the file we would replace must be ours: a foreign or corrupt file is never overwritten */
 		ds_catalog *cat = NULL;
 		rc = ds_catalog_open(&cat, path.ptr, 0, &err);
-		if (rc == DS_OK && !uo.url && ds_catalog_meta(cat, "update_url", last, sizeof(last)) == DS_OK && last[0])
+		if (rc == DS_OK && !uo.url && (rc = ds_catalog_meta(cat, "update_url", last, sizeof(last), &err)) == DS_OK && last[0])
 			uo.url = last;
 		ds_catalog_close(cat);
 	}
@@ -527,6 +527,7 @@ static int do_export_map(ds_cli *cli, const ds_optvals *v)
 	ds_catalog_close(cat);
 	if (rc < 0)
 		fprintf(cli->err, "%s: catalog export-map: %s\n", cli->prog, err.message);
+	cli->out_failed = rc < 0 && ferror(cli->out); /* said */
 	return rc < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
 }
 

@@ -45,6 +45,7 @@ typedef struct check_run {
 	ds_renderer *render;
 	ds_code code;
 	ds_catalog *cat;
+	ds_error cat_err;   /* why there is no catalog */
 	ds_trace_opts trace;
 	ds_lookup_opts lookup;
 	ds_verdict verdict;
@@ -79,7 +80,10 @@ static int check_one(check_run *run, const char *data, size_t len, const char *w
 		return -1;
 	}
 	report_bad_input(run, where);
-	if (ds_catalog_judge(run->cat, &run->code, &run->lookup, &run->verdict, &err) < 0) {
+	if (ds_catalog_judge(run->cat, &run->code, &run->lookup, &run->verdict, &err) == DS_OK) {
+		if (!run->cat) /* it could not be opened: said once, and on every code */
+			ds_verdict_catalog_error(&run->verdict, run->cat_err.message, run->cli->lang);
+	} else {
 		/* shown in the output as catalog.error; the exit status says so too */
 		fprintf(run->cli->err, "%s: %s: %s\n", run->cli->prog, where, err.message);
 		run->io_error = 1;
@@ -88,7 +92,7 @@ static int check_one(check_run *run, const char *data, size_t len, const char *w
 	run->not_valid |= !ds_verdict_names_box(&run->verdict); /* invalid, or a product without a serial */
 	if (ds_render_check(run->render, data, len > DS_TRACE_MAX_INPUT ? 0 : len, &run->verdict) < 0) {
 		fprintf(run->cli->err, _("%s: cannot write output: %s\n"), run->cli->prog, strerror(errno));
-		run->io_error = 1;
+		run->io_error = run->cli->out_failed = 1;
 		return -1;
 	}
 	return 0;
@@ -134,7 +138,6 @@ static int check_stdin(check_run *run)
 int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
-	ds_error err;
 	ds_format fmt;
 	check_run run;
 	const char *days;
@@ -150,9 +153,9 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	run.lookup.lang = cli->lang;
 	run.lookup.trace = &run.trace;
 	ds_insurance_parse(&run.lookup.insurance, ds_opts_get(&v, &check_spec, "insurance"));
-	if (ds_catalog_open_default(&run.cat, ds_opts_get(&v, &check_spec, "data-dir"), &err) < 0) {
-		/* the codes are still checked; their drug labels are missing, and the exit status says so */
-		fprintf(cli->err, _("%s: %s; codes are checked without the catalog\n"), cli->prog, err.message);
+	if (ds_catalog_open_default(&run.cat, ds_opts_get(&v, &check_spec, "data-dir"), &run.cat_err) < 0) {
+		/* the codes are still checked, each with catalog.error; the exit status says so too */
+		fprintf(cli->err, _("%s: %s; codes are checked without the catalog\n"), cli->prog, run.cat_err.message);
 		run.io_error = 1;
 	}
 	days = ds_opts_get(&v, &check_spec, "expiring-days");
@@ -190,7 +193,7 @@ int ds_cmd_check(ds_cli *cli, int argc, char **argv)
 	}
 	if (ds_renderer_finish(run.render) < 0 && !run.io_error) {
 		fprintf(cli->err, _("%s: cannot write output: %s\n"), cli->prog, strerror(errno));
-		run.io_error = 1;
+		run.io_error = cli->out_failed = 1;
 	}
 	ds_renderer_free(run.render);
 	ds_code_free(&run.code);

@@ -60,6 +60,7 @@ typedef struct counter {
 	ds_action action;
 	ds_ledger *ledger;
 	ds_catalog *cat;
+	ds_error cat_err;          /* why there is no catalog */
 	ds_trace_opts trace;
 	ds_lookup_opts lookup;
 	ds_code code;
@@ -272,7 +273,10 @@ static int judge(counter *k, const char *data, size_t len, ds_buf *in)
 	if (!in->ptr || ds_utf8_check((const unsigned char *)in->ptr, in->len) != in->len)
 		ds_buf_clear(in), ds_buf_puts(in, "(binary)"); /* also in JSON: not translated */
 	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
-	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) < 0) {
+	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) == DS_OK) {
+		if (!k->cat) /* it could not be opened: said once, and on every code */
+			ds_verdict_catalog_error(&k->verdict, k->cat_err.message, k->cli->lang);
+	} else {
 		/* the answer carries catalog.error; the exit status says so */
 		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, in->ptr ? in->ptr : ""), err.message);
 		k->io_error = 1;
@@ -297,7 +301,7 @@ static int judge(counter *k, const char *data, size_t len, ds_buf *in)
 static void flushed(counter *k)
 {
 	if ((fflush(k->cli->out) != 0 || ferror(k->cli->out)) && !k->out_errno)
-		k->out_errno = errno ? errno : EIO;
+		k->out_errno = k->cli->out_failed = errno ? errno : EIO; /* summary() says so */
 }
 
 static void one(counter *k, const char *data, size_t len)
@@ -455,7 +459,6 @@ static int open_ledger(ds_cli *cli, const ds_optvals *v, counter *k)
 int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 {
 	ds_optvals v;
-	ds_error err;
 	counter k;
 	char host[65] = "counter";
 	ds_sigcatch sig;
@@ -486,8 +489,8 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	k.lookup.lang = cli->lang;
 	k.lookup.trace = &k.trace;
 	ds_insurance_parse(&k.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
-	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
-		fprintf(cli->err, _("%s: %s; the counter works without drug names and labels\n"), cli->prog, err.message);
+	if ((k.io_error = ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &k.cat_err) < 0))
+		fprintf(cli->err, _("%s: %s; the counter works without drug names and labels\n"), cli->prog, k.cat_err.message);
 	ds_code_init(&k.code);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin)

@@ -57,7 +57,7 @@ static void iso(long long ms, char *out, size_t size)
 typedef struct out_ctx {
 	ds_cli *cli;
 	ds_format fmt;
-	int receipt, csv_header;
+	int receipt, csv_header, cat_failed; /* cat_failed: a lookup failed, said once; the export ends in 1 */
 	long rows;          /* events or lines printed */
 	int write_error;    /* stdout failed (its errno): stop, say so once */
 	int encode_error;   /* an event's text could not be written as JSON */
@@ -168,14 +168,14 @@ static int export_event(void *ctx, const ds_event *e)
 	if (o->receipt) {
 		/* receipt lines: the drug, the quantity and the trace code (required on 2026 receipts), in Chinese whatever --lang says */
 		const char *name = e->nhsa_code[0] ? e->nhsa_code : e->product_key;
-		if (o->cat && e->product_key[0]) {
+		if (o->cat && !o->cat_failed && e->product_key[0]) {
 			ds_code c;
 			ds_trace_opts to = {0, 0, 0};
 			ds_lookup_opts lo = {DS_INS_ANY, o->cli->lang, &to};
 			ds_error err;
 			ds_code_init(&c);
 			ds_trace_parse(&c, e->code, strlen(e->code), NULL, NULL, &to);
-			if (ds_catalog_judge(o->cat, &c, &lo, &o->verdict, &err) < 0)
+			if ((o->cat_failed = ds_catalog_judge(o->cat, &c, &lo, &o->verdict, &err) < 0))
 				fprintf(o->cli->err, "%s: %s: %s\n", o->cli->prog, e->code, err.message);
 			else if (o->verdict.drug)
 				name = o->verdict.drug->generic_name;
@@ -319,14 +319,13 @@ static int history(out_ctx *o, ds_ledger *l, const ds_unit_key *unit, ds_error *
 
 static int export_events(out_ctx *o, ds_ledger *l, const ds_optvals *v, long long since, ds_error *err)
 {
-	ds_error cerr;
 	int rc;
 
 	if (o->fmt == DS_FMT_TEXT && !o->receipt)
 		o->fmt = DS_FMT_JSON;
-	if (o->receipt && ds_catalog_open_default(&o->cat, ds_opts_get(v, &ledger_spec, "data-dir"), &cerr) < 0)
-		o->cat = NULL; /* names fall back to the NHSA code */
-	rc = ds_ledger_events(l, since, 1, export_event, o, err) < 0 ? DS_EXIT_ERROR : DS_EXIT_OK;
+	if (o->receipt && ds_catalog_open_default(&o->cat, ds_opts_get(v, &ledger_spec, "data-dir"), err) < 0)
+		return DS_EXIT_ERROR; /* receipt lines name the drug: no catalog, no receipt (finish() says why) */
+	rc = ds_ledger_events(l, since, 1, export_event, o, err) < 0 || o->cat_failed ? DS_EXIT_ERROR : DS_EXIT_OK;
 	ds_catalog_close(o->cat);
 	return rc;
 }
@@ -357,7 +356,7 @@ static int finish(ds_cli *cli, const out_ctx *o, int rc, const ds_error *err)
 		rc = DS_EXIT_ERROR;
 	} else if (out_failed && rc != DS_EXIT_USAGE) {
 		fprintf(cli->err, _("%s: cannot write output: %s\n"), cli->prog, strerror(e));
-		rc = DS_EXIT_ERROR;
+		rc = cli->out_failed = DS_EXIT_ERROR;
 	}
 	return rc;
 }

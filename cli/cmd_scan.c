@@ -247,6 +247,7 @@ static int run_batch(scan_job *job, size_t nfiles, int jobs)
 		fprintf(job->cli->out, "\n%s\n", ds_note_text(job->cli->lang));
 	if (fflush(job->cli->out) != 0 || ferror(job->cli->out) || job->write_error) {
 		fprintf(job->cli->err, _("%s: cannot write output: %s\n"), job->cli->prog, strerror(errno));
+		job->cli->out_failed = 1;
 		job->all |= DS_IMG_ERROR;
 	}
 	return job->all;

@@ -185,12 +185,13 @@ int ds_cmd_serve(ds_cli *cli, int argc, char **argv)
 		rc = err.code == DS_EINVAL ? DS_EXIT_USAGE : DS_EXIT_ERROR;
 	} else {
 		fprintf(cli->out, "%s\n", ds_serve_url(srv));
-		fflush(cli->out);
+		if (fflush(cli->out) != 0) /* said now; the exit status says it when the server stops */
+			fprintf(cli->err, _("%s: cannot write output: %s\n"), cli->prog, strerror(cli->out_failed = errno));
 		wait_for_signal(&old);
 		log_line(cli, _("stopping: finishing the requests in flight"));
 		ds_serve_stop(srv, 30000);
 		ds_serve_free(srv);
-		rc = DS_EXIT_OK;
+		rc = cli->out_failed ? DS_EXIT_ERROR : DS_EXIT_OK;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ds_sig_restore(&sig);

@@ -318,7 +318,10 @@ static void report(live *l, const ds_symbol *sym, double t)
 		ds_render_text(l->cli->out, l->cli->lang, &tmp, sym->data, sym->len, &l->verdict);
 		ds_buf_free(&tmp);
 	}
-	fflush(l->cli->out);
+	if (fflush(l->cli->out) != 0 && !l->cli->out_failed) { /* nobody sees the answers: the loop stops */
+		fprintf(l->cli->err, _("%s: cannot write output: %s\n"), l->cli->prog, strerror(errno));
+		l->cli->out_failed = 1;
+	}
 	l->reported++;
 	if (!l->quiet) {
 		fputc('\a', l->cli->err);
@@ -377,10 +380,10 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	l.lookup.lang = cli->lang;
 	l.lookup.trace = &l.trace;
 	ds_insurance_parse(&l.lookup.insurance, ds_opts_get(v, spec, "insurance"));
-	if (ds_catalog_open_default(&l.cat, ds_opts_get(v, spec, "data-dir"), &err) < 0)
+	if ((l.lookup_failed = ds_catalog_open_default(&l.cat, ds_opts_get(v, spec, "data-dir"), &err) < 0))
 		fprintf(cli->err, _("%s: %s; codes are decoded without the catalog\n"), cli->prog, err.message);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: stop between frames, print the summary */
-	while (l.scanner && !ds_sig_pending()) {
+	while (l.scanner && !ds_sig_pending() && !cli->out_failed) {
 		ds_image img;
 		ds_scan_result res;
 		double t;
@@ -418,7 +421,7 @@ int ds_scan_live(ds_cli *cli, const ds_cmdspec *spec, const ds_optvals *v, ds_fo
 	close_source(&src);
 	if (!l.scanner)
 		return DS_EXIT_ERROR;
-	if (rc == DS_EXIT_OK && l.lookup_failed)
+	if (rc == DS_EXIT_OK && (l.lookup_failed || cli->out_failed))
 		rc = DS_EXIT_ERROR;
 	return rc != DS_EXIT_OK ? rc : l.alert ? DS_EXIT_ALERT : l.reported ? DS_EXIT_OK : DS_EXIT_NO_CODE;
 }

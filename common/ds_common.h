@@ -162,6 +162,29 @@ const char *ds_pad(char *buf, size_t size, const char *s, size_t width);
  * fmt's text (which ends the line itself). Returns what vfprintf returns. */
 int ds_fprint_field(FILE *f, const char *label, size_t width, const char *fmt, ...) DS_PRINTF(4, 5);
 
+/* ---- why a file could not be written or read (files.c) ---- */
+
+/* Bytes left to an unprivileged user on path's file system (a lot when it cannot be told). */
+unsigned long long ds_file_room(const char *path);
+/* Is path, path-wal or path-journal within 64 KiB of the file size limit (ulimit -f)? */
+int ds_file_at_size_limit(const char *path);
+/* Does the first MiB of path hold one of the marks (a database's own schema text)? */
+int ds_file_holds(const char *path, const char *const *marks, size_t nmarks);
+
+/* What a failed SQLite call on the database at path means: rc its result code
+ * (extended or not), sys the errno SQLite saw (sqlite3_system_errno), msg its
+ * message. The one reading of SQLite's faults, for catalog.db and ledger.db. */
+typedef enum ds_db_fault {
+	DS_DB_IO = 1, /* an I/O error, or anything else */
+	DS_DB_DAMAGED, /* SQLITE_CORRUPT, SQLITE_NOTADB, a table gone missing */
+	DS_DB_READONLY, /* a read-only file, folder or file system; permission denied */
+	DS_DB_FULL,     /* the disk is full (SQLITE_FULL, ENOSPC) */
+	DS_DB_TOO_BIG,  /* the file size limit (ulimit -f, EFBIG) */
+	DS_DB_BUSY,     /* locked by another process */
+	DS_DB_NOMEM
+} ds_db_fault;
+ds_db_fault ds_db_classify(const char *path, int rc, int sys, const char *msg);
+
 /* Today's date as YYYYMMDD in local time, honouring $DRUGSCAN_TODAY (YYYY-MM-DD) for tests. */
 int ds_today_ymd(void);
 

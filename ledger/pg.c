@@ -574,7 +574,7 @@ int ds_ledger_open_at(ds_ledger **out, const char *spec, const char *data_dir, c
 	if (!spec || !*spec)
 		spec = getenv("DRUGSCAN_LEDGER");
 	if ((!spec || !*spec || (ds_ledger_is_chain(spec) && !o.local_path)) &&
-	    (rc = ds_data_dir(&dir, data_dir, err)) < 0)
+	    (rc = ds_data_dir(&dir, data_dir, !o.readonly, err)) < 0)
 		return rc;
 	if (spec && *spec)
 		rc = ds_buf_puts(&path, spec);

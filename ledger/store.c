@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -84,76 +82,13 @@ ds_ledger_fault ds_ledger_last_fault(const ds_ledger *l)
 	return l ? l->fault : DS_LEDGER_OK;
 }
 
-/* Room left on the ledger's file system, in bytes (a lot when it cannot be told). */
-static unsigned long long room(const char *path)
-{
-	struct statvfs vs;
-
-	if (statvfs(path, &vs) != 0)
-		return (unsigned long long)-1;
-	return (unsigned long long)vs.f_bavail * vs.f_frsize;
-}
-
-/* Is one of the ledger's files at the file size limit (ulimit -f)? A write past
- * it fails with EFBIG, or is cut short (SQLITE_FULL), and by the time SQLite
- * reports it errno may say something else: the sizes tell. */
-static int at_size_limit(const char *path)
-{
-	static const char *const sfx[] = {"", "-wal", "-journal"};
-	struct rlimit rl;
-	struct stat sb;
-	char name[4200];
-	size_t i;
-
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 0;
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
-		if (snprintf(name, sizeof(name), "%s%s", path, sfx[i]) < (int)sizeof(name) && stat(name, &sb) == 0 &&
-		    (unsigned long long)sb.st_size + 65536 >= (unsigned long long)rl.rlim_cur)
-			return 1;
-	return 0;
-}
-
 static ds_ledger_fault classify(const ds_ledger *l, int rc, int sys, const char *msg)
 {
-	switch (rc & 0xff) {
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return DS_LEDGER_DAMAGED;
-	case SQLITE_FULL:
-		return at_size_limit(l->path) && room(l->path) > 1024 * 1024 ? DS_LEDGER_TOO_BIG : DS_LEDGER_FULL;
-	case SQLITE_READONLY:
-	case SQLITE_PERM:
-	case SQLITE_AUTH:
-		return DS_LEDGER_READONLY;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return DS_LEDGER_BUSY;
-	case SQLITE_NOMEM:
-		return DS_LEDGER_NOMEM;
-	case SQLITE_ERROR:
-		/* the ledger was checked when it was opened: a table gone missing is damage */
-		if (msg && (!strncmp(msg, "no such", 7) || strstr(msg, "malformed") || strstr(msg, "unsupported file format")))
-			return DS_LEDGER_DAMAGED;
-		return DS_LEDGER_IO;
-	default:
-		break;
-	}
-	if (sys == EACCES || sys == EPERM || sys == EROFS)
-		return DS_LEDGER_READONLY;
-	if (sys == ENOSPC || sys == EDQUOT)
-		return DS_LEDGER_FULL;
-	if (sys == EFBIG)
-		return DS_LEDGER_TOO_BIG;
-	/* errno is often gone by now: a write that failed at the size limit or on a
-	 * full file system (creating -shm, growing -wal) is told by the sizes */
-	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) {
-		if (at_size_limit(l->path))
-			return DS_LEDGER_TOO_BIG;
-		if (room(l->path) < 256 * 1024)
-			return DS_LEDGER_FULL;
-	}
-	return DS_LEDGER_IO;
+	static const ds_ledger_fault of[] = {DS_LEDGER_IO,       DS_LEDGER_IO,      DS_LEDGER_DAMAGED,
+	                                     DS_LEDGER_READONLY, DS_LEDGER_FULL,    DS_LEDGER_TOO_BIG,
+	                                     DS_LEDGER_BUSY,     DS_LEDGER_NOMEM};
+
+	return of[ds_db_classify(l->path, rc, sys, msg)];
 }
 
 /* Why the ledger cannot be written, in words: the file, its folder or the file system. */
@@ -437,38 +372,14 @@ static int recognise(ds_ledger *l, int *empty, ds_error *err)
 	return DS_OK;
 }
 
-static int contains(const char *buf, size_t n, const char *s)
-{
-	size_t len = strlen(s), i;
-
-	for (i = 0; i + len <= n; i++)
-		if (buf[i] == s[0] && !memcmp(buf + i, s, len))
-			return 1;
-	return 0;
-}
-
 /* A file that SQLite cannot read as a database: a drugscan ledger whose first
  * page is damaged (its schema or settings are still in it), or something else. */
 static int refuse_unreadable(ds_ledger *l, ds_error *err)
 {
 	static const char *const marks[] = {"events_append_only", "CREATE TABLE outbox", "seen_alert_after",
 	                                    "undone_action"};
-	size_t cap = 1 << 20, n = 0, i;
-	char *buf = malloc(cap);
-	int fd = open(l->path, O_RDONLY | O_CLOEXEC), found = 0;
-	ssize_t got = 1;
 
-	while (buf && fd >= 0 && n < cap && got > 0) {
-		got = read(fd, buf + n, cap - n);
-		if (got > 0)
-			n += (size_t)got;
-	}
-	for (i = 0; buf && i < sizeof(marks) / sizeof(marks[0]) && !found; i++)
-		found = contains(buf, n, marks[i]);
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	if (found)
+	if (ds_file_holds(l->path, marks, sizeof(marks) / sizeof(marks[0])))
 		return fault_error(l, DS_LEDGER_DAMAGED, "its first page is not an SQLite header any more", err);
 	return fault_error(l, DS_LEDGER_NOT_LEDGER, "not a drugscan ledger (not an SQLite database)", err);
 }

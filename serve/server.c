@@ -295,7 +295,7 @@ static int setup(ds_server *s, const ds_serve_opts *o, ds_error *err)
 	long cpus;
 
 	s->o = *o;
-	if (ds_data_dir(&dir, o->data_dir, err) < 0)
+	if (ds_data_dir(&dir, o->data_dir, 1, err) < 0)
 		return err ? err->code : DS_ERR;
 	s->data_dir = dir.ptr; /* the buffer's memory, from malloc() */
 	if (o->ledger_path || (getenv("DRUGSCAN_LEDGER") && *getenv("DRUGSCAN_LEDGER")))
