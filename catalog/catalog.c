@@ -160,7 +160,7 @@ static const char *const statements[ST_COUNT] = {
 	("SELECT " DRUG_COLUMNS ", l.package_level, l.units, l.demo, 0 FROM local_identifiers l"
 	 " JOIN drugs d ON d.nhsa_code = l.nhsa_code WHERE l.type = ?1 AND l.value = ?2"),
 	("SELECT " DRUG_COLUMNS ", i.package_level, i.units, 0, 1 FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
-	 " WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1"),
+	 " WHERE i.type = ?1 AND i.value = ?2"), /* the lowest package level: ident_row */
 	"SELECT list_id FROM list_members WHERE nhsa_code = ?1 ORDER BY list_id",
 	"SELECT list_id FROM local_list_members WHERE nhsa_code = ?1 ORDER BY list_id",
 	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM policies WHERE scope = ?1"
@@ -233,8 +233,7 @@ void cat_read_begin(ds_catalog *cat)
 			if (sqlite3_step(st) == SQLITE_ROW) {
 				long dv = (long)sqlite3_column_int64(st, 0);
 				if (dv != cat->data_version) {
-					if (cat->cache)
-						memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+					cat_cache_clear(cat);
 					cat_load_period(cat);
 				}
 				cat->data_version = dv;
@@ -260,7 +259,9 @@ void ds_catalog_close(ds_catalog *cat)
 	if (!cat)
 		return;
 	cat_read_end(cat);
+	cat_cache_clear(cat);
 	free(cat->cache);
+	free(cat->scratch);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(cat->st[i]);
 	sqlite3_close(cat->db);

@@ -143,20 +143,27 @@ static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
 	}
 }
 
-/* One row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. */
+/* The row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. Of several, the
+ * lowest package level (the box before its cases), the first in key order: picked
+ * here, as an ORDER BY would sort in a temporary b-tree on every lookup. */
 static int ident_row(ds_catalog *cat, int which, const char *type, const char *value, ds_drug *d)
 {
 	sqlite3_stmt *st = cat->st[which];
-	int rc;
+	int rc, found = 0, best = 0;
 
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_drug(cat, st, d);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int level = sqlite3_column_int(st, 21);
+		if (!found || level < best) {
+			read_drug(cat, st, d);
+			best = level;
+			found = 1;
+		}
+	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return rc == SQLITE_DONE ? found : -1;
 }
 
 /* The pharmacy's own 对照 first, then the catalog's identifiers. */
@@ -186,36 +193,158 @@ int cat_get_drug(ds_catalog *cat, const char *key, ds_drug *d)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* find_drug through the per-connection cache. */
-static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+/* A slot's labels: the ones cat_drug_labels gives, copied out of ds_label's fixed buffers. */
+struct cat_labels {
+	ds_lang lang;
+	ds_insurance insurance;
+	size_t n;
+	struct cat_label {
+		const char *id;
+		ds_level level;
+		double ratio;
+		const char *text; /* in the same allocation */
+	} l[];
+};
+
+void cat_cache_clear(ds_catalog *cat)
+{
+	size_t i;
+
+	for (i = 0; cat->cache && i < DRUG_CACHE; i++) {
+		free(cat->cache[i].labels);
+		cat->cache[i].labels = NULL;
+		cat->cache[i].hash = 0;
+	}
+}
+
+/* The slot to fill in a set of the cache: an empty one, else the least recently used
+ * code nobody mapped, else (for a drug) the least recently used drug; NULL when a code
+ * nobody mapped would push a drug out. */
+static struct drug_slot *victim(struct drug_slot *set, int found)
+{
+	struct drug_slot *neg = NULL, *pos = NULL;
+	int w;
+
+	for (w = 0; w < DRUG_WAYS; w++) {
+		struct drug_slot *s = &set[w];
+		if (!s->hash)
+			return s;
+		if (!s->found && (!neg || s->used < neg->used))
+			neg = s;
+		if (s->found && (!pos || s->used < pos->used))
+			pos = s;
+	}
+	return neg ? neg : found ? pos : NULL;
+}
+
+/* find_drug through the per-connection cache (DRUG_WAYS-way sets, least recently used
+ * replaced); *out is the drug's slot, or NULL. */
+static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d, struct drug_slot **out)
 {
 	char key[96];
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i, n;
-	struct drug_slot *slot;
-	int rc;
+	struct drug_slot *set, *slot;
+	int rc, w;
 
+	*out = NULL;
 	n = (size_t)snprintf(key, sizeof(key), "%s:%s", type, value);
 	for (i = 0; i < n && i < sizeof(key); i++)
 		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
 	h |= 1; /* never 0, which marks an empty slot */
 	if (!cat->cache)
 		cat->cache = calloc(DRUG_CACHE, sizeof(*cat->cache));
-	slot = cat->cache ? &cat->cache[h % DRUG_CACHE] : NULL;
-	if (slot && slot->hash == h && !strcmp(slot->key, key)) {
-		if (slot->found)
-			*d = slot->drug;
-		return slot->found;
+	set = cat->cache ? &cat->cache[(h % (DRUG_CACHE / DRUG_WAYS)) * DRUG_WAYS] : NULL;
+	for (w = 0; set && w < DRUG_WAYS; w++) {
+		slot = &set[w];
+		if (slot->hash == h && !strcmp(slot->key, key)) {
+			slot->used = ++cat->tick;
+			if (slot->found)
+				*d = slot->drug;
+			*out = slot;
+			return slot->found;
+		}
 	}
 	rc = find_drug(cat, type, value, d);
-	if (slot && rc >= 0) {
+	slot = set && rc >= 0 ? victim(set, rc) : NULL;
+	if (slot) {
 		slot->hash = h;
+		slot->used = ++cat->tick;
 		snprintf(slot->key, sizeof(slot->key), "%s", key);
 		slot->found = rc;
 		if (rc)
 			slot->drug = *d;
+		free(slot->labels);
+		slot->labels = NULL;
+		*out = slot;
 	}
 	return rc;
+}
+
+/* cat_drug_labels once, kept for one language and insurance type. NULL when out of memory. */
+static struct cat_labels *make_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts *o)
+{
+	struct cat_labels *c;
+	size_t n = 0, i, size;
+	char *text;
+
+	if (!cat->scratch && !(cat->scratch = malloc(DS_MAX_LABELS * sizeof(ds_label))))
+		return NULL;
+	cat_drug_labels(cat, d, o, cat->scratch, &n, DS_MAX_LABELS);
+	size = sizeof(*c) + n * sizeof(c->l[0]);
+	for (i = 0; i < n; i++)
+		size += strlen(cat->scratch[i].text) + 1;
+	if (!(c = malloc(size)))
+		return NULL;
+	c->lang = o->lang;
+	c->insurance = o->insurance;
+	c->n = n;
+	text = (char *)&c->l[n];
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(cat->scratch[i].text) + 1;
+		c->l[i].id = cat->scratch[i].id;
+		c->l[i].level = cat->scratch[i].level;
+		c->l[i].ratio = cat->scratch[i].ratio;
+		c->l[i].text = memcpy(text, cat->scratch[i].text, len);
+		text += len;
+	}
+	return c;
+}
+
+/* Append c's labels as cat_drug_labels would: 0 (nothing done) when one of their
+ * ids is there already, or they do not all fit. */
+static int put_labels(const struct cat_labels *c, ds_label *labels, size_t *n, size_t max)
+{
+	size_t i, k;
+
+	if (*n + c->n > max)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		for (k = 0; k < *n; k++)
+			if (!strcmp(labels[k].id, c->l[i].id))
+				return 0;
+	for (i = 0; i < c->n; i++) {
+		ds_label *l = &labels[(*n)++];
+		l->id = c->l[i].id;
+		l->level = c->l[i].level;
+		l->ratio = c->l[i].ratio;
+		memcpy(l->text, c->l[i].text, strlen(c->l[i].text) + 1);
+	}
+	return 1;
+}
+
+/* The drug's catalog labels: from its cache slot, made there on the first lookup. */
+static void slot_labels(ds_catalog *cat, struct drug_slot *slot, const ds_drug *d, const ds_lookup_opts *o,
+                        ds_label *labels, size_t *n, size_t max)
+{
+	struct cat_labels *c = slot ? slot->labels : NULL;
+
+	if (slot && (!c || c->lang != o->lang || c->insurance != o->insurance)) {
+		free(slot->labels);
+		slot->labels = c = make_labels(cat, d, o);
+	}
+	if (!c || !put_labels(c, labels, n, max))
+		cat_drug_labels(cat, d, o, labels, n, max);
 }
 
 /* A ratio's percentage goes into the label's text when the text lacks it. */
@@ -433,7 +562,7 @@ static void unmapped(ds_catalog *cat, const char *type, const char *value, int z
 		return;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (cat->local_idents && sqlite3_step(st) == SQLITE_ROW) /* a 对照 is a local row */
 		copy_col(target, sizeof(target), st, 0);
 	sqlite3_reset(st);
 	if (target[0])
@@ -452,6 +581,7 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
                   ds_label *labels, size_t *n, size_t max, ds_error *err)
 {
 	const char *type = NULL, *type0;
+	struct drug_slot *slot = NULL;
 	char value[64], value0[64];
 	int zh = opts->lang == DS_LANG_ZH, rc;
 	ds_label *l;
@@ -463,18 +593,18 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 	if (!code->valid && code->kind != DS_KIND_PRODUCT_BARCODE)
 		return DS_OK; /* a malformed code maps to nothing; code.invalid says why */
 	memset(drug, 0, sizeof(*drug));
-	rc = cached_find(cat, type, value, drug);
+	rc = cached_find(cat, type, value, drug, &slot);
 	if (rc == 0 && !strcmp(type, "gtin") && value[0] == '0') {
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */
 		memmove(value, value + 1, strlen(value));
 		type = "ean13";
-		rc = cached_find(cat, type, value, drug);
+		rc = cached_find(cat, type, value, drug, &slot);
 	} else if (rc == 0 && !strcmp(type, "ean13") && strlen(value) == 13) {
 		/* and the other way: an EAN-13 the catalog knows only as its GTIN-14 */
 		memmove(value + 1, value, 14);
 		value[0] = '0';
 		type = "gtin";
-		rc = cached_find(cat, type, value, drug);
+		rc = cached_find(cat, type, value, drug, &slot);
 	}
 	if (rc < 0)
 		return ds_error_set(err, DS_ERR, "catalog lookup: %s", sqlite3_errmsg(cat->db));
@@ -490,7 +620,7 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 		snprintf(l->text, sizeof(l->text), "%s",
 		         zh ? "演示对照：这个标识码与目录行的对照是演示数据（合成），不是真实的药品对照；真实对照请用 drugscan catalog map 建立"
 		            : "demo mapping: this code's link to the list row is made-up demo data, not a real product mapping; make real ones with `drugscan catalog map`");
-	cat_drug_labels(cat, drug, opts, labels, n, max);
+	slot_labels(cat, slot, drug, opts, labels, n, max);
 	recall_labels(cat, code, type, value, opts, labels, n, max);
 	return DS_OK;
 }
