@@ -89,8 +89,8 @@ json_t *ds_label_json(const ds_label *l)
 	return o;
 }
 
-/* The code object up to "elements"; with_tail adds drug, labels and note. */
-static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
+/* The code object of DESIGN.md, without "input" and "position" (jsonout.c writes the same as text). */
+json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
 {
 	const ds_code *c = v->code;
 	const ds_label *labels = v->labels;
@@ -116,8 +116,6 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 			                                     c->elements[i].value));
 		json_object_set_new(o, "elements", arr);
 	}
-	if (!with_tail)
-		return o;
 	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
 	arr = json_array();
 	for (i = 0; i < nlabels; i++)
@@ -125,17 +123,6 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 	json_object_set_new(o, "labels", arr);
 	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
 	return o;
-}
-
-/* The code object of DESIGN.md, without "input" and "position". */
-json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
-{
-	return code_json(v, lang, 1);
-}
-
-json_t *ds_code_json_head(const ds_verdict *v, ds_lang lang)
-{
-	return code_json(v, lang, 0);
 }
 
 /* ---- CSV ---- */

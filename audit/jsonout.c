@@ -1,0 +1,329 @@
+/*
+ * jsonout.c - the code object written straight into a buffer, byte for byte
+ * as json_dumps(ds_code_json(v), JSON_COMPACT | JSON_REAL_PRECISION(9))
+ * writes it, for the streams that print one per code (`check -f jsonl`,
+ * POST /v1/check). Building jansson objects and dumping them cost more than
+ * judging the code; a stream repeats the same few hundred drugs and labels,
+ * so their JSON is made once by jansson and kept in a ds_json_cache.
+ *
+ * jansson's rules are kept: a string that is not UTF-8 cannot be a JSON
+ * string, and jansson leaves out the member (or the array element) that
+ * would hold it; a field name given twice keeps its first place and its
+ * last value; '"', '\' and the control characters are escaped, as \uXXXX
+ * in upper case where there is no short form.
+ */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+#define FRAGS 8192 /* the distinct drugs of a busy stream, and their labels */
+
+struct ds_json_cache {
+	struct frag {
+		uint64_t hash;
+		char *json; /* owned, NUL-terminated */
+	} f[FRAGS];
+};
+
+ds_json_cache *ds_json_cache_new(void)
+{
+	return calloc(1, sizeof(ds_json_cache));
+}
+
+void ds_json_cache_free(ds_json_cache *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < FRAGS; i++)
+		free(c->f[i].json);
+	free(c);
+}
+
+static int utf8(const char *s, size_t len)
+{
+	return s && ds_utf8_check((const unsigned char *)s, len) == len;
+}
+
+int ds_json_put_string(ds_buf *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+	int rc;
+
+	if (!utf8(s, len))
+		return DS_EINVAL;
+	rc = ds_buf_putc(out, '"');
+	for (i = 0; i < len && rc == DS_OK; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+		const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+		                : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (i > run)
+			rc = ds_buf_put(out, s + run, i - run);
+		if (rc == DS_OK)
+			rc = e ? ds_buf_puts(out, e) : ds_buf_put(out, esc, sizeof(esc));
+		run = i + 1;
+	}
+	if (rc == DS_OK && len > run)
+		rc = ds_buf_put(out, s + run, len - run);
+	return rc == DS_OK ? ds_buf_putc(out, '"') : rc;
+}
+
+/* ,"key": before a member (no comma before the first). */
+static int key(ds_buf *out, int *first, const char *k)
+{
+	int rc = *first ? DS_OK : ds_buf_putc(out, ',');
+
+	*first = 0;
+	if (rc == DS_OK && (rc = ds_buf_putc(out, '"')) == DS_OK && (rc = ds_buf_puts(out, k)) == DS_OK)
+		rc = ds_buf_puts(out, "\":");
+	return rc;
+}
+
+/* A string member; left out when s is not UTF-8. or_null: "" and NULL are null. */
+static int str_member(ds_buf *out, int *first, const char *k, const char *s, size_t len, int or_null)
+{
+	int rc;
+
+	if (or_null && (!s || !*s)) {
+		rc = key(out, first, k);
+		return rc == DS_OK ? ds_buf_puts(out, "null") : rc;
+	}
+	if (!utf8(s, len))
+		return DS_OK;
+	rc = key(out, first, k);
+	return rc == DS_OK ? ds_json_put_string(out, s, len) : rc;
+}
+
+static int cstr_member(ds_buf *out, int *first, const char *k, const char *s, int or_null)
+{
+	return str_member(out, first, k, s, s ? strlen(s) : 0, or_null);
+}
+
+static int issues(ds_buf *out, const ds_code *c, ds_lang lang)
+{
+	char msg[256];
+	size_t i;
+	int rc = ds_buf_puts(out, "\"issues\":["), any = 0;
+
+	for (i = 0; i < c->nissues && rc == DS_OK; i++) {
+		const ds_issue *is = &c->issues[i];
+		const char *m = ds_issue_message(is, lang, msg, sizeof(msg));
+		int first = 1;
+		if (!is->id || !utf8(is->id, strlen(is->id)) || !utf8(m, strlen(m)))
+			continue; /* json_pack would fail: jansson leaves the issue out */
+		rc = ds_buf_puts(out, any ? ",{" : "{");
+		any = 1;
+		if (rc == DS_OK)
+			rc = cstr_member(out, &first, "id", is->id, 0);
+		if (rc == DS_OK)
+			rc = cstr_member(out, &first, "severity", ds_severity_name(is->severity), 0);
+		if (rc == DS_OK)
+			rc = cstr_member(out, &first, "message", m, 0);
+		if (rc == DS_OK)
+			rc = ds_buf_printf(out, ",\"pos\":%lld,\"len\":%lld}", (long long)is->pos, (long long)is->len);
+	}
+	return rc == DS_OK ? ds_buf_putc(out, ']') : rc;
+}
+
+/* "fields": as json_object_set_new builds it, one member per name. */
+static int fields(ds_buf *out, const ds_code *c)
+{
+	size_t i, j;
+	int rc = ds_buf_puts(out, ",\"fields\":{"), first = 1;
+
+	for (i = 0; i < c->nfields && rc == DS_OK; i++) {
+		const ds_field *f = &c->fields[i];
+		const char *value = NULL;
+		int seen = 0;
+		if (!f->name || !f->value || !utf8(f->name, strlen(f->name)) || !utf8(f->value, strlen(f->value)))
+			continue;
+		for (j = 0; j < c->nfields; j++) {
+			const ds_field *g = &c->fields[j];
+			if (!g->name || !g->value || strcmp(g->name, f->name) || !utf8(g->value, strlen(g->value)))
+				continue;
+			if (j < i)
+				seen = 1;
+			value = g->value; /* the last one */
+		}
+		if (!seen)
+			rc = cstr_member(out, &first, f->name, value, 0);
+	}
+	return rc == DS_OK ? ds_buf_putc(out, '}') : rc;
+}
+
+static int elements(ds_buf *out, const ds_code *c)
+{
+	size_t i;
+	int rc = ds_buf_puts(out, ",\"elements\":["), any = 0;
+
+	for (i = 0; i < c->nelements && rc == DS_OK; i++) {
+		const char *ai = c->elements[i].ai, *v = c->elements[i].value;
+		int first = 1;
+		if (!ai || !v || !utf8(ai, strlen(ai)) || !utf8(v, strlen(v)))
+			continue;
+		rc = ds_buf_puts(out, any ? ",{" : "{");
+		any = 1;
+		if (rc == DS_OK)
+			rc = cstr_member(out, &first, "ai", ai, 0);
+		if (rc == DS_OK)
+			rc = cstr_member(out, &first, "value", v, 0);
+		if (rc == DS_OK)
+			rc = ds_buf_putc(out, '}');
+	}
+	return rc == DS_OK ? ds_buf_putc(out, ']') : rc;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The JSON of o (stolen), cached under hash when c is given; 1 appended, 0 o was NULL. */
+static int frag(ds_buf *out, ds_json_cache *c, uint64_t hash, json_t *(*make)(const void *), const void *arg)
+{
+	struct frag *f = c ? &c->f[hash % FRAGS] : NULL;
+	json_t *j;
+	char *s;
+
+	if (f && f->json && f->hash == hash)
+		return ds_buf_puts(out, f->json) == DS_OK ? 1 : DS_ENOMEM;
+	j = make(arg);
+	if (!j)
+		return 0;
+	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	json_decref(j);
+	if (!s)
+		return DS_ENOMEM;
+	if (ds_buf_puts(out, s) < 0) {
+		free(s);
+		return DS_ENOMEM;
+	}
+	if (f) {
+		free(f->json);
+		f->json = s;
+		f->hash = hash;
+	} else {
+		free(s);
+	}
+	return 1;
+}
+
+static json_t *make_drug(const void *d)
+{
+	return ds_drug_json(d);
+}
+
+static json_t *make_label(const void *l)
+{
+	return ds_label_json(l);
+}
+
+/* ds_label_json's object without a ratio: 1 appended, 0 not UTF-8, or DS_ENOMEM. */
+static int label(ds_buf *out, const ds_label *l)
+{
+	int first = 1, rc;
+
+	if (!utf8(l->id, strlen(l->id)) || !utf8(l->text, strlen(l->text)))
+		return 0;
+	rc = ds_buf_putc(out, '{');
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "id", l->id, 0);
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "severity", ds_level_name(l->level), 0);
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "text", l->text, 0);
+	if (rc == DS_OK)
+		rc = ds_buf_putc(out, '}');
+	return rc == DS_OK ? 1 : DS_ENOMEM;
+}
+
+static int tail(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cache *c)
+{
+	size_t i;
+	int rc = ds_buf_puts(out, ",\"drug\":"), any = 0;
+
+	if (rc == DS_OK && v->drug) {
+		const ds_drug *d = v->drug;
+		uint64_t h = fnv(0xcbf29ce484222325ULL, "drug", 4);
+		h = fnv(h, d->nhsa_code, strlen(d->nhsa_code));
+		h = fnv(h, d->matched_by, strlen(d->matched_by));
+		h = fnv(h, &d->package_level, sizeof(d->package_level));
+		h = fnv(h, &d->units, sizeof(d->units));
+		h = fnv(h, &d->local_mapping, sizeof(d->local_mapping));
+		h = fnv(h, &d->demo_mapping, sizeof(d->demo_mapping));
+		rc = frag(out, c, h, make_drug, d) < 0 ? DS_ENOMEM : DS_OK;
+	} else if (rc == DS_OK) {
+		rc = ds_buf_puts(out, "null");
+	}
+	if (rc == DS_OK)
+		rc = ds_buf_puts(out, ",\"labels\":[");
+	for (i = 0; i < v->nlabels && rc == DS_OK; i++) {
+		const ds_label *l = &v->labels[i];
+		size_t mark = out->len;
+		int put;
+		if (any)
+			rc = ds_buf_putc(out, ',');
+		if (rc < 0)
+			break;
+		if (l->ratio > 0) { /* a real number: jansson's own, kept */
+			uint64_t h = fnv(0xcbf29ce484222325ULL, l->id, strlen(l->id));
+			h = fnv(h, &l->level, sizeof(l->level));
+			h = fnv(h, &l->ratio, sizeof(l->ratio));
+			h = fnv(h, l->text, strlen(l->text));
+			put = frag(out, c, h, make_label, l);
+		} else {
+			put = label(out, l);
+		}
+		if (put == 0)
+			out->len = mark; /* not UTF-8: jansson leaves the label out */
+		else if (put < 0)
+			rc = put;
+		any |= put == 1;
+	}
+	if (rc == DS_OK)
+		rc = ds_buf_puts(out, "],\"note\":");
+	return rc == DS_OK ? ds_json_put_string(out, ds_note_text(lang), strlen(ds_note_text(lang))) : rc;
+}
+
+int ds_code_json_put(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cache *c)
+{
+	const ds_code *code = v->code;
+	int first = 1, rc;
+
+	rc = str_member(out, &first, "text", code->text, code->text_len, 0);
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "symbology", code->symbology, 1);
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "aim", code->aim, 1);
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "kind", ds_kind_name(code->kind), 0);
+	if (rc == DS_OK)
+		rc = ds_buf_puts(out, code->valid ? ",\"valid\":true," : ",\"valid\":false,");
+	if (rc == DS_OK)
+		rc = issues(out, code, lang);
+	first = 0;
+	if (rc == DS_OK)
+		rc = cstr_member(out, &first, "unit_key", v->unit.key, 1);
+	if (rc == DS_OK)
+		rc = fields(out, code);
+	if (rc == DS_OK && code->nelements)
+		rc = elements(out, code);
+	if (rc == DS_OK)
+		rc = tail(out, v, lang, c);
+	if (out->ptr)
+		out->ptr[out->len] = '\0';
+	return rc < 0 ? DS_ENOMEM : DS_OK;
+}
