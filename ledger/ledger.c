@@ -97,7 +97,7 @@ static int load_current(ds_ledger *l, const char *code, current *c, ds_error *er
 
 	memset(c, 0, sizeof(*c));
 	c->units_left = -1;
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "SELECT state, ifnull(units, 0), ifnull(units_left, -1), scans, last_seq,"
 	                 " (SELECT count(*) FROM events WHERE code = ?1 AND refused = 0)"
 	                 " FROM codes WHERE code = ?1",
@@ -113,7 +113,7 @@ static int load_current(ds_ledger *l, const char *code, current *c, ds_error *er
 		c->last_seq = sqlite3_column_int64(st, 4);
 		c->events = sqlite3_column_int(st, 5);
 	}
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -285,7 +285,7 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	sqlite3_stmt *st;
 	int rc, b;
 
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
 	                 " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
 	                 " undoes, outcome, refused, undone_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
@@ -320,7 +320,7 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	rc = led_bound(l, b, err);
 	if (rc == DS_OK)
 		rc = led_step(l, st, err);
-	sqlite3_finalize(st);
+	led_done(st);
 	if (rc < 0)
 		return rc;
 	*seq = sqlite3_last_insert_rowid(l->db);
@@ -333,7 +333,7 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 	sqlite3_stmt *st;
 	int rc, b;
 
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "INSERT INTO codes (code, state, units, units_left, scans, product_key, nhsa_code, last_seq)"
 	                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (code) DO UPDATE SET"
 	                 " state = excluded.state, units = ifnull(excluded.units, units),"
@@ -356,7 +356,7 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 	rc = led_bound(l, b, err);
 	if (rc == DS_OK)
 		rc = led_step(l, st, err);
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -370,7 +370,7 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 
 	res->after = c->state;
 	*units_after = c->units_left;
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
 	                 " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
 	                 " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
@@ -404,7 +404,7 @@ static int undo(ds_ledger *l, const ds_ledger_req *q, const current *c, long lon
 		label(res, "ledger.undo_refused", DS_LEVEL_WARN, ZH("没有可以撤销的操作", "nothing to undo for this code"));
 		res->refused = 1;
 	}
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -433,7 +433,8 @@ static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long lon
                     ds_error *err)
 {
 	current c;
-	char undoes[40] = "", undone_action[16] = "", sql[96];
+	sqlite3_stmt *st;
+	char undoes[40] = "", undone_action[16] = "";
 	long long seq = 0;
 	int units_after = -1, units, rc;
 	/* a quantity only means something in a 拆零 sale or return; an undo takes the undone event's */
@@ -460,8 +461,13 @@ static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long lon
 	                       err)) < 0 ||
 	    (rc = save_state(l, q, res->after, units, res->units_left, q->action == DS_ACT_SCAN, seq, err)) < 0)
 		return rc;
-	snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
-	return led_exec(l, sql, err);
+	if ((rc = led_cached(l, "INSERT INTO outbox (seq) VALUES (?1)", &st, err)) < 0)
+		return rc;
+	rc = led_bound(l, sqlite3_bind_int64(st, 1, seq), err);
+	if (rc == DS_OK)
+		rc = led_step(l, st, err);
+	led_done(st);
+	return rc < 0 ? rc : DS_OK;
 }
 
 int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
@@ -481,19 +487,19 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	}
 	if (l->in_group) {
 		/* inside ds_counter_apply's transaction: a savepoint, committed (or not) with the group */
-		rc = led_exec(l, "SAVEPOINT apply", err);
+		rc = led_run(l, "SAVEPOINT apply", err);
 		if (rc == DS_OK && (rc = apply_tx(l, q, lang, t, res, err)) == DS_OK)
-			return led_exec(l, "RELEASE apply", err);
+			return led_run(l, "RELEASE apply", err);
 		res->fault = l->fault;
 		sqlite3_exec(l->db, "ROLLBACK TO apply; RELEASE apply", NULL, NULL, NULL);
 		return rc;
 	}
-	rc = led_exec(l, "BEGIN IMMEDIATE", err);
+	rc = led_run(l, "BEGIN IMMEDIATE", err);
 	if (rc == DS_OK)
 		rc = apply_tx(l, q, lang, t, res, err);
 	if (rc == DS_OK) {
 		committing = 1;
-		rc = led_exec(l, "COMMIT", err);
+		rc = led_run(l, "COMMIT", err);
 	}
 	if (rc == DS_OK) {
 		res->recorded = 1;
