@@ -191,6 +191,25 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
+/* Everything of the drug that its JSON shows: a drug whose row changed (an import,
+ * an update) is another drug here, never the JSON kept from before. */
+static uint64_t drug_hash(const ds_drug *d)
+{
+	const char *const s[] = {d->nhsa_code, d->generic_name, d->brand_name, d->dosage_form, d->spec, d->pack,
+	                         d->manufacturer, d->approval_no, d->standard_code, d->nrdl_no, d->category,
+	                         d->agreement_end, d->payment_standard, d->restriction, d->remarks, d->matched_by,
+	                         d->list_key, d->section, d->list_no, d->agreement_period, d->category_code};
+	const int n[] = {d->negotiated, d->package_level, d->units, d->local_mapping, d->demo_mapping, (int)d->nlists};
+	uint64_t h = fnv(0xcbf29ce484222325ULL, "drug", 4);
+	size_t i;
+
+	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		h = fnv(h, s[i], strlen(s[i]) + 1);
+	for (i = 0; i < d->nlists && i < DS_MAX_LISTS; i++)
+		h = fnv(h, d->lists[i], strlen(d->lists[i]) + 1);
+	return fnv(h, n, sizeof(n));
+}
+
 /* The JSON of o (stolen), cached under hash when c is given; 1 appended, 0 o was NULL. */
 static int frag(ds_buf *out, ds_json_cache *c, uint64_t hash, json_t *(*make)(const void *), const void *arg)
 {
@@ -255,19 +274,10 @@ static int tail(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cache *c
 	size_t i;
 	int rc = ds_buf_puts(out, ",\"drug\":"), any = 0;
 
-	if (rc == DS_OK && v->drug) {
-		const ds_drug *d = v->drug;
-		uint64_t h = fnv(0xcbf29ce484222325ULL, "drug", 4);
-		h = fnv(h, d->nhsa_code, strlen(d->nhsa_code));
-		h = fnv(h, d->matched_by, strlen(d->matched_by));
-		h = fnv(h, &d->package_level, sizeof(d->package_level));
-		h = fnv(h, &d->units, sizeof(d->units));
-		h = fnv(h, &d->local_mapping, sizeof(d->local_mapping));
-		h = fnv(h, &d->demo_mapping, sizeof(d->demo_mapping));
-		rc = frag(out, c, h, make_drug, d) < 0 ? DS_ENOMEM : DS_OK;
-	} else if (rc == DS_OK) {
+	if (rc == DS_OK && v->drug)
+		rc = frag(out, c, drug_hash(v->drug), make_drug, v->drug) < 0 ? DS_ENOMEM : DS_OK;
+	else if (rc == DS_OK)
 		rc = ds_buf_puts(out, "null");
-	}
 	if (rc == DS_OK)
 		rc = ds_buf_puts(out, ",\"labels\":[");
 	for (i = 0; i < v->nlabels && rc == DS_OK; i++) {

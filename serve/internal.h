@@ -29,6 +29,8 @@ typedef struct reply {
 
 /* The JSON object o (stolen) as the reply; 0, or DS_ENOMEM with a 500 reply. */
 int rep_json(reply *r, unsigned status, json_t *o);
+/* JSON text already written (its memory is taken, json left empty). Returns 0. */
+int rep_buf(reply *r, unsigned status, ds_buf *json);
 /* {"error":{"id":ID,"message":...}} with status. Returns 0. */
 int rep_error(reply *r, unsigned status, const char *id, const char *fmt, ...) DS_PRINTF(4, 5);
 /* The error object, for answers that carry more than the error. */
@@ -43,6 +45,7 @@ typedef struct srv_ctx {
 	ds_code code;
 	ds_trace_opts trace;
 	ds_verdict verdict;
+	ds_json_cache *json;        /* the JSON of drugs already answered; NULL when out of memory */
 	unsigned gen;               /* the catalog.db generation cat was opened on */
 	struct srv_ctx *next;       /* the pool's free list */
 	struct srv_ctx *all;        /* every context, for freeing */

@@ -132,6 +132,7 @@ srv_ctx *ctx_get(ds_server *s, ds_error *err)
 		}
 		ds_code_init(&c->code);
 		ds_trace_opts_default(&c->trace);
+		c->json = ds_json_cache_new();
 		pthread_mutex_lock(&s->pool_mu);
 		c->all = s->all_ctx;
 		s->all_ctx = c;
@@ -166,6 +167,7 @@ void ctx_free_all(ds_server *s)
 		for (i = 0; i < 3; i++)
 			ds_image_worker_free(c->img[i]);
 		ds_code_free(&c->code);
+		ds_json_cache_free(c->json);
 		free(c);
 	}
 	s->all_ctx = s->free_ctx = NULL;
@@ -368,7 +370,7 @@ static int start_daemon(ds_server *s, ds_error *err)
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads,
 	                          MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections,
 	                          MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), /* zeroed per request */
 	                          MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 	                          MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
