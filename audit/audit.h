@@ -22,6 +22,8 @@
 #include "trace.h"
 
 struct json_t;
+struct ds_counter_answer; /* ledger.h */
+struct ds_event;
 
 /* A line worth telling the user (lowercase, no final full stop); the library
  * itself prints nothing. Called on the calling thread. */
@@ -33,6 +35,20 @@ typedef void (*ds_audit_note_fn)(void *ctx, const char *message);
 struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
 struct json_t *ds_label_json(const ds_label *l);
+/* The counter's answer to one input, as `counter --format json` prints it and
+ * POST /v1/counter/ACTION answers it: format_version, "input" (the first 200
+ * bytes, cut at a character; "(binary)" when not UTF-8), the code object and
+ * "ledger": the event (action, state_before, state_after, event_id, outcome,
+ * refused, units_left, recorded: true) when recorded; {action, recorded: false,
+ * or null when unknown, fault, error} when not (error from err); null when the
+ * input names no box (a->refusal_id). */
+struct json_t *ds_counter_json(const struct ds_counter_answer *a, const void *input, size_t len, ds_lang lang,
+                               const ds_error *err);
+/* A ledger event as `ledger history --format jsonl` prints it; NULL when one
+ * of its texts is not UTF-8 (a damaged row). */
+struct json_t *ds_event_json(const struct ds_event *e);
+/* One product's line of `ledger stock --format jsonl`. */
+struct json_t *ds_stock_json(const char *product_key, const char *nhsa_code, long boxes, long opened);
 /* `catalog info` as JSON: counts, the national list with its checked totals, local data. */
 struct json_t *ds_catalog_info_json(const ds_catalog_info *info, int outdated);
 

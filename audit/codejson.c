@@ -1,7 +1,9 @@
 /*
  * codejson.c - the code object of DESIGN.md as JSON (jansson), shared by
- * check, scan, the counter and the audit, and the CSV cell the renderers
- * and codes.csv write with (libcsv).
+ * check, scan, the counter and the audit; the counter's answer, a ledger
+ * event and a stock line, shared by the command line and `drugscan serve`
+ * (a field means the same in both); and the CSV cell the renderers and
+ * codes.csv write with (libcsv).
  *
  * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
  * 1): fields are only ever added.
@@ -10,8 +12,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
+#include "ledger.h"
 
 const char *ds_note_text(ds_lang lang)
 {
@@ -123,6 +127,80 @@ json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
 	json_object_set_new(o, "labels", arr);
 	json_object_set_new(o, "note", json_string(ds_note_text(lang)));
 	return o;
+}
+
+/* ---- the counter's objects ---- */
+
+/* The input as the answer quotes it: up to 200 bytes, cut at a character. */
+static json_t *input_json(const void *data, size_t len)
+{
+	const unsigned char *s = data;
+
+	if (len > 200) {
+		len = 200;
+		while (len && (s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	if (!s || ds_utf8_check(s, len) != len)
+		return json_string("(binary)");
+	return json_stringn((const char *)s, len);
+}
+
+static const char *outcome_name(int outcome)
+{
+	return outcome == 2 ? "alert" : outcome == 1 ? "warn" : "ok";
+}
+
+json_t *ds_counter_json(const ds_counter_answer *a, const void *input, size_t len, ds_lang lang, const ds_error *err)
+{
+	json_t *o = json_object(), *code = ds_code_json(&a->verdict, lang), *why;
+	const ds_ledger_result *r = &a->ledger;
+	const char *action = ds_action_name(a->opts_.action);
+
+	json_object_set_new(o, "format_version", json_integer(1));
+	json_object_set_new(o, "input", input_json(input, len));
+	json_object_update(o, code);
+	json_decref(code);
+	if (a->refusal_id) {
+		json_object_set_new(o, "ledger", json_null());
+	} else if (r->recorded != 1) {
+		/* NOT recorded (or not confirmed), and why */
+		why = json_string(err && err->message[0] ? err->message : "not recorded");
+		json_object_set_new(o, "ledger",
+		                    json_pack("{s:s, s:o, s:s, s:o}", "action", action, "recorded",
+		                              r->recorded < 0 ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault),
+		                              "error", why ? why : json_string("(the reason names a path that is not UTF-8)")));
+	} else {
+		json_object_set_new(o, "ledger",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", action, "state_before",
+		                              ds_state_name(r->before), "state_after", ds_state_name(r->after), "event_id",
+		                              r->event_id, "outcome", outcome_name(r->outcome), "refused", r->refused,
+		                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
+		                              "recorded", 1));
+	}
+	return o;
+}
+
+json_t *ds_event_json(const ds_event *e)
+{
+	char when[32];
+	time_t t = (time_t)(e->time_ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
+	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before",
+	                 e->state_before, "state_after", e->state_after, "outcome", outcome_name(e->outcome), "product_key",
+	                 e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused, "split",
+	                 e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when, "time_ms",
+	                 (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
+}
+
+json_t *ds_stock_json(const char *product_key, const char *nhsa_code, long boxes, long opened)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "product_key", product_key, "nhsa_code", nhsa_code, "boxes",
+	                 (json_int_t)boxes, "opened", (json_int_t)opened);
 }
 
 /* ---- CSV ---- */

@@ -55,17 +55,13 @@ static const ds_cmdspec counter_spec = {
 
 typedef struct counter {
 	ds_cli *cli;
-	ds_action action;
 	ds_ledger *ledger;
 	ds_catalog *cat;
 	ds_trace_opts trace;
-	ds_lookup_opts lookup;
-	ds_code code;
-	ds_verdict verdict;
+	ds_counter_opts opts;      /* the action, its options and the lookup (ledger/counter.c) */
+	ds_counter_answer a;       /* the answer to the code at hand, reused */
 	ds_format fmt;
-	const char *station, *operator_, *note;
-	int split, qty, units, strict, quiet, tty;
-	long long now_ms; /* $DRUGSCAN_NOW_MS: a fixed clock for tests of the 10-day undo window */
+	int quiet, tty;
 	unsigned long n, ok, warn, alert, bad, not_recorded, unconfirmed, recorded;
 	int io_error;
 	int out_errno;             /* stdout failed: the session stops */
@@ -79,14 +75,6 @@ static void bell(counter *k, int outcome)
 		return;
 	fputs(outcome == 2 ? "\a\a\a" : outcome == 1 ? "\a\a" : "\a", k->cli->err);
 	fflush(k->cli->err);
-}
-
-static void merge_labels(ds_verdict *v, const ds_ledger_result *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nlabels && v->nlabels < DS_MAX_LABELS; i++)
-		v->labels[v->nlabels++] = r->labels[i];
 }
 
 static const char *state_text(ds_state s, ds_lang lang)
@@ -111,8 +99,8 @@ static void info_labels(counter *k)
 	int first = 1;
 	size_t i;
 
-	for (i = 0; i < k->verdict.nlabels; i++) {
-		const ds_label *l = &k->verdict.labels[i];
+	for (i = 0; i < k->a.verdict.nlabels; i++) {
+		const ds_label *l = &k->a.verdict.labels[i];
 		const char *t = l->text, *cut;
 		/* the short form: up to the first bracket, colon or comma */
 		static const char *stops[] = {"（", "：", "，", " (", ": ", ", "};
@@ -137,8 +125,8 @@ static void attention_labels(counter *k)
 	int zh = k->cli->lang == DS_LANG_ZH;
 	size_t i;
 
-	for (i = 0; i < k->verdict.nlabels; i++) {
-		const ds_label *l = &k->verdict.labels[i];
+	for (i = 0; i < k->a.verdict.nlabels; i++) {
+		const ds_label *l = &k->a.verdict.labels[i];
 		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
 			continue; /* the counter shows what needs attention; info labels are in JSON */
 		fprintf(k->cli->out, "  %s %s\n",
@@ -155,35 +143,25 @@ static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 	/* ✗ only for what was refused; an action carried out despite an alert is ⚠ and says so */
 	fprintf(out, "%s %s %s",
 	        r->outcome == 2 ? (r->refused ? "\xe2\x9c\x97" : "\xe2\x9a\xa0") : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
-	        zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
-	if (k->verdict.drug)
-		fprintf(out, "  %s", esc(k, k->verdict.drug->generic_name));
+	        zh ? verbs_zh[k->opts.action] : ds_action_name(k->opts.action), esc(k, input));
+	if (k->a.verdict.drug)
+		fprintf(out, "  %s", esc(k, k->a.verdict.drug->generic_name));
 	fprintf(out, "  %s %s %s%s", state_text(r->before, k->cli->lang), "\xe2\x86\x92", state_text(r->after, k->cli->lang),
 	        r->refused                ? (zh ? "（未执行）" : " (refused)")
 	        : r->outcome == 2         ? (zh ? "（有警报，仍已执行）" : " (done despite ALERT)")
 	                                  : "");
-	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
+	if (r->units_left >= 0 && (k->opts.split || r->after == DS_ST_IN_STOCK))
 		fprintf(out, zh ? "  剩 %d" : "  %d left", r->units_left);
 	info_labels(k);
 	fputc('\n', out);
 	attention_labels(k);
 }
 
-static void print_json(counter *k, const char *input, const ds_ledger_result *r)
+/* The answer as JSON (audit/codejson.c: the object POST /v1/counter/ACTION answers). */
+static void print_json(counter *k, const char *data, size_t len, const ds_error *err)
 {
-	json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
+	json_t *o = ds_counter_json(&k->a, data, len, k->cli->lang, err);
 
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", json_string(input));
-	json_object_update(o, code);
-	json_decref(code);
-	json_object_set_new(o, "ledger",
-	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", ds_action_name(k->action),
-	                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
-	                              "event_id", r->event_id, "outcome",
-	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
-	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
-	                              "recorded", 1));
 	json_dumpf(o, k->cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
 	fputc('\n', k->cli->out);
 	json_decref(o);
@@ -191,8 +169,9 @@ static void print_json(counter *k, const char *input, const ds_ledger_result *r)
 
 /* A code that could not be committed is answered too: NOT recorded, and why
  * (or NOT CONFIRMED when the ledger could not be re-read to tell). */
-static void not_recorded(counter *k, const char *input, const ds_ledger_result *r, const ds_error *err)
+static void not_recorded(counter *k, const char *input, const char *data, size_t len, const ds_error *err)
 {
+	const ds_ledger_result *r = &k->a.ledger;
 	int zh = k->cli->lang == DS_LANG_ZH, unknown = r->recorded < 0;
 	static const char *verbs_zh[] = {"入库", "销售", "退货", "销毁", "盘点", "撤销", "扫描"};
 
@@ -202,23 +181,12 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err->message);
 	}
 	if (k->fmt == DS_FMT_JSON) {
-		json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
-		json_object_set_new(o, "format_version", json_integer(1));
-		json_object_set_new(o, "input", json_string(input));
-		json_object_update(o, code);
-		json_decref(code);
-		json_t *why = json_string(err->message);
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:o, s:s, s:o}", "action", ds_action_name(k->action), "recorded",
-		                              unknown ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault), "error",
-		                              why ? why : json_string("(the reason names a path that is not UTF-8)")));
-		json_dumpf(o, k->cli->out, JSON_COMPACT);
-		fputc('\n', k->cli->out);
-		json_decref(o);
+		print_json(k, data, len, err);
 	} else {
-		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", zh ? verbs_zh[k->action] : ds_action_name(k->action), esc(k, input));
-		if (k->verdict.drug)
-			fprintf(k->cli->out, "  %s", esc(k, k->verdict.drug->generic_name));
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", zh ? verbs_zh[k->opts.action] : ds_action_name(k->opts.action),
+		        esc(k, input));
+		if (k->a.verdict.drug)
+			fprintf(k->cli->out, "  %s", esc(k, k->a.verdict.drug->generic_name));
 		if (unknown)
 			fprintf(k->cli->out, zh ? "  未确认是否已记录：%s，请用 drugscan ledger history 核对\n"
 			                        : "  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n",
@@ -249,59 +217,16 @@ static void bad_input(counter *k, const char *input, const char *why)
 	bell(k, 2);
 }
 
-/* The request for the ledger, from the verdict and the options. */
-static void request(counter *k, ds_ledger_req *q)
+/* The input as an answer shows it: the first 200 bytes, cut at a character; "(binary)" when not UTF-8. */
+static const char *shown_input(ds_buf *in, const char *data, size_t len)
 {
-	memset(q, 0, sizeof(*q));
-	q->action = k->action;
-	q->code = k->verdict.unit.key;
-	q->product_key = k->verdict.unit.product;
-	q->serial = k->verdict.unit.serial;
-	q->nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
-	q->batch = ds_code_field(&k->code, "batch");
-	q->expiry = ds_code_field(&k->code, "expiry");
-	q->split = k->split;
-	q->qty = k->qty;
-	q->units = k->units > 0 ? k->units : k->verdict.drug ? k->verdict.drug->units : 0;
-	q->strict = k->strict;
-	q->station = k->station;
-	q->operator_ = k->operator_;
-	q->note = k->note;
-	q->now_ms = k->now_ms;
-	q->labels = k->verdict.labels;
-	q->nlabels = k->verdict.nlabels;
-}
-
-/* The input as shown: at most 200 bytes, "(binary)" when it is not UTF-8. */
-static int judge(counter *k, const char *data, size_t len, ds_buf *in)
-{
-	ds_error err;
-	char msg[256];
-	int zh = k->cli->lang == DS_LANG_ZH;
-
-	ds_buf_put(in, data, len > 200 ? 200 : len);
+	if (len > 200)
+		for (len = 200; len && ((unsigned char)data[len] & 0xC0) == 0x80; len--)
+			;
+	ds_buf_put(in, data, len);
 	if (!in->ptr || ds_utf8_check((const unsigned char *)in->ptr, in->len) != in->len)
 		ds_buf_clear(in), ds_buf_puts(in, "(binary)");
-	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
-	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) < 0) {
-		/* the answer carries catalog.error; the exit status says so */
-		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, in->ptr ? in->ptr : ""), err.message);
-		k->io_error = 1;
-	}
-	if (!k->verdict.unit.key[0]) {
-		const ds_issue *first = NULL;
-		size_t i;
-		for (i = 0; i < k->code.nissues && !first; i++)
-			if (k->code.issues[i].severity == DS_SEV_ERROR)
-				first = &k->code.issues[i];
-		if (first)
-			ds_issue_message(first, k->cli->lang, msg, sizeof(msg));
-		else
-			snprintf(msg, sizeof(msg), "%s", zh ? "没有序列号：不是单盒的追溯码" : "no serial: not the code of one box");
-		bad_input(k, in->ptr ? in->ptr : "", msg);
-		return -1;
-	}
-	return 0;
+	return in->ptr ? in->ptr : "";
 }
 
 /* After an answer: stdout must take it, or the session stops (nobody would see the next one). */
@@ -311,45 +236,50 @@ static void flushed(counter *k)
 		k->out_errno = errno ? errno : EIO;
 }
 
+/* One code: judged and recorded by ds_counter_do (as `drugscan serve` does), then answered. */
 static void one(counter *k, const char *data, size_t len)
 {
-	ds_ledger_req q;
-	ds_ledger_result r;
+	const ds_ledger_result *r = &k->a.ledger;
 	ds_error err;
 	ds_buf in = DS_BUF_INIT;
-	int zh = k->cli->lang == DS_LANG_ZH;
+	const char *input = shown_input(&in, data, len);
+	int zh = k->cli->lang == DS_LANG_ZH, rc;
 
 	k->n++;
-	if (judge(k, data, len, &in) < 0) {
-		flushed(k);
-		ds_buf_free(&in);
-		return;
-	}
-	request(k, &q);
 	ds_error_clear(&err);
-	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
-		not_recorded(k, in.ptr, &r, &err);
+	rc = ds_counter_do(k->ledger, k->cat, &k->opts, data, len, &k->a, &err);
+	if (k->a.lookup_failed) {
+		/* the answer carries catalog.error; the exit status says so */
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, input), k->a.lookup_error.message);
+		k->io_error = 1;
+	}
+	if (k->a.refusal_id)
+		bad_input(k, input, k->a.refusal);
+	else if (rc < 0 && !r->event_id[0]) /* the parser ran out of memory */
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, input), err.message), k->io_error = 1;
+	else if (rc < 0)
+		not_recorded(k, input, data, len, &err);
+	if (k->a.refusal_id || rc < 0) {
 		flushed(k);
 		ds_buf_free(&in);
 		return;
 	}
 	k->recorded++;
-	if (r.fault != DS_LEDGER_OK) {
+	if (r->fault != DS_LEDGER_OK) {
 		/* the commit failed, yet the ledger holds the event: it stands, and the run ends in 1 */
 		fprintf(k->cli->err, "%s: %s: %s (at commit; the event is in the ledger all the same)\n", k->cli->prog,
-		        esc(k, in.ptr), err.message);
+		        esc(k, input), err.message);
 		k->io_error = 1;
 	}
-	merge_labels(&k->verdict, &r); /* r.outcome already counts the verdict's alerts */
 	if (k->fmt == DS_FMT_JSON)
-		print_json(k, in.ptr, &r);
+		print_json(k, data, len, NULL);
 	else
-		print_text(k, in.ptr, &r);
+		print_text(k, input, r);
 	flushed(k);
-	bell(k, r.outcome);
-	if (r.outcome == 2)
+	bell(k, r->outcome);
+	if (r->outcome == 2)
 		k->alert++;
-	else if (r.outcome == 1)
+	else if (r->outcome == 1)
 		k->warn++;
 	else
 		k->ok++;
@@ -414,11 +344,11 @@ static void read_lines(counter *k)
 /* --station, --operator and --note: printable text, one line; 0 or the usage error's exit code. */
 static int check_names(ds_cli *cli, counter *k)
 {
-	if (!ds_cli_printable(k->station, 1, 64))
+	if (!ds_cli_printable(k->opts.station, 1, 64))
 		return ds_cli_usage_error(cli, "counter", "--station needs a name of 1 to 64 bytes of printable text (no control characters or line breaks)");
-	if (k->operator_ && !ds_cli_printable(k->operator_, 0, 64))
+	if (k->opts.operator_ && !ds_cli_printable(k->opts.operator_, 0, 64))
 		return ds_cli_usage_error(cli, "counter", "--operator needs up to 64 bytes of printable text (no control characters or line breaks)");
-	if (k->note && !ds_cli_printable(k->note, 0, 1000))
+	if (k->opts.note && !ds_cli_printable(k->opts.note, 0, 1000))
 		return ds_cli_usage_error(cli, "counter", "--note needs up to 1000 bytes of printable text (no control characters or line breaks)");
 	return 0;
 }
@@ -428,20 +358,20 @@ static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, siz
 {
 	long qty = 0, units = 0;
 
-	k->split = ds_opts_has(v, &counter_spec, "split");
+	k->opts.split = ds_opts_has(v, &counter_spec, "split");
 	if (ds_opt_long(&qty, ds_opts_get(v, &counter_spec, "qty"), 1, 100000) < 0 ||
 	    ds_opt_long(&units, ds_opts_get(v, &counter_spec, "units"), 1, 100000) < 0)
 		return ds_cli_usage_error(cli, "counter", "--qty and --units need a whole number from 1");
-	k->qty = (int)qty;
-	k->units = (int)units;
-	k->strict = ds_opts_has(v, &counter_spec, "strict");
+	k->opts.qty = (int)qty;
+	k->opts.units = (int)units;
+	k->opts.strict = ds_opts_has(v, &counter_spec, "strict");
 	k->quiet = ds_opts_has(v, &counter_spec, "quiet");
-	k->note = ds_opts_get(v, &counter_spec, "note");
-	k->now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
-	k->operator_ = ds_opts_get(v, &counter_spec, "operator");
+	k->opts.note = ds_opts_get(v, &counter_spec, "note");
+	k->opts.now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
+	k->opts.operator_ = ds_opts_get(v, &counter_spec, "operator");
 	if (gethostname(host, host_size - 1) != 0 || !ds_cli_printable(host, 1, 64))
 		snprintf(host, host_size, "counter");
-	k->station = ds_opts_get(v, &counter_spec, "station") ? ds_opts_get(v, &counter_spec, "station") : host;
+	k->opts.station = ds_opts_get(v, &counter_spec, "station") ? ds_opts_get(v, &counter_spec, "station") : host;
 	ds_format_parse(&k->fmt, ds_opts_get(v, &counter_spec, "format"));
 	k->tty = isatty(fileno(cli->err)) && k->fmt == DS_FMT_TEXT;
 	return check_names(cli, k);
@@ -486,7 +416,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		goto out;
 	memset(&k, 0, sizeof(k));
 	k.cli = cli;
-	if (v.nrest < 1 || ds_action_parse(&k.action, v.rest[0]) < 0) {
+	if (v.nrest < 1 || ds_action_parse(&k.opts.action, v.rest[0]) < 0) {
 		rc = ds_cli_usage_error(cli, "counter", v.nrest ? "unknown action: receive, sell, return, destroy, stocktake, undo or scan"
 		                                                : "missing action: receive, sell, return, destroy, stocktake, undo or scan");
 		goto out;
@@ -503,12 +433,12 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	ds_trace_opts_default(&k.trace);
-	k.lookup.lang = cli->lang;
-	k.lookup.trace = &k.trace;
-	ds_insurance_parse(&k.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
+	k.opts.lookup.lang = cli->lang;
+	k.opts.lookup.trace = &k.trace;
+	ds_insurance_parse(&k.opts.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
 	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
-	ds_code_init(&k.code);
+	ds_counter_answer_init(&k.a);
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin)
 		read_lines(&k);
@@ -516,7 +446,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		one(&k, v.rest[i], strlen(v.rest[i]));
 	ds_sig_restore(&sig);
 	summary(&k);
-	ds_code_free(&k.code);
+	ds_counter_answer_free(&k.a);
 	ds_catalog_close(k.cat);
 	ds_ledger_close(k.ledger);
 	ds_buf_free(&k.esc);

@@ -62,19 +62,6 @@ typedef struct out_ctx {
 	ds_buf esc[2];      /* text from the ledger with its control characters made visible */
 } out_ctx;
 
-static json_t *event_json(const ds_event *e)
-{
-	char when[32];
-
-	iso(e->time_ms, when, sizeof(when));
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
-	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before", e->state_before,
-	                 "state_after", e->state_after, "outcome", e->outcome == 2 ? "alert" : e->outcome == 1 ? "warn" : "ok",
-	                 "product_key", e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused,
-	                 "split", e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when,
-	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
-}
-
 /* After each row: stop at the first failed write (a full disk, a closed pipe). */
 static int wrote(out_ctx *o)
 {
@@ -112,7 +99,7 @@ static int print_event(void *ctx, const ds_event *e)
 	char when[32];
 
 	if (o->fmt == DS_FMT_JSON)
-		return put_json(o, event_json(e));
+		return put_json(o, ds_event_json(e));
 	iso(e->time_ms, when, sizeof(when));
 	fprintf(o->cli->out, "%s  %-9s %-9s -> %-9s %s%s%s  [%s%s%s]%s%s\n", when, e->action, e->state_before, e->state_after,
 	        e->refused ? "REFUSED " : "", e->outcome == 2 ? "ALERT " : e->outcome == 1 ? "warn " : "", e->uuid,
@@ -190,8 +177,7 @@ static int print_stock(void *ctx, const char *product, const char *nhsa, long bo
 	out_ctx *o = ctx;
 
 	if (o->fmt == DS_FMT_JSON)
-		return put_json(o, json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa, "boxes",
-		                             (json_int_t)boxes, "opened", (json_int_t)open_units));
+		return put_json(o, ds_stock_json(product, nhsa, boxes, open_units));
 	fprintf(o->cli->out, "%-16s %-26s %6ld%s\n", product, nhsa, boxes,
 	        open_units ? (o->cli->lang == DS_LANG_ZH ? "（含拆零中）" : " (some opened)") : "");
 	return wrote(o);

@@ -177,15 +177,12 @@ static ds_ledger *reader(ds_server *s, srv_ctx *ctx, reply *out)
 
 static int add_event(void *arr, const ds_event *e)
 {
-	return json_array_append_new(arr, event_json(e)) < 0 ? DS_ENOMEM : 0;
+	return json_array_append_new(arr, ds_event_json(e)) < 0 ? DS_ENOMEM : 0;
 }
 
 static int add_stock(void *arr, const char *product, const char *nhsa, long boxes, long open_units)
 {
-	return json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa,
-	                                            "boxes", (json_int_t)boxes, "opened", (json_int_t)open_units)) < 0
-	           ? DS_ENOMEM
-	           : 0;
+	return json_array_append_new(arr, ds_stock_json(product, nhsa, boxes, open_units)) < 0 ? DS_ENOMEM : 0;
 }
 
 static int api_ledger(ds_server *s, sreq *r, reply *out)

@@ -159,10 +159,6 @@ const char *field_str(json_t *o, const char *name);
 long field_int(json_t *o, const char *name, long deflt);
 
 int api_counter(ds_server *s, sreq *r, reply *out);
-/* The counter answer of DESIGN.md (the CLI's `counter --format json` line). */
-json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err);
-/* A ledger event as `ledger history --format jsonl` prints it. */
-json_t *event_json(const ds_event *e);
 
 /* The embedded page (page_data.c, made by serve/embed.cmake). */
 typedef struct page_file {

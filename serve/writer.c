@@ -166,8 +166,8 @@ static const field counter_fields[] = {
 static int answer(ds_server *s, sreq *r, reply *out)
 {
 	const ds_counter_answer *a = r->answer;
-	const char *code = field_str(r->json, "code");
-	json_t *o = counter_json(a, code, strlen(code), r->lang, &r->err);
+	json_t *v = json_object_get(r->json, "code");
+	json_t *o = ds_counter_json(a, json_string_value(v), json_string_length(v), r->lang, &r->err);
 	const char *id = a->ledger.recorded < 0                ? "ledger.unconfirmed"
 	                 : a->ledger.fault == DS_LEDGER_BUSY    ? "ledger.busy"
 	                                                        : "ledger.unavailable";
@@ -244,7 +244,8 @@ static int take(ds_server *s, sreq *r, reply *out)
 		srv_log(s, "catalog: %s", r->answer->lookup_error.message);
 	if (r->answer->refusal_id) {
 		/* not the code of one box: the code object says what it is, nothing is recorded */
-		json_t *o = counter_json(r->answer, code, strlen(code), r->lang, NULL);
+		json_t *o = ds_counter_json(r->answer, code, json_string_length(json_object_get(r->json, "code")), r->lang,
+		                            NULL);
 		json_object_set_new(o, "error", error_json(r->answer->refusal_id, r->answer->refusal));
 		rep_json(out, MHD_HTTP_UNPROCESSABLE_CONTENT, o);
 		return 0;
