@@ -49,31 +49,49 @@ static int utf8(const char *s, size_t len)
 	return s && ds_utf8_check((const unsigned char *)s, len) == len;
 }
 
+/* One pass: the escapes, and UTF-8 checked as it goes (nothing kept when it is not). */
 int ds_json_put_string(ds_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
-	int rc;
+	size_t mark = out->len, i = 0, run = 0;
+	int rc = s ? ds_buf_putc(out, '"') : DS_EINVAL;
 
-	if (!utf8(s, len))
-		return DS_EINVAL;
-	rc = ds_buf_putc(out, '"');
-	for (i = 0; i < len && rc == DS_OK; i++) {
+	while (i < len && rc == DS_OK) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-		const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
-		                : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		const char *e;
+		uint32_t cp;
+		size_t n;
+		if (c >= 0x80) {
+			if ((n = ds_utf8_decode(&cp, (const unsigned char *)s + i, len - i)) == 0)
+				rc = DS_EINVAL;
+			i += n;
 			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : c == '\n' ? "\\n"
+		    : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
 		if (i > run)
 			rc = ds_buf_put(out, s + run, i - run);
-		if (rc == DS_OK)
-			rc = e ? ds_buf_puts(out, e) : ds_buf_put(out, esc, sizeof(esc));
-		run = i + 1;
+		if (rc == DS_OK && e) {
+			rc = ds_buf_puts(out, e);
+		} else if (rc == DS_OK) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			rc = ds_buf_put(out, esc, sizeof(esc));
+		}
+		run = ++i;
 	}
 	if (rc == DS_OK && len > run)
 		rc = ds_buf_put(out, s + run, len - run);
-	return rc == DS_OK ? ds_buf_putc(out, '"') : rc;
+	if (rc == DS_OK)
+		rc = ds_buf_putc(out, '"');
+	if (rc < 0 && out->ptr) { /* not UTF-8 (or no memory): nothing of it stays */
+		out->len = mark;
+		out->ptr[mark] = '\0';
+	}
+	return rc;
 }
 
 /* ,"key": before a member (no comma before the first). */
@@ -90,16 +108,25 @@ static int key(ds_buf *out, int *first, const char *k)
 /* A string member; left out when s is not UTF-8. or_null: "" and NULL are null. */
 static int str_member(ds_buf *out, int *first, const char *k, const char *s, size_t len, int or_null)
 {
-	int rc;
+	size_t mark = out->len;
+	int was = *first, rc;
 
 	if (or_null && (!s || !*s)) {
 		rc = key(out, first, k);
 		return rc == DS_OK ? ds_buf_puts(out, "null") : rc;
 	}
-	if (!utf8(s, len))
+	if (!s)
 		return DS_OK;
 	rc = key(out, first, k);
-	return rc == DS_OK ? ds_json_put_string(out, s, len) : rc;
+	if (rc == DS_OK)
+		rc = ds_json_put_string(out, s, len);
+	if (rc == DS_EINVAL) { /* as jansson: no member */
+		out->len = mark;
+		out->ptr[mark] = '\0';
+		*first = was;
+		rc = DS_OK;
+	}
+	return rc;
 }
 
 static int cstr_member(ds_buf *out, int *first, const char *k, const char *s, int or_null)
@@ -250,22 +277,25 @@ static json_t *make_label(const void *l)
 	return ds_label_json(l);
 }
 
-/* ds_label_json's object without a ratio: 1 appended, 0 not UTF-8, or DS_ENOMEM. */
+/* ds_label_json's object without a ratio: 1 appended, 0 not UTF-8 (nothing appended), or DS_ENOMEM. */
 static int label(ds_buf *out, const ds_label *l)
 {
-	int first = 1, rc;
+	size_t mark = out->len;
+	int rc = ds_buf_puts(out, "{\"id\":");
 
-	if (!utf8(l->id, strlen(l->id)) || !utf8(l->text, strlen(l->text)))
-		return 0;
-	rc = ds_buf_putc(out, '{');
 	if (rc == DS_OK)
-		rc = cstr_member(out, &first, "id", l->id, 0);
+		rc = ds_json_put_string(out, l->id, strlen(l->id));
+	if (rc == DS_OK && (rc = ds_buf_puts(out, ",\"severity\":\"")) == DS_OK && (rc = ds_buf_puts(out, ds_level_name(l->level))) == DS_OK)
+		rc = ds_buf_puts(out, "\",\"text\":");
 	if (rc == DS_OK)
-		rc = cstr_member(out, &first, "severity", ds_level_name(l->level), 0);
-	if (rc == DS_OK)
-		rc = cstr_member(out, &first, "text", l->text, 0);
+		rc = ds_json_put_string(out, l->text, strlen(l->text));
 	if (rc == DS_OK)
 		rc = ds_buf_putc(out, '}');
+	if (rc == DS_EINVAL) {
+		out->len = mark;
+		out->ptr[mark] = '\0';
+		return 0;
+	}
 	return rc == DS_OK ? 1 : DS_ENOMEM;
 }
 

@@ -42,6 +42,7 @@ struct ds_catalog {
 		unsigned long used; /* the tick of its last use */
 		char key[96];    /* "type:value" */
 		int found;
+		int recalls;     /* the identifier has recall rows: 1, 0, or -1 not looked yet */
 		ds_drug drug;
 		struct cat_labels *labels; /* the drug's catalog labels, for one language and insurance type */
 	} *cache;            /* owned, DRUG_CACHE slots, from calloc(); emptied by cat_cache_clear */

@@ -270,6 +270,7 @@ static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_
 	if (slot) {
 		slot->hash = h;
 		slot->used = ++cat->tick;
+		slot->recalls = -1;
 		snprintf(slot->key, sizeof(slot->key), "%s", key);
 		slot->found = rc;
 		if (rc)
@@ -461,12 +462,13 @@ static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts 
 	}
 }
 
-static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, const char *value,
-                          const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
+/* The recall rows of the identifier: 1 when there are any, 0 none. */
+static int recall_labels(ds_catalog *cat, const ds_code *c, const char *type, const char *value,
+                         const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
 {
 	sqlite3_stmt *st = cat->st[ST_RECALL];
 	const char *batch = ds_code_field(c, "batch");
-	int zh = o->lang == DS_LANG_ZH;
+	int zh = o->lang == DS_LANG_ZH, any = 0;
 
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -475,6 +477,7 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 		const char *reason = (const char *)sqlite3_column_text(st, 1);
 		const char *date = (const char *)sqlite3_column_text(st, 2);
 		ds_label *l;
+		any = 1;
 		if (!rb[0] || (batch && !strcmp(batch, rb))) {
 			/* every batch, or this box's batch: an alert */
 			if ((l = add(labels, n, max, "recall.batch", DS_LEVEL_ALERT)))
@@ -488,6 +491,7 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 		}
 	}
 	sqlite3_reset(st);
+	return any;
 }
 
 /* 谈判 and 竞价 rows of the list say their payment standard and period. */
@@ -621,7 +625,11 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 		         zh ? "演示对照：这个标识码与目录行的对照是演示数据（合成），不是真实的药品对照；真实对照请用 drugscan catalog map 建立"
 		            : "demo mapping: this code's link to the list row is made-up demo data, not a real product mapping; make real ones with `drugscan catalog map`");
 	slot_labels(cat, slot, drug, opts, labels, n, max);
-	recall_labels(cat, code, type, value, opts, labels, n, max);
+	if (!slot || slot->recalls) { /* the slot knows when the identifier has no recall */
+		int any = recall_labels(cat, code, type, value, opts, labels, n, max);
+		if (slot)
+			slot->recalls = any;
+	}
 	return DS_OK;
 }
 

@@ -297,10 +297,7 @@ void http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 	if (!r)
 		return;
 	ds_buf_free(&r->body);
-	if (r->answer) {
-		ds_counter_answer_free(r->answer);
-		free(r->answer);
-	}
+	answer_put(s, r->answer);
 	json_decref(r->json);
 	free(r);
 	*con_cls = NULL;

@@ -69,7 +69,7 @@ typedef struct sreq {
 	int answered;               /* a reply was queued before the body was read */
 	/* a counter request while the writer has it */
 	json_t *json;               /* the parsed body; the answer's strings point into it */
-	ds_counter_answer *answer;  /* owned, from malloc() */
+	ds_counter_answer *answer;  /* owned: answer_get(), answer_put() */
 	ds_error err;               /* the ledger's, when answer->ledger.recorded != 1 or a fault is set */
 	ds_lang lang;
 	struct sreq *next;          /* the writer's queue */
@@ -111,6 +111,7 @@ struct ds_server {
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t pool_mu;
 	srv_ctx *free_ctx, *all_ctx;
+	struct answer_slot *free_answers; /* counter answers to reuse (writer.c), under pool_mu */
 	writer w;
 	atomic_int inflight;        /* requests begun and not completed */
 	atomic_int stopping;
@@ -159,6 +160,10 @@ const char *field_str(json_t *o, const char *name);
 long field_int(json_t *o, const char *name, long deflt);
 
 int api_counter(ds_server *s, sreq *r, reply *out);
+/* A counter answer, reused (ds_counter_answer_init once); NULL when out of memory. */
+ds_counter_answer *answer_get(ds_server *s);
+void answer_put(ds_server *s, ds_counter_answer *a); /* NULL-safe */
+void answers_free(ds_server *s);                      /* after the threads are gone */
 
 /* The embedded page (page_data.c, made by serve/embed.cmake). */
 typedef struct page_file {

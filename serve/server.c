@@ -468,6 +468,7 @@ void ds_serve_free(ds_server *s)
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	ctx_free_all(s);
+	answers_free(s);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->data_dir);
 	free(s->cat_path);

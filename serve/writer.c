@@ -145,6 +145,51 @@ void writer_destroy(writer *w)
 	w->inited = 0;
 }
 
+/* ---- the answers, reused: one is 100 KiB (its verdict), too much to allocate and clear per request ---- */
+
+typedef struct answer_slot {
+	ds_counter_answer a; /* first: the slot is the answer's address */
+	struct answer_slot *next;
+} answer_slot;
+
+ds_counter_answer *answer_get(ds_server *s)
+{
+	answer_slot *slot;
+
+	pthread_mutex_lock(&s->pool_mu);
+	slot = s->free_answers;
+	if (slot)
+		s->free_answers = slot->next;
+	pthread_mutex_unlock(&s->pool_mu);
+	if (!slot && (slot = malloc(sizeof(*slot))) != NULL)
+		ds_counter_answer_init(&slot->a); /* once: ds_counter_judge sets what an answer says */
+	return slot ? &slot->a : NULL;
+}
+
+void answer_put(ds_server *s, ds_counter_answer *a)
+{
+	answer_slot *slot = (answer_slot *)(void *)a;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&s->pool_mu);
+	slot->next = s->free_answers;
+	s->free_answers = slot;
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+void answers_free(ds_server *s)
+{
+	answer_slot *slot, *next;
+
+	for (slot = s->free_answers; slot; slot = next) {
+		next = slot->next;
+		ds_counter_answer_free(&slot->a);
+		free(slot);
+	}
+	s->free_answers = NULL;
+}
+
 /* ---- POST /v1/counter/ACTION ---- */
 
 static const field counter_fields[] = {
@@ -229,12 +274,11 @@ static int take(ds_server *s, sreq *r, reply *out)
 	ctx = ctx_get(s, &err);
 	if (!ctx)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
-	r->answer = malloc(sizeof(*r->answer));
+	r->answer = answer_get(s);
 	if (!r->answer) {
 		ctx_put(s, ctx);
 		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
 	}
-	ds_counter_answer_init(r->answer);
 	k.lookup.trace = NULL; /* the defaults, with today's date */
 	rc = ds_counter_judge(ctx->cat, &k, code, json_string_length(json_object_get(r->json, "code")), r->answer, &err);
 	ctx_put(s, ctx);
