@@ -47,7 +47,12 @@ struct ds_catalog {
 		struct cat_labels *labels; /* the drug's catalog labels, for one language and insurance type */
 	} *cache;            /* owned, DRUG_CACHE slots, from calloc(); emptied by cat_cache_clear */
 	unsigned long tick;
-	ds_label *scratch;   /* DS_MAX_LABELS labels, where a slot's labels are made (from malloc()) */
+	ds_label *scratch;
+	/* the hashes of every identifier (lookup.c), once lookups miss often: misses are answered without a query */
+	uint64_t *idents;        /* open addressing, 0 = empty; NULL until loaded */
+	size_t idents_mask;
+	int idents_state;        /* 0 not loaded, 1 loaded, -1 not to be (too many, or it failed) */
+	unsigned long misses;    /* lookups that found nothing since the cache was emptied */   /* DS_MAX_LABELS labels, where a slot's labels are made (from malloc()) */
 	long data_version;
 	/* the list's period, read from meta when the data changes */
 	int superseded_ymd;      /* YYYYMMDD from which a newer list is in force; 0 = none known */

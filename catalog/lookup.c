@@ -215,6 +215,10 @@ void cat_cache_clear(ds_catalog *cat)
 		cat->cache[i].labels = NULL;
 		cat->cache[i].hash = 0;
 	}
+	free(cat->idents);
+	cat->idents = NULL;
+	cat->idents_state = 0;
+	cat->misses = 0;
 }
 
 /* The slot to fill in a set of the cache: an empty one, else the least recently used
@@ -237,21 +241,84 @@ static struct drug_slot *victim(struct drug_slot *set, int found)
 	return neg ? neg : found ? pos : NULL;
 }
 
+/* "type:value" into key (cut to its size) and its hash, never 0 (an empty slot). */
+static uint64_t key_hash(char key[96], const char *type, const char *value)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, n = (size_t)snprintf(key, 96, "%s:%s", type, value);
+
+	for (i = 0; i < n && i < 96; i++)
+		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/*
+ * The identifiers the catalog has, as hashes: when a stream brings many codes
+ * nobody mapped (a fresh install maps none), each is known absent without a
+ * query. Loaded after IDENT_MISSES misses on this connection, forgotten with
+ * the cache; a hash present is only "maybe", and the query decides.
+ */
+#define IDENT_MISSES 256
+#define IDENT_MAX 2000000
+
+static void idents_load(ds_catalog *cat)
+{
+	sqlite3_stmt *st = NULL;
+	size_t n = (size_t)cat_count(cat->db, "SELECT (SELECT count(*) FROM identifiers) +"
+	                                      " (SELECT count(*) FROM local_identifiers)"),
+	       cap = 64;
+	int rc;
+
+	cat->idents_state = -1; /* unless it loads */
+	if (n > IDENT_MAX)
+		return;
+	while (cap < 2 * n)
+		cap *= 2;
+	if (!(cat->idents = calloc(cap, sizeof(uint64_t))) ||
+	    sqlite3_prepare_v2(cat->db, "SELECT type, value FROM identifiers UNION ALL SELECT type, value FROM local_identifiers",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	cat->idents_mask = cap - 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[96];
+		uint64_t h = key_hash(key, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+		size_t i = h & cat->idents_mask;
+		while (cat->idents[i] && cat->idents[i] != h)
+			i = (i + 1) & cat->idents_mask;
+		cat->idents[i] = h;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		cat->idents_state = 1;
+}
+
+/* 1 when the catalog surely has no identifier of this hash. */
+static int known_absent(ds_catalog *cat, uint64_t h)
+{
+	size_t i;
+
+	if (cat->idents_state == 0 && cat->misses >= IDENT_MISSES)
+		idents_load(cat);
+	if (cat->idents_state != 1)
+		return 0;
+	for (i = h & cat->idents_mask; cat->idents[i]; i = (i + 1) & cat->idents_mask)
+		if (cat->idents[i] == h)
+			return 0;
+	return 1;
+}
+
 /* find_drug through the per-connection cache (DRUG_WAYS-way sets, least recently used
  * replaced); *out is the drug's slot, or NULL. */
 static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d, struct drug_slot **out)
 {
 	char key[96];
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i, n;
+	uint64_t h = key_hash(key, type, value);
 	struct drug_slot *set, *slot;
 	int rc, w;
 
 	*out = NULL;
-	n = (size_t)snprintf(key, sizeof(key), "%s:%s", type, value);
-	for (i = 0; i < n && i < sizeof(key); i++)
-		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
-	h |= 1; /* never 0, which marks an empty slot */
 	if (!cat->cache)
 		cat->cache = calloc(DRUG_CACHE, sizeof(*cat->cache));
 	set = cat->cache ? &cat->cache[(h % (DRUG_CACHE / DRUG_WAYS)) * DRUG_WAYS] : NULL;
@@ -265,7 +332,8 @@ static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_
 			return slot->found;
 		}
 	}
-	rc = find_drug(cat, type, value, d);
+	rc = known_absent(cat, h) ? 0 : find_drug(cat, type, value, d);
+	cat->misses += rc == 0;
 	slot = set && rc >= 0 ? victim(set, rc) : NULL;
 	if (slot) {
 		slot->hash = h;
