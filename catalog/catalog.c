@@ -252,6 +252,12 @@ void cat_read_end(ds_catalog *cat)
 	}
 }
 
+void ds_catalog_rest(ds_catalog *cat)
+{
+	if (cat)
+		cat_read_end(cat);
+}
+
 void ds_catalog_close(ds_catalog *cat)
 {
 	int i;

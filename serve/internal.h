@@ -47,6 +47,8 @@ typedef struct srv_ctx {
 	ds_verdict verdict;
 	ds_json_cache *json;        /* the JSON of drugs already answered; NULL when out of memory */
 	unsigned gen;               /* the catalog.db generation cat was opened on */
+	struct timespec idle_since; /* back in the pool (monotonic clock) */
+	int resting;                /* its catalog read transaction was ended since (ctx_rest) */
 	struct srv_ctx *next;       /* the pool's free list */
 	struct srv_ctx *all;        /* every context, for freeing */
 } srv_ctx;
@@ -127,6 +129,9 @@ void srv_log(ds_server *s, const char *fmt, ...) DS_PRINTF(2, 3);
 srv_ctx *ctx_get(ds_server *s, ds_error *err);
 void ctx_put(ds_server *s, srv_ctx *c);
 void ctx_free_all(ds_server *s);
+/* End the catalog read transactions of the contexts idle for 100 ms, so another
+ * process can write catalog.db (`drugscan catalog map` while the server runs). */
+void ctx_rest(ds_server *s);
 
 /* ---- the routes (api.c, writer.c) ---- */
 

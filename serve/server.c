@@ -149,9 +149,28 @@ void ctx_put(ds_server *s, srv_ctx *c)
 {
 	if (!c)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+	c->resting = 0;
 	pthread_mutex_lock(&s->pool_mu);
 	c->next = s->free_ctx;
 	s->free_ctx = c;
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+void ctx_rest(ds_server *s)
+{
+	struct timespec now;
+	srv_ctx *c;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&s->pool_mu);
+	for (c = s->free_ctx; c; c = c->next) {
+		long long ms = (now.tv_sec - c->idle_since.tv_sec) * 1000LL + (now.tv_nsec - c->idle_since.tv_nsec) / 1000000;
+		if (!c->resting && ms >= 100) {
+			ds_catalog_rest(c->cat);
+			c->resting = 1;
+		}
+	}
 	pthread_mutex_unlock(&s->pool_mu);
 }
 

@@ -9,12 +9,15 @@
  * answer sent. This is the CLI counter's rule, commit before the answer,
  * with the fsync shared by the requests that arrived together.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define GROUP_MAX 256
+#define REST_MS 100 /* an idle writer looks for idle catalog connections this often (ctx_rest) */
 
 static void *writer_run(void *arg)
 {
@@ -24,15 +27,23 @@ static void *writer_run(void *arg)
 	size_t n, i;
 
 	for (;;) {
+		struct timespec until;
 		ds_error err;
-		int rc;
+		int rc, timed_out = 0;
 
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += REST_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&w->mu);
-		while (!w->head && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
+		while (!w->head && !w->stop && !timed_out)
+			timed_out = pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT;
 		if (!w->head) {
 			pthread_mutex_unlock(&w->mu);
-			break;
+			if (w->stop)
+				break;
+			ctx_rest(w->srv); /* meanwhile, the idle catalog connections let other processes write */
+			continue;
 		}
 		for (n = 0; w->head && n < GROUP_MAX; n++) {
 			batch[n] = w->head;
@@ -44,7 +55,6 @@ static void *writer_run(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		ds_error_clear(&err);
 		rc = ds_counter_apply(w->ledger, answers, n, &err);
-		w->groups++;
 		for (i = 0; i < n; i++) {
 			struct MHD_Connection *conn = batch[i]->conn;
 			ds_counter_answer *a = answers[i];
@@ -64,6 +74,8 @@ static void *writer_run(void *arg)
 			batch[i]->state = RQ_DONE;
 			MHD_resume_connection(conn); /* batch[i] may be gone from here on */
 		}
+		if (++w->groups % 64 == 0)
+			ctx_rest(w->srv); /* a writer never idle still lets catalog.db be written */
 	}
 	return NULL;
 }
