@@ -35,15 +35,6 @@ typedef void (*ds_audit_note_fn)(void *ctx, const char *message);
 struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
 struct json_t *ds_label_json(const ds_label *l);
-/* The counter's answer to one input, as `counter --format json` prints it and
- * POST /v1/counter/ACTION answers it: format_version, "input" (the first 200
- * bytes, cut at a character; "(binary)" when not UTF-8), the code object and
- * "ledger": the event (action, state_before, state_after, event_id, outcome,
- * refused, units_left, recorded: true) when recorded; {action, recorded: false,
- * or null when unknown, fault, error} when not (error from err); null when the
- * input names no box (a->refusal_id). */
-struct json_t *ds_counter_json(const struct ds_counter_answer *a, const void *input, size_t len, ds_lang lang,
-                               const ds_error *err);
 /* A ledger event as `ledger history --format jsonl` prints it; NULL when one
  * of its texts is not UTF-8 (a damaged row). */
 struct json_t *ds_event_json(const struct ds_event *e);
@@ -67,6 +58,16 @@ int ds_json_put_string(ds_buf *out, const char *s, size_t len);
  * `check -f jsonl` and POST /v1/check print. c may be NULL (nothing kept).
  * 0 or DS_ENOMEM. */
 int ds_code_json_put(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cache *c);
+/* The members of the counter's answer to one input, without the braces, as
+ * `counter --format json` prints it and POST /v1/counter/ACTION answers it:
+ * format_version, "input" (the first 200 bytes, cut at a character;
+ * "(binary)" when not UTF-8), the code object's members and "ledger": the
+ * event (action, state_before, state_after, event_id, outcome, refused,
+ * units_left, recorded: true) when recorded; {action, recorded: false, or
+ * null when unknown, fault, error} when not (error: err's message); null
+ * when the input names no box (a->refusal_id). 0 or DS_ENOMEM. */
+int ds_counter_json_put(ds_buf *out, const struct ds_counter_answer *a, const void *input, size_t len, ds_lang lang,
+                        const ds_error *err, ds_json_cache *c);
 
 /* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
 void ds_put_visible(ds_buf *b, const char *s, size_t n);

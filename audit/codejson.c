@@ -1,9 +1,9 @@
 /*
  * codejson.c - the code object of DESIGN.md as JSON (jansson), shared by
- * check, scan, the counter and the audit; the counter's answer, a ledger
- * event and a stock line, shared by the command line and `drugscan serve`
- * (a field means the same in both); and the CSV cell the renderers and
- * codes.csv write with (libcsv).
+ * check, scan, the counter and the audit; a ledger event and a stock line,
+ * shared by the command line and `drugscan serve` (a field means the same
+ * in both; the counter's answer is in jsonout.c); and the CSV cell the
+ * renderers and codes.csv write with (libcsv).
  *
  * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
  * 1): fields are only ever added.
@@ -131,54 +131,9 @@ json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
 
 /* ---- the counter's objects ---- */
 
-/* The input as the answer quotes it: up to 200 bytes, cut at a character. */
-static json_t *input_json(const void *data, size_t len)
-{
-	const unsigned char *s = data;
-
-	if (len > 200) {
-		len = 200;
-		while (len && (s[len] & 0xC0) == 0x80)
-			len--;
-	}
-	if (!s || ds_utf8_check(s, len) != len)
-		return json_string("(binary)");
-	return json_stringn((const char *)s, len);
-}
-
 static const char *outcome_name(int outcome)
 {
 	return outcome == 2 ? "alert" : outcome == 1 ? "warn" : "ok";
-}
-
-json_t *ds_counter_json(const ds_counter_answer *a, const void *input, size_t len, ds_lang lang, const ds_error *err)
-{
-	json_t *o = json_object(), *code = ds_code_json(&a->verdict, lang), *why;
-	const ds_ledger_result *r = &a->ledger;
-	const char *action = ds_action_name(a->opts_.action);
-
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", input_json(input, len));
-	json_object_update(o, code);
-	json_decref(code);
-	if (a->refusal_id) {
-		json_object_set_new(o, "ledger", json_null());
-	} else if (r->recorded != 1) {
-		/* NOT recorded (or not confirmed), and why */
-		why = json_string(err && err->message[0] ? err->message : "not recorded");
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:o, s:s, s:o}", "action", action, "recorded",
-		                              r->recorded < 0 ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault),
-		                              "error", why ? why : json_string("(the reason names a path that is not UTF-8)")));
-	} else {
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", action, "state_before",
-		                              ds_state_name(r->before), "state_after", ds_state_name(r->after), "event_id",
-		                              r->event_id, "outcome", outcome_name(r->outcome), "refused", r->refused,
-		                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
-		                              "recorded", 1));
-	}
-	return o;
 }
 
 json_t *ds_event_json(const ds_event *e)

@@ -2,7 +2,8 @@
  * jsonout.c - the code object written straight into a buffer, byte for byte
  * as json_dumps(ds_code_json(v), JSON_COMPACT | JSON_REAL_PRECISION(9))
  * writes it, for the streams that print one per code (`check -f jsonl`,
- * POST /v1/check). Building jansson objects and dumping them cost more than
+ * POST /v1/check), and the counter's answer around it (`counter -f json`,
+ * POST /v1/counter/ACTION). Building jansson objects and dumping them cost more than
  * judging the code; a stream repeats the same few hundred drugs and labels,
  * so their JSON is made once by jansson and kept in a ds_json_cache.
  *
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "ledger.h"
 
 #define FRAGS 8192 /* the distinct drugs of a busy stream, and their labels */
 
@@ -365,5 +367,64 @@ int ds_code_json_put(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cac
 		rc = tail(out, v, lang, c);
 	if (out->ptr)
 		out->ptr[out->len] = '\0';
+	return rc < 0 ? DS_ENOMEM : DS_OK;
+}
+
+/* ---- the counter's answer ---- */
+
+/* The input as the answer quotes it: up to 200 bytes, cut at a character; "(binary)" when not UTF-8. */
+static int input_member(ds_buf *out, const void *data, size_t len)
+{
+	const unsigned char *s = data;
+	int rc = ds_buf_puts(out, "\"format_version\":1,\"input\":");
+
+	if (len > 200)
+		for (len = 200; len && (s[len] & 0xC0) == 0x80; len--)
+			;
+	if (rc == DS_OK && (rc = s ? ds_json_put_string(out, data, len) : DS_EINVAL) == DS_EINVAL)
+		rc = ds_buf_puts(out, "\"(binary)\"");
+	return rc;
+}
+
+static int ledger_member(ds_buf *out, const ds_counter_answer *a, const ds_error *err)
+{
+	const ds_ledger_result *r = &a->ledger;
+	const char *why = err && err->message[0] ? err->message : "not recorded";
+	int rc;
+
+	if (a->refusal_id)
+		return ds_buf_puts(out, ",\"ledger\":null");
+	rc = ds_buf_printf(out, ",\"ledger\":{\"action\":\"%s\",", ds_action_name(a->opts_.action));
+	if (rc == DS_OK && r->recorded != 1) { /* NOT recorded (or not confirmed), and why */
+		rc = ds_buf_printf(out, "\"recorded\":%s,\"fault\":\"%s\",\"error\":", r->recorded < 0 ? "null" : "false",
+		                   ds_ledger_fault_id(r->fault));
+		if (rc == DS_OK && (rc = ds_json_put_string(out, why, strlen(why))) == DS_EINVAL)
+			rc = ds_buf_puts(out, "\"(the reason names a path that is not UTF-8)\"");
+		return rc == DS_OK ? ds_buf_putc(out, '}') : rc;
+	}
+	if (rc == DS_OK)
+		rc = ds_buf_printf(out, "\"state_before\":\"%s\",\"state_after\":\"%s\",\"event_id\":", ds_state_name(r->before),
+		                   ds_state_name(r->after));
+	if (rc == DS_OK)
+		rc = ds_json_put_string(out, r->event_id, strlen(r->event_id));
+	if (rc == DS_OK)
+		rc = ds_buf_printf(out, ",\"outcome\":\"%s\",\"refused\":%s,\"units_left\":", r->outcome == 2 ? "alert"
+		                   : r->outcome == 1 ? "warn" : "ok", r->refused ? "true" : "false");
+	if (rc == DS_OK)
+		rc = r->units_left >= 0 ? ds_buf_printf(out, "%d", r->units_left) : ds_buf_puts(out, "null");
+	return rc == DS_OK ? ds_buf_puts(out, ",\"recorded\":true}") : rc;
+}
+
+int ds_counter_json_put(ds_buf *out, const ds_counter_answer *a, const void *input, size_t len, ds_lang lang,
+                        const ds_error *err, ds_json_cache *c)
+{
+	int rc = input_member(out, input, len);
+
+	if (rc == DS_OK)
+		rc = ds_buf_putc(out, ',');
+	if (rc == DS_OK)
+		rc = ds_code_json_put(out, &a->verdict, lang, c);
+	if (rc == DS_OK)
+		rc = ledger_member(out, a, err);
 	return rc < 0 ? DS_ENOMEM : DS_OK;
 }

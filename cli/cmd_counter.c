@@ -67,6 +67,8 @@ typedef struct counter {
 	int out_errno;             /* stdout failed: the session stops */
 	char last_error[DS_ERROR_MAX]; /* the last failure told on stderr, not repeated */
 	ds_buf esc;                /* scratch for escaped text */
+	ds_buf json;               /* an answer as JSON */
+	ds_json_cache *cache;      /* the JSON of the drugs already answered */
 } counter;
 
 static void bell(counter *k, int outcome)
@@ -157,14 +159,14 @@ static void print_text(counter *k, const char *input, const ds_ledger_result *r)
 	attention_labels(k);
 }
 
-/* The answer as JSON (audit/codejson.c: the object POST /v1/counter/ACTION answers). */
+/* The answer as JSON (audit/jsonout.c: the object POST /v1/counter/ACTION answers). */
 static void print_json(counter *k, const char *data, size_t len, const ds_error *err)
 {
-	json_t *o = ds_counter_json(&k->a, data, len, k->cli->lang, err);
-
-	json_dumpf(o, k->cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
-	fputc('\n', k->cli->out);
-	json_decref(o);
+	ds_buf_clear(&k->json);
+	if (ds_buf_putc(&k->json, '{') == DS_OK &&
+	    ds_counter_json_put(&k->json, &k->a, data, len, k->cli->lang, err, k->cache) == DS_OK &&
+	    ds_buf_puts(&k->json, "}\n") == DS_OK)
+		fwrite(k->json.ptr, 1, k->json.len, k->cli->out);
 }
 
 /* A code that could not be committed is answered too: NOT recorded, and why
@@ -442,6 +444,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	if (ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &err) < 0)
 		fprintf(cli->err, "%s: %s; the counter works without drug names and labels\n", cli->prog, err.message);
 	ds_counter_answer_init(&k.a);
+	k.cache = ds_json_cache_new();
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin)
 		read_lines(&k);
@@ -453,6 +456,8 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 	ds_catalog_close(k.cat);
 	ds_ledger_close(k.ledger);
 	ds_buf_free(&k.esc);
+	ds_buf_free(&k.json);
+	ds_json_cache_free(k.cache);
 	rc = k.io_error || k.out_errno ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
 out:
 	free(v.rest);

@@ -1,7 +1,7 @@
 /*
  * json.c - request bodies, parsed with jansson, every field checked. The
  * answers are the command line's objects, built in audit/ (ds_code_json_put,
- * ds_counter_json, ds_event_json, ds_stock_json).
+ * ds_counter_json_put, ds_event_json, ds_stock_json).
  */
 #include <stdio.h>
 #include <string.h>

@@ -219,26 +219,47 @@ static const field counter_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+/* The counter's answer (audit/jsonout.c, with the JSON cache of a pool context) as the
+ * reply; with an error object {"id", "message"} when id is given. */
+static int reply_answer(ds_server *s, sreq *r, reply *out, unsigned status, const char *id, const char *msg)
+{
+	json_t *code = json_object_get(r->json, "code");
+	srv_ctx *ctx = ctx_get(s, NULL);
+	ds_buf b = DS_BUF_INIT;
+	int rc = ds_buf_putc(&b, '{');
+
+	if (rc == DS_OK)
+		rc = ds_counter_json_put(&b, r->answer, json_string_value(code), json_string_length(code), r->lang, &r->err,
+		                         ctx ? ctx->json : NULL);
+	ctx_put(s, ctx);
+	if (rc == DS_OK && id && (rc = ds_buf_printf(&b, ",\"error\":{\"id\":\"%s\",\"message\":", id)) == DS_OK)
+		rc = ds_json_put_string(&b, msg, ds_utf8_check((const unsigned char *)msg, strlen(msg))); /* UTF-8 as far as it is */
+	if (rc == DS_OK && id)
+		rc = ds_buf_putc(&b, '}');
+	if (rc == DS_OK)
+		rc = ds_buf_putc(&b, '}');
+	if (rc < 0) {
+		ds_buf_free(&b);
+		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
+	}
+	return rep_buf(out, status, &b);
+}
+
 /* After the writer: the answer (200), or 503 when it is not in the ledger. */
 static int answer(ds_server *s, sreq *r, reply *out)
 {
 	const ds_counter_answer *a = r->answer;
-	json_t *v = json_object_get(r->json, "code");
-	json_t *o = ds_counter_json(a, json_string_value(v), json_string_length(v), r->lang, &r->err);
 	const char *id = a->ledger.recorded < 0                ? "ledger.unconfirmed"
 	                 : a->ledger.fault == DS_LEDGER_BUSY    ? "ledger.busy"
 	                                                        : "ledger.unavailable";
 	char msg[DS_ERROR_MAX + 96];
 
-	(void)s;
 	if (a->ledger.recorded == 1)
-		return rep_json(out, MHD_HTTP_OK, o);
+		return reply_answer(s, r, out, MHD_HTTP_OK, NULL, NULL);
 	snprintf(msg, sizeof(msg), "%s (%s)", r->err.message[0] ? r->err.message : "the ledger failed",
 	         a->ledger.recorded < 0 ? "not confirmed: check GET /v1/ledger/history before sending it again"
 	                                : "nothing recorded: send it again");
-	msg[ds_utf8_check((const unsigned char *)msg, strlen(msg))] = '\0';
-	json_object_set_new(o, "error", error_json(id, msg));
-	return rep_json(out, MHD_HTTP_SERVICE_UNAVAILABLE, o);
+	return reply_answer(s, r, out, MHD_HTTP_SERVICE_UNAVAILABLE, id, msg);
 }
 
 /* The request's options; 0, or 400 in out. The strings point into the body, kept until the end. */
@@ -298,14 +319,8 @@ static int take(ds_server *s, sreq *r, reply *out)
 		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "%s", err.message);
 	if (r->answer->lookup_failed)
 		srv_log(s, "catalog: %s", r->answer->lookup_error.message);
-	if (r->answer->refusal_id) {
-		/* not the code of one box: the code object says what it is, nothing is recorded */
-		json_t *o = ds_counter_json(r->answer, code, json_string_length(json_object_get(r->json, "code")), r->lang,
-		                            NULL);
-		json_object_set_new(o, "error", error_json(r->answer->refusal_id, r->answer->refusal));
-		rep_json(out, MHD_HTTP_UNPROCESSABLE_CONTENT, o);
-		return 0;
-	}
+	if (r->answer->refusal_id) /* not the code of one box: the code object says what it is, nothing is recorded */
+		return reply_answer(s, r, out, MHD_HTTP_UNPROCESSABLE_CONTENT, r->answer->refusal_id, r->answer->refusal);
 	if (writer_submit(&s->w, r) < 0)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "serve.stopping",
 		                 "the server is stopping: nothing recorded, send it again");
