@@ -182,8 +182,17 @@ static int fields(ds_buf *out, const ds_code *c)
 				seen = 1;
 			value = g->value; /* the last one */
 		}
-		if (!seen)
-			rc = cstr_member(out, &first, f->name, value, 0);
+		if (seen)
+			continue;
+		if (!first)
+			rc = ds_buf_putc(out, ',');
+		first = 0;
+		if (rc == DS_OK) /* a name is escaped as jansson escapes it (they are plain today) */
+			rc = ds_json_put_string(out, f->name, strlen(f->name));
+		if (rc == DS_OK)
+			rc = ds_buf_putc(out, ':');
+		if (rc == DS_OK)
+			rc = ds_json_put_string(out, value, strlen(value));
 	}
 	return rc == DS_OK ? ds_buf_putc(out, '}') : rc;
 }
