@@ -64,7 +64,7 @@ struct ds_catalog {
 };
 
 #define DRUG_CACHE 2048
-#define DRUG_WAYS 4
+#define DRUG_WAYS 8
 
 void cat_read_begin(ds_catalog *cat);
 /* Forget every cached drug and its labels (the data changed). */

@@ -210,10 +210,13 @@ void cat_cache_clear(ds_catalog *cat)
 {
 	size_t i;
 
-	for (i = 0; cat->cache && i < DRUG_CACHE; i++) {
-		free(cat->cache[i].labels);
-		cat->cache[i].labels = NULL;
-		cat->cache[i].hash = 0;
+	for (i = 0; cat->cache && i < DRUG_CACHE; i++) { /* written only where used: untouched pages stay so */
+		if (cat->cache[i].labels) {
+			free(cat->cache[i].labels);
+			cat->cache[i].labels = NULL;
+		}
+		if (cat->cache[i].hash)
+			cat->cache[i].hash = 0;
 	}
 	free(cat->idents);
 	cat->idents = NULL;
@@ -241,7 +244,9 @@ static struct drug_slot *victim(struct drug_slot *set, int found)
 	return neg ? neg : found ? pos : NULL;
 }
 
-/* "type:value" into key (cut to its size) and its hash, never 0 (an empty slot). */
+/* "type:value" into key (cut to its size) and its hash, never 0 (an empty slot): FNV-1a,
+ * then mixed: FNV's low bits depend only on the inputs' low bits, and digit strings
+ * differ little there, so unmixed they would crowd a few sets of the cache. */
 static uint64_t key_hash(char key[96], const char *type, const char *value)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -249,7 +254,12 @@ static uint64_t key_hash(char key[96], const char *type, const char *value)
 
 	for (i = 0; i < n && i < 96; i++)
 		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
-	return h | 1;
+	h ^= h >> 33; /* MurmurHash3's finaliser */
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h | 1ULL << 63; /* the top bit: the low bits choose the set (h | 1 left half the sets empty) */
 }
 
 /*
