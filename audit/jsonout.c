@@ -251,7 +251,8 @@ static uint64_t drug_hash(const ds_drug *d)
 /* The JSON of o (stolen), cached under hash when c is given; 1 appended, 0 o was NULL. */
 static int frag(ds_buf *out, ds_json_cache *c, uint64_t hash, json_t *(*make)(const void *), const void *arg)
 {
-	struct frag *f = c ? &c->f[hash % FRAGS] : NULL;
+	uint64_t m = (hash ^ hash >> 33) * 0xff51afd7ed558ccdULL; /* FNV's low bits alone are poorly spread */
+	struct frag *f = c ? &c->f[(m ^ m >> 33) % FRAGS] : NULL;
 	json_t *j;
 	char *s;
 
