@@ -22,6 +22,8 @@
 #include "trace.h"
 
 struct json_t;
+struct ds_counter_answer; /* ledger.h */
+struct ds_event;
 
 /* A line worth telling the user (lowercase, no final full stop); the library
  * itself prints nothing. Called on the calling thread. */
@@ -31,13 +33,41 @@ typedef void (*ds_audit_note_fn)(void *ctx, const char *message);
 
 /* The code object of DESIGN.md as jansson JSON (no "input", no "position"). */
 struct json_t *ds_code_json(const ds_verdict *v, ds_lang lang);
-/* The same object up to "elements": no "drug", "labels" or "note" (a renderer
- * that caches those appends them itself). */
-struct json_t *ds_code_json_head(const ds_verdict *v, ds_lang lang);
 struct json_t *ds_drug_json(const ds_drug *d);
 struct json_t *ds_label_json(const ds_label *l);
+/* A ledger event as `ledger history --format jsonl` prints it; NULL when one
+ * of its texts is not UTF-8 (a damaged row). */
+struct json_t *ds_event_json(const struct ds_event *e);
+/* One product's line of `ledger stock --format jsonl`. */
+struct json_t *ds_stock_json(const char *product_key, const char *nhsa_code, long boxes, long opened);
 /* `catalog info` as JSON: counts, the national list with its checked totals, local data. */
 struct json_t *ds_catalog_info_json(const ds_catalog_info *info, int outdated);
+
+/* ---- the code object as text (jsonout.c) ---- */
+
+/* The JSON of drugs and labels already written, kept for the next codes of a
+ * stream (a few thousand). One per thread. */
+typedef struct ds_json_cache ds_json_cache;
+ds_json_cache *ds_json_cache_new(void);           /* NULL when out of memory */
+void ds_json_cache_free(ds_json_cache *c);        /* NULL-safe */
+/* A JSON string as jansson writes it; DS_EINVAL, with nothing appended, when
+ * s[0..len) is not UTF-8 (it may hold NUL bytes). */
+int ds_json_put_string(ds_buf *out, const char *s, size_t len);
+/* Append the members of ds_code_json(v, lang), without the braces, byte for
+ * byte as json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(9)) writes them: what
+ * `check -f jsonl` and POST /v1/check print. c may be NULL (nothing kept).
+ * 0 or DS_ENOMEM. */
+int ds_code_json_put(ds_buf *out, const ds_verdict *v, ds_lang lang, ds_json_cache *c);
+/* The members of the counter's answer to one input, without the braces, as
+ * `counter --format json` prints it and POST /v1/counter/ACTION answers it:
+ * format_version, "input" (the first 200 bytes, cut at a character;
+ * "(binary)" when not UTF-8), the code object's members and "ledger": the
+ * event (action, state_before, state_after, event_id, outcome, refused,
+ * units_left, recorded: true) when recorded; {action, recorded: false, or
+ * null when unknown, fault, error} when not (error: err's message); null
+ * when the input names no box (a->refusal_id). 0 or DS_ENOMEM. */
+int ds_counter_json_put(ds_buf *out, const struct ds_counter_answer *a, const void *input, size_t len, ds_lang lang,
+                        const ds_error *err, ds_json_cache *c);
 
 /* GS (0x1D) as <GS>, so spreadsheets keep it visible. */
 void ds_put_visible(ds_buf *b, const char *s, size_t n);

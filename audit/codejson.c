@@ -1,7 +1,9 @@
 /*
  * codejson.c - the code object of DESIGN.md as JSON (jansson), shared by
- * check, scan, the counter and the audit, and the CSV cell the renderers
- * and codes.csv write with (libcsv).
+ * check, scan, the counter and the audit; a ledger event and a stock line,
+ * shared by the command line and `drugscan serve` (a field means the same
+ * in both; the counter's answer is in jsonout.c); and the CSV cell the
+ * renderers and codes.csv write with (libcsv).
  *
  * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
  * 1): fields are only ever added.
@@ -10,8 +12,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
+#include "ledger.h"
 
 const char *ds_note_text(ds_lang lang)
 {
@@ -89,8 +93,8 @@ json_t *ds_label_json(const ds_label *l)
 	return o;
 }
 
-/* The code object up to "elements"; with_tail adds drug, labels and note. */
-static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
+/* The code object of DESIGN.md, without "input" and "position" (jsonout.c writes the same as text). */
+json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
 {
 	const ds_code *c = v->code;
 	const ds_label *labels = v->labels;
@@ -116,8 +120,6 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 			                                     c->elements[i].value));
 		json_object_set_new(o, "elements", arr);
 	}
-	if (!with_tail)
-		return o;
 	json_object_set_new(o, "drug", v->drug ? ds_drug_json(v->drug) : json_null());
 	arr = json_array();
 	for (i = 0; i < nlabels; i++)
@@ -127,15 +129,36 @@ static json_t *code_json(const ds_verdict *v, ds_lang lang, int with_tail)
 	return o;
 }
 
-/* The code object of DESIGN.md, without "input" and "position". */
-json_t *ds_code_json(const ds_verdict *v, ds_lang lang)
+/* ---- the counter's objects ---- */
+
+static const char *outcome_name(int outcome)
 {
-	return code_json(v, lang, 1);
+	return outcome == 2 ? "alert" : outcome == 1 ? "warn" : "ok";
 }
 
-json_t *ds_code_json_head(const ds_verdict *v, ds_lang lang)
+json_t *ds_event_json(const ds_event *e)
 {
-	return code_json(v, lang, 0);
+	char when[32];
+	time_t t = (time_t)(e->time_ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
+	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before",
+	                 e->state_before, "state_after", e->state_after, "outcome", outcome_name(e->outcome), "product_key",
+	                 e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused, "split",
+	                 e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when, "time_ms",
+	                 (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
+	if (j && e->store[0]) /* the chain ledger's store */
+		json_object_set_new(j, "store", json_string(e->store));
+	return j;
+}
+
+json_t *ds_stock_json(const char *product_key, const char *nhsa_code, long boxes, long opened)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "product_key", product_key, "nhsa_code", nhsa_code, "boxes",
+	                 (json_int_t)boxes, "opened", (json_int_t)opened);
 }
 
 /* ---- CSV ---- */

@@ -186,8 +186,7 @@ static int run(ds_catalog *cat, infile *files, size_t n, const ds_import_opts *o
 
 	qsort(files, n, sizeof(*files), cmp_infile);
 	cat_read_end(cat); /* a lookup's read transaction would block the write */
-	if (cat->cache)     /* our own writes do not change data_version */
-		memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+	cat_cache_clear(cat); /* our own writes do not change data_version */
 	if (cat_exec(cat->db, "BEGIN IMMEDIATE", err) < 0)
 		return DS_ERR;
 	if (opts && opts->replace)

@@ -146,7 +146,7 @@ static const char *const statements[ST_COUNT] = {
 	("SELECT " DRUG_COLUMNS ", l.package_level, l.units, l.demo, 0 FROM local_identifiers l"
 	 " JOIN drugs d ON d.nhsa_code = l.nhsa_code WHERE l.type = ?1 AND l.value = ?2"),
 	("SELECT " DRUG_COLUMNS ", i.package_level, i.units, 0, 1 FROM identifiers i JOIN drugs d ON d.nhsa_code = i.nhsa_code"
-	 " WHERE i.type = ?1 AND i.value = ?2 ORDER BY i.package_level LIMIT 1"),
+	 " WHERE i.type = ?1 AND i.value = ?2"), /* the lowest package level: ident_row */
 	"SELECT list_id FROM list_members WHERE nhsa_code = ?1 ORDER BY list_id",
 	"SELECT list_id FROM local_list_members WHERE nhsa_code = ?1 ORDER BY list_id",
 	("SELECT insurance, label_id, ratio, text_zh, text_en, setting FROM policies WHERE scope = ?1"
@@ -250,8 +250,7 @@ int cat_read_begin(ds_catalog *cat, ds_error *err)
 		if ((dv = cat_count(cat->db, "PRAGMA data_version", err)) < 0)
 			return DS_EIO;
 		if (dv != cat->data_version) {
-			if (cat->cache)
-				memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+			cat_cache_clear(cat);
 			if (cat_load_period(cat, err) < 0)
 				return DS_EIO;
 		}
@@ -269,6 +268,12 @@ void cat_read_end(ds_catalog *cat)
 	}
 }
 
+void ds_catalog_rest(ds_catalog *cat)
+{
+	if (cat)
+		cat_read_end(cat);
+}
+
 void ds_catalog_close(ds_catalog *cat)
 {
 	int i;
@@ -276,7 +281,9 @@ void ds_catalog_close(ds_catalog *cat)
 	if (!cat)
 		return;
 	cat_read_end(cat);
+	cat_cache_clear(cat);
 	free(cat->cache);
+	free(cat->scratch);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(cat->st[i]);
 	sqlite3_close(cat->db);

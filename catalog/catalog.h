@@ -32,6 +32,11 @@ typedef struct ds_catalog ds_catalog;
  * file that is not a drugscan catalog is refused, never overwritten. */
 int ds_catalog_open(ds_catalog **out, const char *path, int create, ds_error *err);
 void ds_catalog_close(ds_catalog *cat); /* NULL-safe */
+/* Lookups share a read transaction for up to 0.2 s (or 512 lookups); while it
+ * is open, no other process can write catalog.db (`catalog map`, an import).
+ * A long-lived caller ends it when the connection goes idle: the next lookup
+ * starts a new one. NULL-safe. */
+void ds_catalog_rest(ds_catalog *cat);
 
 /*
  * The data directory: dir if given, else $DRUGSCAN_HOME, else

@@ -39,10 +39,20 @@ struct ds_catalog {
 	 * connection commits (PRAGMA data_version changes). */
 	struct drug_slot {
 		uint64_t hash;   /* 0 = empty */
+		unsigned long used; /* the tick of its last use */
 		char key[96];    /* "type:value" */
 		int found;
+		int recalls;     /* the identifier has recall rows: 1, 0, or -1 not looked yet */
 		ds_drug drug;
-	} *cache;            /* owned, DRUG_CACHE slots, from calloc() */
+		struct cat_labels *labels; /* the drug's catalog labels, for one language and insurance type */
+	} *cache;            /* owned, DRUG_CACHE slots, from calloc(); emptied by cat_cache_clear */
+	unsigned long tick;
+	ds_label *scratch;
+	/* the hashes of every identifier (lookup.c), once lookups miss often: misses are answered without a query */
+	uint64_t *idents;        /* open addressing, 0 = empty; NULL until loaded */
+	size_t idents_mask;
+	int idents_state;        /* 0 not loaded, 1 loaded, -1 not to be (too many, or it failed) */
+	unsigned long misses;    /* lookups that found nothing since the cache was emptied */   /* DS_MAX_LABELS labels, where a slot's labels are made (from malloc()) */
 	long data_version;
 	/* the list's period, read from meta when the data changes */
 	int superseded_ymd;      /* YYYYMMDD from which a newer list is in force; 0 = none known */
@@ -57,8 +67,11 @@ struct ds_catalog {
 };
 
 #define DRUG_CACHE 2048
+#define DRUG_WAYS 8
 
 int cat_read_begin(ds_catalog *cat, ds_error *err);
+/* Forget every cached drug and its labels (the data changed). */
+void cat_cache_clear(ds_catalog *cat);
 void cat_read_end(ds_catalog *cat);
 
 int cat_exec(sqlite3 *db, const char *sql, ds_error *err);

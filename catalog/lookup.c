@@ -142,20 +142,27 @@ static void read_drug(ds_catalog *cat, sqlite3_stmt *st, ds_drug *d)
 	}
 }
 
-/* One row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. */
+/* The row of ST_IDENT_LOCAL or ST_IDENT: 1, 0 none, -1 error. Of several, the
+ * lowest package level (the box before its cases), the first in key order: picked
+ * here, as an ORDER BY would sort in a temporary b-tree on every lookup. */
 static int ident_row(ds_catalog *cat, int which, const char *type, const char *value, ds_drug *d)
 {
 	sqlite3_stmt *st = cat->st[which];
-	int rc;
+	int rc, found = 0, best = 0;
 
 	sqlite3_reset(st);
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = cat_step(cat, st);
-	if (rc == SQLITE_ROW)
-		read_drug(cat, st, d);
+	while ((rc = cat_step(cat, st)) == SQLITE_ROW) {
+		int level = sqlite3_column_int(st, 21);
+		if (!found || level < best) {
+			read_drug(cat, st, d);
+			best = level;
+			found = 1;
+		}
+	}
 	sqlite3_reset(st);
-	return cat->fail_rc ? -1 : rc == SQLITE_ROW;
+	return cat->fail_rc || rc != SQLITE_DONE ? -1 : found;
 }
 
 /* The pharmacy's own 对照 first, then the catalog's identifiers. */
@@ -185,36 +192,239 @@ int cat_get_drug(ds_catalog *cat, const char *key, ds_drug *d)
 	return cat->fail_rc ? -1 : rc == SQLITE_ROW;
 }
 
-/* find_drug through the per-connection cache. */
-static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d)
+/* A slot's labels: the ones cat_drug_labels gives, copied out of ds_label's fixed buffers. */
+struct cat_labels {
+	ds_lang lang;
+	ds_insurance insurance;
+	size_t n;
+	struct cat_label {
+		const char *id;
+		ds_level level;
+		double ratio;
+		const char *text; /* in the same allocation */
+	} l[];
+};
+
+void cat_cache_clear(ds_catalog *cat)
 {
-	char key[96];
+	size_t i;
+
+	for (i = 0; cat->cache && i < DRUG_CACHE; i++) { /* written only where used: untouched pages stay so */
+		if (cat->cache[i].labels) {
+			free(cat->cache[i].labels);
+			cat->cache[i].labels = NULL;
+		}
+		if (cat->cache[i].hash)
+			cat->cache[i].hash = 0;
+	}
+	free(cat->idents);
+	cat->idents = NULL;
+	cat->idents_state = 0;
+	cat->misses = 0;
+}
+
+/* The slot to fill in a set of the cache: an empty one, else the least recently used
+ * code nobody mapped, else (for a drug) the least recently used drug; NULL when a code
+ * nobody mapped would push a drug out. */
+static struct drug_slot *victim(struct drug_slot *set, int found)
+{
+	struct drug_slot *neg = NULL, *pos = NULL;
+	int w;
+
+	for (w = 0; w < DRUG_WAYS; w++) {
+		struct drug_slot *s = &set[w];
+		if (!s->hash)
+			return s;
+		if (!s->found && (!neg || s->used < neg->used))
+			neg = s;
+		if (s->found && (!pos || s->used < pos->used))
+			pos = s;
+	}
+	return neg ? neg : found ? pos : NULL;
+}
+
+/* "type:value" into key (cut to its size) and its hash, never 0 (an empty slot): FNV-1a,
+ * then mixed: FNV's low bits depend only on the inputs' low bits, and digit strings
+ * differ little there, so unmixed they would crowd a few sets of the cache. */
+static uint64_t key_hash(char key[96], const char *type, const char *value)
+{
 	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i, n;
-	struct drug_slot *slot;
+	size_t i, n = (size_t)snprintf(key, 96, "%s:%s", type, value);
+
+	for (i = 0; i < n && i < 96; i++)
+		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
+	h ^= h >> 33; /* MurmurHash3's finaliser */
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h | 1ULL << 63; /* the top bit: the low bits choose the set (h | 1 left half the sets empty) */
+}
+
+/*
+ * The identifiers the catalog has, as hashes: when a stream brings many codes
+ * nobody mapped (a fresh install maps none), each is known absent without a
+ * query. Loaded after IDENT_MISSES misses on this connection, forgotten with
+ * the cache; a hash present is only "maybe", and the query decides.
+ */
+#define IDENT_MISSES 256
+#define IDENT_MAX 2000000
+
+static void idents_load(ds_catalog *cat)
+{
+	sqlite3_stmt *st = NULL;
+	ds_error err;
+	long count = cat_count(cat->db, "SELECT (SELECT count(*) FROM identifiers) + (SELECT count(*) FROM local_identifiers)", &err);
+	size_t n = count < 0 ? 0 : (size_t)count, cap = 64;
 	int rc;
 
-	n = (size_t)snprintf(key, sizeof(key), "%s:%s", type, value);
-	for (i = 0; i < n && i < sizeof(key); i++)
-		h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
-	h |= 1; /* never 0, which marks an empty slot */
+	cat->idents_state = -1; /* unless it loads */
+	if (count < 0 || n > IDENT_MAX)
+		return;
+	while (cap < 2 * n)
+		cap *= 2;
+	if (!(cat->idents = calloc(cap, sizeof(uint64_t))) ||
+	    sqlite3_prepare_v2(cat->db, "SELECT type, value FROM identifiers UNION ALL SELECT type, value FROM local_identifiers",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return;
+	}
+	cat->idents_mask = cap - 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char key[96];
+		uint64_t h = key_hash(key, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+		size_t i = h & cat->idents_mask;
+		while (cat->idents[i] && cat->idents[i] != h)
+			i = (i + 1) & cat->idents_mask;
+		cat->idents[i] = h;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		cat->idents_state = 1;
+}
+
+/* 1 when the catalog surely has no identifier of this hash. */
+static int known_absent(ds_catalog *cat, uint64_t h)
+{
+	size_t i;
+
+	if (cat->idents_state == 0 && cat->misses >= IDENT_MISSES)
+		idents_load(cat);
+	if (cat->idents_state != 1)
+		return 0;
+	for (i = h & cat->idents_mask; cat->idents[i]; i = (i + 1) & cat->idents_mask)
+		if (cat->idents[i] == h)
+			return 0;
+	return 1;
+}
+
+/* find_drug through the per-connection cache (DRUG_WAYS-way sets, least recently used
+ * replaced); *out is the drug's slot, or NULL. */
+static int cached_find(ds_catalog *cat, const char *type, const char *value, ds_drug *d, struct drug_slot **out)
+{
+	char key[96];
+	uint64_t h = key_hash(key, type, value);
+	struct drug_slot *set, *slot;
+	int rc, w;
+
+	*out = NULL;
 	if (!cat->cache)
 		cat->cache = calloc(DRUG_CACHE, sizeof(*cat->cache));
-	slot = cat->cache ? &cat->cache[h % DRUG_CACHE] : NULL;
-	if (slot && slot->hash == h && !strcmp(slot->key, key)) {
-		if (slot->found)
-			*d = slot->drug;
-		return slot->found;
+	set = cat->cache ? &cat->cache[(h % (DRUG_CACHE / DRUG_WAYS)) * DRUG_WAYS] : NULL;
+	for (w = 0; set && w < DRUG_WAYS; w++) {
+		slot = &set[w];
+		if (slot->hash == h && !strcmp(slot->key, key)) {
+			slot->used = ++cat->tick;
+			if (slot->found)
+				*d = slot->drug;
+			*out = slot;
+			return slot->found;
+		}
 	}
-	rc = find_drug(cat, type, value, d);
-	if (slot && rc >= 0 && !cat->fail_rc) {
+	rc = known_absent(cat, h) ? 0 : find_drug(cat, type, value, d);
+	cat->misses += rc == 0;
+	slot = set && rc >= 0 && !cat->fail_rc ? victim(set, rc) : NULL;
+	if (slot) {
 		slot->hash = h;
+		slot->used = ++cat->tick;
+		slot->recalls = -1;
 		snprintf(slot->key, sizeof(slot->key), "%s", key);
 		slot->found = rc;
 		if (rc)
 			slot->drug = *d;
+		free(slot->labels);
+		slot->labels = NULL;
+		*out = slot;
 	}
 	return rc;
+}
+
+/* cat_drug_labels once, kept for one language and insurance type. NULL when out of memory. */
+static struct cat_labels *make_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts *o)
+{
+	struct cat_labels *c;
+	size_t n = 0, i, size;
+	char *text;
+
+	if (!cat->scratch && !(cat->scratch = malloc(DS_MAX_LABELS * sizeof(ds_label))))
+		return NULL;
+	cat_drug_labels(cat, d, o, cat->scratch, &n, DS_MAX_LABELS);
+	if (cat->fail_rc)
+		return NULL; /* nothing half-read is kept */
+	size = sizeof(*c) + n * sizeof(c->l[0]);
+	for (i = 0; i < n; i++)
+		size += strlen(cat->scratch[i].text) + 1;
+	if (!(c = malloc(size)))
+		return NULL;
+	c->lang = o->lang;
+	c->insurance = o->insurance;
+	c->n = n;
+	text = (char *)&c->l[n];
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(cat->scratch[i].text) + 1;
+		c->l[i].id = cat->scratch[i].id;
+		c->l[i].level = cat->scratch[i].level;
+		c->l[i].ratio = cat->scratch[i].ratio;
+		c->l[i].text = memcpy(text, cat->scratch[i].text, len);
+		text += len;
+	}
+	return c;
+}
+
+/* Append c's labels as cat_drug_labels would: 0 (nothing done) when one of their
+ * ids is there already, or they do not all fit. */
+static int put_labels(const struct cat_labels *c, ds_label *labels, size_t *n, size_t max)
+{
+	size_t i, k;
+
+	if (*n + c->n > max)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		for (k = 0; k < *n; k++)
+			if (!strcmp(labels[k].id, c->l[i].id))
+				return 0;
+	for (i = 0; i < c->n; i++) {
+		ds_label *l = &labels[(*n)++];
+		l->id = c->l[i].id;
+		l->level = c->l[i].level;
+		l->ratio = c->l[i].ratio;
+		memcpy(l->text, c->l[i].text, strlen(c->l[i].text) + 1);
+	}
+	return 1;
+}
+
+/* The drug's catalog labels: from its cache slot, made there on the first lookup. */
+static void slot_labels(ds_catalog *cat, struct drug_slot *slot, const ds_drug *d, const ds_lookup_opts *o,
+                        ds_label *labels, size_t *n, size_t max)
+{
+	struct cat_labels *c = slot ? slot->labels : NULL;
+
+	if (slot && (!c || c->lang != o->lang || c->insurance != o->insurance)) {
+		free(slot->labels);
+		slot->labels = c = make_labels(cat, d, o);
+	}
+	if (!c || !put_labels(c, labels, n, max))
+		cat_drug_labels(cat, d, o, labels, n, max);
 }
 
 /* A ratio's percentage goes into the label's text when the text lacks it. */
@@ -332,12 +542,13 @@ static void list_labels(ds_catalog *cat, const ds_drug *d, const ds_lookup_opts 
 	}
 }
 
-static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, const char *value,
-                          const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
+/* The recall rows of the identifier: 1 when there are any, 0 none. */
+static int recall_labels(ds_catalog *cat, const ds_code *c, const char *type, const char *value,
+                         const ds_lookup_opts *o, ds_label *labels, size_t *n, size_t max)
 {
 	sqlite3_stmt *st = cat->st[ST_RECALL];
 	const char *batch = ds_code_field(c, "batch");
-	int zh = o->lang == DS_LANG_ZH;
+	int zh = o->lang == DS_LANG_ZH, any = 0;
 
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
@@ -346,6 +557,7 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 		const char *reason = cat_text(cat, st, 1);
 		const char *date = cat_text(cat, st, 2);
 		ds_label *l;
+		any = 1;
 		if (!rb[0] || (batch && !strcmp(batch, rb))) {
 			/* every batch, or this box's batch: an alert */
 			if ((l = add(labels, n, max, "recall.batch", DS_LEVEL_ALERT)))
@@ -359,6 +571,7 @@ static void recall_labels(ds_catalog *cat, const ds_code *c, const char *type, c
 		}
 	}
 	sqlite3_reset(st);
+	return any;
 }
 
 /* 谈判 and 竞价 rows of the list say their payment standard and period. */
@@ -433,7 +646,7 @@ static void unmapped(ds_catalog *cat, const char *type, const char *value, int z
 		return;
 	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (cat_step(cat, st) == SQLITE_ROW)
+	if (cat->local_idents && cat_step(cat, st) == SQLITE_ROW) /* a 对照 is a local row */
 		copy_col(cat, target, sizeof(target), st, 0);
 	sqlite3_reset(st);
 	if (target[0])
@@ -452,6 +665,7 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
                   ds_label *labels, size_t *n, size_t max, ds_error *err)
 {
 	const char *type = NULL, *type0;
+	struct drug_slot *slot = NULL;
 	char value[64], value0[64];
 	int zh = opts->lang == DS_LANG_ZH, rc;
 	ds_label *l;
@@ -463,18 +677,18 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 	if (!code->valid && code->kind != DS_KIND_PRODUCT_BARCODE)
 		return DS_OK; /* a malformed code maps to nothing; code.invalid says why */
 	memset(drug, 0, sizeof(*drug));
-	rc = cached_find(cat, type, value, drug);
+	rc = cached_find(cat, type, value, drug, &slot);
 	if (rc == 0 && !strcmp(type, "gtin") && value[0] == '0') {
 		/* a GTIN-14 with a leading 0 is the box's EAN-13 */
 		memmove(value, value + 1, strlen(value));
 		type = "ean13";
-		rc = cached_find(cat, type, value, drug);
+		rc = cached_find(cat, type, value, drug, &slot);
 	} else if (rc == 0 && !strcmp(type, "ean13") && strlen(value) == 13) {
 		/* and the other way: an EAN-13 the catalog knows only as its GTIN-14 */
 		memmove(value + 1, value, 14);
 		value[0] = '0';
 		type = "gtin";
-		rc = cached_find(cat, type, value, drug);
+		rc = cached_find(cat, type, value, drug, &slot);
 	}
 	if (rc < 0)
 		return cat_failed(cat, err);
@@ -490,8 +704,12 @@ static int lookup(ds_catalog *cat, const ds_code *code, const ds_lookup_opts *op
 		snprintf(l->text, sizeof(l->text), "%s",
 		         zh ? "演示对照：这个标识码与目录行的对照是演示数据（合成），不是真实的药品对照；真实对照请用 drugscan catalog map 建立"
 		            : "demo mapping: this code's link to the list row is made-up demo data, not a real product mapping; make real ones with `drugscan catalog map`");
-	cat_drug_labels(cat, drug, opts, labels, n, max);
-	recall_labels(cat, code, type, value, opts, labels, n, max);
+	slot_labels(cat, slot, drug, opts, labels, n, max);
+	if (!slot || slot->recalls) { /* the slot knows when the identifier has no recall */
+		int any = recall_labels(cat, code, type, value, opts, labels, n, max);
+		if (slot && !cat->fail_rc)
+			slot->recalls = any;
+	}
 	return cat_failed(cat, err);
 }
 

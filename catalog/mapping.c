@@ -281,8 +281,7 @@ void imp_mapping(importer *im)
 static void forget(ds_catalog *cat)
 {
 	cat_read_end(cat);
-	if (cat->cache) /* our own writes do not change data_version */
-		memset(cat->cache, 0, sizeof(*cat->cache) * DRUG_CACHE);
+	cat_cache_clear(cat); /* our own writes do not change data_version */
 }
 
 /* After our own write: what the lookups know of the local tables. */

@@ -113,7 +113,7 @@ static int check_stdin(check_run *run)
 	ds_lines *lines = ds_lines_open(run->cli->in, run->cli->out);
 	ds_line line;
 	char where[48];
-	int rc;
+	int rc, rest = isatty(fileno(run->cli->in)); /* a person scanning, not a file */
 
 	if (!lines)
 		return -1;
@@ -126,6 +126,8 @@ static int check_stdin(check_run *run)
 		/* A too-long line: only its length is passed on (the parser does not read data). */
 		if (check_one(run, line.data, line.full_len, where) < 0)
 			break;
+		if (rest)
+			ds_catalog_rest(run->cat); /* the next scan may be minutes away: let catalog.db be written */
 	}
 	if (rc < 0) {
 		fprintf(run->cli->err, _("%s: cannot read stdin: %s\n"), run->cli->prog, strerror(errno));

@@ -66,19 +66,6 @@ typedef struct out_ctx {
 	ds_buf esc[2];      /* text from the ledger with its control characters made visible */
 } out_ctx;
 
-static json_t *event_json(const ds_event *e)
-{
-	char when[32];
-
-	iso(e->time_ms, when, sizeof(when));
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
-	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before", e->state_before,
-	                 "state_after", e->state_after, "outcome", e->outcome == 2 ? "alert" : e->outcome == 1 ? "warn" : "ok",
-	                 "product_key", e->product_key, "serial", e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused,
-	                 "split", e->split, "qty", e->qty, "station", e->station, "operator", e->operator_, "time", when,
-	                 "time_ms", (json_int_t)e->time_ms, "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
-}
-
 /* After each row: stop at the first failed write (a full disk, a closed pipe). */
 static int wrote(out_ctx *o)
 {
@@ -115,12 +102,8 @@ static int print_event(void *ctx, const ds_event *e)
 	out_ctx *o = ctx;
 	char when[32], a[64], b[64], c[64];
 
-	if (o->fmt == DS_FMT_JSON) {
-		json_t *j = event_json(e);
-		if (j && e->store[0])
-			json_object_set_new(j, "store", json_string(e->store));
-		return put_json(o, j);
-	}
+	if (o->fmt == DS_FMT_JSON)
+		return put_json(o, ds_event_json(e));
 	iso(e->time_ms, when, sizeof(when));
 	/* the columns padded by display width: 已售出 takes 6 of the 9 */
 	fprintf(o->cli->out, "%s  %s %s -> %s %s%s%s  [%s%s%s%s%s]%s%s\n", when, ds_pad(a, sizeof(a), ds_cli_word(e->action), 9),

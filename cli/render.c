@@ -1,21 +1,16 @@
 /*
- * render.c - a checked code as JSON (jansson), CSV (libcsv) or text for people.
+ * render.c - a checked code as JSON, CSV (libcsv) or text for people.
  *
  * JSON is the stable interface of DESIGN.md ("Stable outputs", format_version
- * 1): fields are only ever added. The objects themselves are built in
- * audit/codejson.c; this file caches the parts that repeat.
+ * 1): fields are only ever added. The code object is written by
+ * audit/jsonout.c, which keeps the JSON of the drugs and labels that repeat.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "cli.h"
 #include "render.h"
-
-/* Cached fragments: enough for the distinct drugs of a busy stream (a
- * pharmacy's few thousand products) and their labels. */
-#define DS_FRAGS 8192
 
 struct ds_renderer {
 	FILE *out;
@@ -25,53 +20,8 @@ struct ds_renderer {
 	unsigned long count;
 	ds_buf tmp;
 	ds_buf json;
-	/* JSON of values that repeat from code to code (labels, drugs, the note),
-	 * serialised by jansson once and reused: a stream of 100,000 codes is
-	 * mostly the same few hundred of them */
-	ds_buf note;
-	struct frag {
-		uint64_t hash;
-		char *json; /* owned, NUL-terminated */
-	} frags[DS_FRAGS];
+	ds_json_cache *cache; /* the JSON of drugs and labels already printed */
 };
-
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-/* Append the cached serialisation of v (made by make when missing) to out. */
-static int put_frag(ds_renderer *r, ds_buf *out, uint64_t hash, json_t *(*make)(const void *), const void *arg)
-{
-	struct frag *f = &r->frags[hash % DS_FRAGS];
-
-	if (!f->json || f->hash != hash) {
-		json_t *j = make(arg);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
-		json_decref(j);
-		if (!s)
-			return DS_ENOMEM;
-		free(f->json);
-		f->json = s;
-		f->hash = hash;
-	}
-	return ds_buf_puts(out, f->json);
-}
-
-static json_t *make_label(const void *l)
-{
-	return ds_label_json(l);
-}
-
-static json_t *make_drug(const void *d)
-{
-	return ds_drug_json(d);
-}
 
 int ds_format_parse(ds_format *out, const char *name)
 {
@@ -95,20 +45,20 @@ ds_renderer *ds_renderer_new(FILE *out, ds_format fmt, ds_lang lang)
 		r->fmt = fmt;
 		r->lang = lang;
 	}
+	if (r && fmt == DS_FMT_JSON && !(r->cache = ds_json_cache_new())) {
+		free(r);
+		r = NULL;
+	}
 	return r;
 }
 
 void ds_renderer_free(ds_renderer *r)
 {
-	size_t i;
-
-	for (i = 0; r && i < DS_FRAGS; i++)
-		free(r->frags[i].json);
-	if (r) {
-		ds_buf_free(&r->tmp);
-		ds_buf_free(&r->json);
-		ds_buf_free(&r->note);
-	}
+	if (!r)
+		return;
+	ds_buf_free(&r->tmp);
+	ds_buf_free(&r->json);
+	ds_json_cache_free(r->cache);
 	free(r);
 }
 
@@ -136,64 +86,23 @@ static const char *printable(ds_buf *b, const void *data, size_t len, size_t lim
 	return b->ptr ? b->ptr : "";
 }
 
-static int to_buf(const char *data, size_t size, void *ctx)
-{
-	return ds_buf_put(ctx, data, size) == DS_OK ? 0 : -1;
-}
-
+/* The code object (audit/jsonout.c) after format_version and input; one write. */
 static int render_json(ds_renderer *r, const void *input, size_t len, const ds_verdict *v)
 {
-	json_t *o = json_object(), *code = ds_code_json_head(v, r->lang);
-	size_t i;
 	int rc;
 
-	json_object_set_new(o, "format_version", json_integer(1));
 	printable(&r->tmp, input, len, DS_TRACE_MAX_INPUT);
-	json_object_set_new(o, "input", json_stringn(r->tmp.ptr ? r->tmp.ptr : "", r->tmp.len));
-	json_object_update(o, code);
-	json_decref(code);
-	/* the head through "elements" by jansson, then the cached tail; one write */
 	ds_buf_clear(&r->json);
-	rc = json_dump_callback(o, to_buf, &r->json, JSON_COMPACT);
-	json_decref(o);
-	if (rc < 0 || !r->json.len)
+	rc = ds_buf_puts(&r->json, "{\"format_version\":1,\"input\":");
+	if (rc == DS_OK)
+		rc = ds_json_put_string(&r->json, r->tmp.ptr ? r->tmp.ptr : "", r->tmp.len);
+	if (rc == DS_OK)
+		rc = ds_buf_putc(&r->json, ',');
+	if (rc == DS_OK)
+		rc = ds_code_json_put(&r->json, v, r->lang, r->cache);
+	if (rc < 0 || ds_buf_puts(&r->json, "}\n") < 0)
 		return DS_ENOMEM;
-	r->json.len--; /* the closing brace */
-	ds_buf_puts(&r->json, ",\"drug\":");
-	if (v->drug) {
-		const ds_drug *d = v->drug;
-		uint64_t h = fnv(0xcbf29ce484222325ULL, d->nhsa_code, strlen(d->nhsa_code));
-		h = fnv(h, d->matched_by, strlen(d->matched_by));
-		h = fnv(h, &d->package_level, sizeof(d->package_level));
-		h = fnv(h, &d->units, sizeof(d->units));
-		h = fnv(h, &d->local_mapping, sizeof(d->local_mapping));
-		h = fnv(h, &d->demo_mapping, sizeof(d->demo_mapping));
-		h = fnv(h, "drug", 4);
-		rc = put_frag(r, &r->json, h, make_drug, d);
-	} else {
-		rc = ds_buf_puts(&r->json, "null");
-	}
-	ds_buf_puts(&r->json, ",\"labels\":[");
-	for (i = 0; i < v->nlabels && rc == DS_OK; i++) {
-		const ds_label *l = &v->labels[i];
-		uint64_t h = fnv(0xcbf29ce484222325ULL, l->id, strlen(l->id));
-		h = fnv(h, &l->level, sizeof(l->level));
-		h = fnv(h, &l->ratio, sizeof(l->ratio));
-		h = fnv(h, l->text, strlen(l->text));
-		if (i)
-			ds_buf_putc(&r->json, ',');
-		rc = put_frag(r, &r->json, h, make_label, l);
-	}
-	if (!r->note.len) {
-		json_t *n = json_string(ds_note_text(r->lang));
-		json_dump_callback(n, to_buf, &r->note, JSON_ENCODE_ANY);
-		json_decref(n);
-	}
-	ds_buf_puts(&r->json, "],\"note\":");
-	ds_buf_put(&r->json, r->note.ptr, r->note.len);
-	if (rc < 0 || ds_buf_puts(&r->json, "}\n") < 0 || fwrite(r->json.ptr, 1, r->json.len, r->out) != r->json.len)
-		return DS_EIO;
-	return DS_OK;
+	return fwrite(r->json.ptr, 1, r->json.len, r->out) == r->json.len ? DS_OK : DS_EIO;
 }
 
 /* ---- CSV ---- */

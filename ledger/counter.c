@@ -169,7 +169,7 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 	}
 	/* several: one transaction, each answer a savepoint in it, one COMMIT (one fsync) */
 	if ((rc = ds_ledger_writable(l, err)) < 0 || (rc = led_ready(l, err)) < 0 ||
-	    (rc = led_exec(l, "BEGIN IMMEDIATE", err)) < 0)
+	    (rc = led_run(l, "BEGIN IMMEDIATE", err)) < 0)
 		return group_failed(l, answers, n, 0, rc);
 	l->in_group = 1;
 	for (i = 0; i < n && rc == DS_OK; i++) {
@@ -182,7 +182,7 @@ int ds_counter_apply(ds_ledger *l, ds_counter_answer *const *answers, size_t n, 
 	l->in_group = 0;
 	if (rc == DS_OK) {
 		committing = 1;
-		rc = led_exec(l, "COMMIT", err);
+		rc = led_run(l, "COMMIT", err);
 	}
 	if (rc < 0)
 		return group_failed(l, answers, n, committing, rc);

@@ -7,6 +7,7 @@
 #include "ledger.h"
 
 #define DS_LEDGER_APP_ID 0x44534c47 /* "DSLG" */
+#define LED_STMTS 12
 
 struct ds_ledger {
 	sqlite3 *db;            /* NULL after a failed reopen: the next call tries again */
@@ -22,6 +23,10 @@ struct ds_ledger {
 	int warn_after, alert_after, undo_days; /* from the settings table, checked */
 	int in_group;           /* ds_counter_apply holds the transaction: ds_ledger_apply takes a savepoint */
 	struct led_pg *pg;      /* not NULL: the chain ledger on PostgreSQL (pg.c); db is then unused */
+	struct led_stmt {       /* the counter's statements, prepared once per connection (led_cached) */
+		const char *sql;    /* a string literal: the key */
+		sqlite3_stmt *st;
+	} stmts[LED_STMTS];
 };
 
 /* ---- the rules (ledger.c), the same for ledger.db and the chain ledger ---- */
@@ -77,6 +82,13 @@ int pg_sync(ds_ledger *l, ds_sync_result *res, ds_error *err);
 int led_fail(ds_ledger *l, int rc, ds_error *err);
 int led_exec(ds_ledger *l, const char *sql, ds_error *err);
 int led_prepare(ds_ledger *l, const char *sql, sqlite3_stmt **st, ds_error *err);
+/* The same for a statement that runs at every counter action: sql is a string literal,
+ * prepared once per connection (SQLITE_PREPARE_PERSISTENT); give it back with led_done,
+ * never sqlite3_finalize. */
+int led_cached(ds_ledger *l, const char *sql, sqlite3_stmt **st, ds_error *err);
+void led_done(sqlite3_stmt *st); /* reset, bindings cleared */
+/* led_exec of one statement (a string literal) through led_cached. */
+int led_run(ds_ledger *l, const char *sql, ds_error *err);
 /* sqlite3_step, checked: 1 a row, 0 done, or the error (st is left to the caller). */
 int led_step(ds_ledger *l, sqlite3_stmt *st, ds_error *err);
 /* Check the bind calls of a statement (their results ORed): 0, or the error. */

@@ -98,7 +98,7 @@ static int load_current(ds_ledger *l, const char *code, current *c, ds_error *er
 
 	memset(c, 0, sizeof(*c));
 	c->units_left = -1;
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "SELECT state, ifnull(units, 0), ifnull(units_left, -1), scans, last_seq,"
 	                 " (SELECT count(*) FROM events WHERE code = ?1 AND refused = 0)"
 	                 " FROM codes WHERE code = ?1",
@@ -114,7 +114,7 @@ static int load_current(ds_ledger *l, const char *code, current *c, ds_error *er
 		c->last_seq = sqlite3_column_int64(st, 4);
 		c->events = sqlite3_column_int(st, 5);
 	}
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -303,7 +303,7 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	sqlite3_stmt *st;
 	int rc, b;
 
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "INSERT INTO events (uuid, code, product_key, serial, nhsa_code, batch, expiry, action, split,"
 	                 " qty, station, operator, time_ms, note, state_before, state_after, units_before, units_after,"
 	                 " undoes, outcome, refused, undone_action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
@@ -338,7 +338,7 @@ static int insert_event(ds_ledger *l, const ds_ledger_req *q, const char *action
 	rc = led_bound(l, b, err);
 	if (rc == DS_OK)
 		rc = led_step(l, st, err);
-	sqlite3_finalize(st);
+	led_done(st);
 	if (rc < 0)
 		return rc;
 	*seq = sqlite3_last_insert_rowid(l->db);
@@ -351,7 +351,7 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 	sqlite3_stmt *st;
 	int rc, b;
 
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "INSERT INTO codes (code, state, units, units_left, scans, product_key, nhsa_code, last_seq)"
 	                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (code) DO UPDATE SET"
 	                 " state = excluded.state, units = ifnull(excluded.units, units),"
@@ -374,7 +374,7 @@ static int save_state(ds_ledger *l, const ds_ledger_req *q, ds_state s, int unit
 	rc = led_bound(l, b, err);
 	if (rc == DS_OK)
 		rc = led_step(l, st, err);
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -385,7 +385,7 @@ static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *e
 	int rc;
 
 	memset(last, 0, sizeof(*last));
-	rc = led_prepare(l,
+	rc = led_cached(l,
 	                 "SELECT uuid, station, time_ms, state_before, ifnull(units_before, -1), action, qty, split FROM events e"
 	                 " WHERE code = ?1 AND refused = 0 AND action NOT IN ('undo', 'scan')"
 	                 " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.uuid)"
@@ -407,7 +407,7 @@ static int load_last(ds_ledger *l, const char *code, led_last *last, ds_error *e
 		last->qty = sqlite3_column_int(st, 6);
 		last->split = sqlite3_column_int(st, 7);
 	}
-	sqlite3_finalize(st);
+	led_done(st);
 	return rc < 0 ? rc : DS_OK;
 }
 
@@ -493,7 +493,7 @@ static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long lon
 	current c;
 	led_last last;
 	led_write w;
-	char sql[96];
+	sqlite3_stmt *st;
 	long long seq = 0;
 	int rc;
 
@@ -508,8 +508,13 @@ static int apply_tx(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, long lon
 	                       err)) < 0 ||
 	    (rc = save_state(l, q, res->after, w.units, res->units_left, q->action == DS_ACT_SCAN, seq, err)) < 0)
 		return rc;
-	snprintf(sql, sizeof(sql), "INSERT INTO outbox (seq) VALUES (%lld)", seq);
-	return led_exec(l, sql, err);
+	if ((rc = led_cached(l, "INSERT INTO outbox (seq) VALUES (?1)", &st, err)) < 0)
+		return rc;
+	rc = led_bound(l, sqlite3_bind_int64(st, 1, seq), err);
+	if (rc == DS_OK)
+		rc = led_step(l, st, err);
+	led_done(st);
+	return rc < 0 ? rc : DS_OK;
 }
 
 int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledger_result *res, ds_error *err)
@@ -534,19 +539,19 @@ int ds_ledger_apply(ds_ledger *l, const ds_ledger_req *q, ds_lang lang, ds_ledge
 	}
 	if (l->in_group) {
 		/* inside ds_counter_apply's transaction: a savepoint, committed (or not) with the group */
-		rc = led_exec(l, "SAVEPOINT apply", err);
+		rc = led_run(l, "SAVEPOINT apply", err);
 		if (rc == DS_OK && (rc = apply_tx(l, q, lang, t, res, err)) == DS_OK)
-			return led_exec(l, "RELEASE apply", err);
+			return led_run(l, "RELEASE apply", err);
 		res->fault = l->fault;
 		sqlite3_exec(l->db, "ROLLBACK TO apply; RELEASE apply", NULL, NULL, NULL);
 		return rc;
 	}
-	rc = led_exec(l, "BEGIN IMMEDIATE", err);
+	rc = led_run(l, "BEGIN IMMEDIATE", err);
 	if (rc == DS_OK)
 		rc = apply_tx(l, q, lang, t, res, err);
 	if (rc == DS_OK) {
 		committing = 1;
-		rc = led_exec(l, "COMMIT", err);
+		rc = led_run(l, "COMMIT", err);
 	}
 	if (rc == DS_OK) {
 		res->recorded = 1;

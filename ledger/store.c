@@ -172,6 +172,47 @@ int led_prepare(ds_ledger *l, const char *sql, sqlite3_stmt **st, ds_error *err)
 	return led_fail(l, rc, err);
 }
 
+int led_cached(ds_ledger *l, const char *sql, sqlite3_stmt **st, ds_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < LED_STMTS && l->stmts[i].sql; i++)
+		if (l->stmts[i].sql == sql && l->stmts[i].st) {
+			*st = l->stmts[i].st;
+			return DS_OK;
+		}
+	if (i == LED_STMTS) /* full: a statement of its own */
+		return led_prepare(l, sql, st, err);
+	rc = sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return led_fail(l, rc, err);
+	}
+	l->stmts[i].sql = sql;
+	l->stmts[i].st = *st;
+	return DS_OK;
+}
+
+void led_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int led_run(ds_ledger *l, const char *sql, ds_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = led_cached(l, sql, &st, err);
+
+	if (rc < 0)
+		return rc;
+	rc = led_step(l, st, err);
+	led_done(st);
+	return rc < 0 ? rc : DS_OK;
+}
+
 int led_step(ds_ledger *l, sqlite3_stmt *st, ds_error *err)
 {
 	int rc = sqlite3_step(st);
@@ -260,6 +301,11 @@ static int connect(ds_ledger *l, int how, ds_error *err)
 
 static void disconnect(ds_ledger *l)
 {
+	size_t i;
+
+	for (i = 0; i < LED_STMTS; i++)
+		sqlite3_finalize(l->stmts[i].st);
+	memset(l->stmts, 0, sizeof(l->stmts));
 	sqlite3_close(l->db);
 	l->db = NULL;
 }
@@ -593,7 +639,7 @@ void ds_ledger_close(ds_ledger *l)
 	if (!l)
 		return;
 	pg_close(l);
-	sqlite3_close(l->db);
+	disconnect(l);
 	free(l->path);
 	free(l);
 }

@@ -21,30 +21,33 @@ static const field check_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
-/* One code: the CLI's `check --format json` object. */
-static json_t *check_one(srv_ctx *ctx, const ds_lookup_opts *lo, const char *sym, json_t *v, ds_lang lang, ds_server *s)
+/* One code: the CLI's `check --format json` object, appended to out (audit/jsonout.c). */
+static int check_one(srv_ctx *ctx, const ds_lookup_opts *lo, const char *sym, json_t *v, ds_lang lang, ds_server *s,
+                     ds_buf *out)
 {
 	const char *text = json_string_value(v);
 	size_t len = json_string_length(v);
-	json_t *o, *code;
 	ds_error err;
+	int rc;
 
 	if (ds_trace_parse(&ctx->code, text, len, sym, NULL, &ctx->trace) < 0)
-		return NULL;
+		return DS_ENOMEM;
 	if (ds_catalog_judge(ctx->cat, &ctx->code, lo, &ctx->verdict, &err) < 0)
 		srv_log(s, "catalog: %s", err.message); /* the answer carries catalog.error */
-	o = json_object();
-	code = ds_code_json(&ctx->verdict, lang);
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", json_stringn(len > DS_TRACE_MAX_INPUT ? "" : text, len > DS_TRACE_MAX_INPUT ? 0 : len));
-	json_object_update(o, code);
-	json_decref(code);
-	return o;
+	rc = ds_buf_puts(out, "{\"format_version\":1,\"input\":");
+	if (rc == DS_OK)
+		rc = ds_json_put_string(out, len > DS_TRACE_MAX_INPUT ? "" : text, len > DS_TRACE_MAX_INPUT ? 0 : len);
+	if (rc == DS_OK)
+		rc = ds_buf_putc(out, ',');
+	if (rc == DS_OK)
+		rc = ds_code_json_put(out, &ctx->verdict, lang, ctx->json);
+	return rc == DS_OK ? ds_buf_putc(out, '}') : DS_ENOMEM;
 }
 
 static int api_check(ds_server *s, sreq *r, reply *out)
 {
-	json_t *body, *codes, *results, *v;
+	json_t *body, *codes, *v;
+	ds_buf results = DS_BUF_INIT;
 	ds_lookup_opts lo;
 	ds_error err;
 	srv_ctx *ctx;
@@ -83,18 +86,21 @@ static int api_check(ds_server *s, sreq *r, reply *out)
 	if (days >= 0)
 		ctx->trace.expiring_days = days;
 	lo.trace = &ctx->trace;
-	results = json_array();
+	ds_buf_puts(&results, "{\"format_version\":1,\"results\":[");
 	json_array_foreach(codes, i, v) {
-		json_t *one = check_one(ctx, &lo, field_str(body, "symbology"), v, lo.lang, s);
-		if (!one || json_array_append_new(results, one) < 0) {
+		if ((i && ds_buf_putc(&results, ',') < 0) ||
+		    check_one(ctx, &lo, field_str(body, "symbology"), v, lo.lang, s, &results) < 0) {
 			ctx_put(s, ctx);
-			json_decref(results);
+			ds_buf_free(&results);
 			rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
 			goto done;
 		}
 	}
 	ctx_put(s, ctx);
-	rep_json(out, MHD_HTTP_OK, json_pack("{s:i, s:o}", "format_version", 1, "results", results));
+	if (ds_buf_puts(&results, "]}") < 0)
+		rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
+	else
+		rep_buf(out, MHD_HTTP_OK, &results);
 done:
 	json_decref(body);
 	return 0;
@@ -172,15 +178,12 @@ static ds_ledger *reader(ds_server *s, srv_ctx *ctx, reply *out)
 
 static int add_event(void *arr, const ds_event *e)
 {
-	return json_array_append_new(arr, event_json(e)) < 0 ? DS_ENOMEM : 0;
+	return json_array_append_new(arr, ds_event_json(e)) < 0 ? DS_ENOMEM : 0;
 }
 
 static int add_stock(void *arr, const char *product, const char *nhsa, long boxes, long open_units)
 {
-	return json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "product_key", product, "nhsa_code", nhsa,
-	                                            "boxes", (json_int_t)boxes, "opened", (json_int_t)open_units)) < 0
-	           ? DS_ENOMEM
-	           : 0;
+	return json_array_append_new(arr, ds_stock_json(product, nhsa, boxes, open_units)) < 0 ? DS_ENOMEM : 0;
 }
 
 static int api_ledger(ds_server *s, sreq *r, reply *out)

@@ -42,6 +42,18 @@ int rep_json(reply *r, unsigned status, json_t *o)
 	return DS_OK;
 }
 
+int rep_buf(reply *r, unsigned status, ds_buf *json)
+{
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	r->body = json->ptr;
+	r->len = json->len;
+	r->ctype = "application/json";
+	memset(json, 0, sizeof(*json));
+	return DS_OK;
+}
+
 int rep_error(reply *r, unsigned status, const char *id, const char *fmt, ...)
 {
 	char msg[512];
@@ -285,10 +297,7 @@ void http_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 	if (!r)
 		return;
 	ds_buf_free(&r->body);
-	if (r->answer) {
-		ds_counter_answer_free(r->answer);
-		free(r->answer);
-	}
+	answer_put(s, r->answer);
 	json_decref(r->json);
 	free(r);
 	*con_cls = NULL;

@@ -29,6 +29,8 @@ typedef struct reply {
 
 /* The JSON object o (stolen) as the reply; 0, or DS_ENOMEM with a 500 reply. */
 int rep_json(reply *r, unsigned status, json_t *o);
+/* JSON text already written (its memory is taken, json left empty). Returns 0. */
+int rep_buf(reply *r, unsigned status, ds_buf *json);
 /* {"error":{"id":ID,"message":...}} with status. Returns 0. */
 int rep_error(reply *r, unsigned status, const char *id, const char *fmt, ...) DS_PRINTF(4, 5);
 /* The error object, for answers that carry more than the error. */
@@ -43,7 +45,10 @@ typedef struct srv_ctx {
 	ds_code code;
 	ds_trace_opts trace;
 	ds_verdict verdict;
+	ds_json_cache *json;        /* the JSON of drugs already answered; NULL when out of memory */
 	unsigned gen;               /* the catalog.db generation cat was opened on */
+	struct timespec idle_since; /* back in the pool (monotonic clock) */
+	int resting;                /* its catalog read transaction was ended since (ctx_rest) */
 	struct srv_ctx *next;       /* the pool's free list */
 	struct srv_ctx *all;        /* every context, for freeing */
 } srv_ctx;
@@ -66,7 +71,7 @@ typedef struct sreq {
 	int answered;               /* a reply was queued before the body was read */
 	/* a counter request while the writer has it */
 	json_t *json;               /* the parsed body; the answer's strings point into it */
-	ds_counter_answer *answer;  /* owned, from malloc() */
+	ds_counter_answer *answer;  /* owned: answer_get(), answer_put() */
 	ds_error err;               /* the ledger's, when answer->ledger.recorded != 1 or a fault is set */
 	ds_lang lang;
 	struct sreq *next;          /* the writer's queue */
@@ -108,6 +113,7 @@ struct ds_server {
 	struct MHD_Daemon *mhd;
 	pthread_mutex_t pool_mu;
 	srv_ctx *free_ctx, *all_ctx;
+	struct answer_slot *free_answers; /* counter answers to reuse (writer.c), under pool_mu */
 	writer w;
 	atomic_int inflight;        /* requests begun and not completed */
 	atomic_int stopping;
@@ -123,6 +129,9 @@ void srv_log(ds_server *s, const char *fmt, ...) DS_PRINTF(2, 3);
 srv_ctx *ctx_get(ds_server *s, ds_error *err);
 void ctx_put(ds_server *s, srv_ctx *c);
 void ctx_free_all(ds_server *s);
+/* End the catalog read transactions of the contexts idle for 100 ms, so another
+ * process can write catalog.db (`drugscan catalog map` while the server runs). */
+void ctx_rest(ds_server *s);
 
 /* ---- the routes (api.c, writer.c) ---- */
 
@@ -156,10 +165,10 @@ const char *field_str(json_t *o, const char *name);
 long field_int(json_t *o, const char *name, long deflt);
 
 int api_counter(ds_server *s, sreq *r, reply *out);
-/* The counter answer of DESIGN.md (the CLI's `counter --format json` line). */
-json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err);
-/* A ledger event as `ledger history --format jsonl` prints it. */
-json_t *event_json(const ds_event *e);
+/* A counter answer, reused (ds_counter_answer_init once); NULL when out of memory. */
+ds_counter_answer *answer_get(ds_server *s);
+void answer_put(ds_server *s, ds_counter_answer *a); /* NULL-safe */
+void answers_free(ds_server *s);                      /* after the threads are gone */
 
 /* The embedded page (page_data.c, made by serve/embed.cmake). */
 typedef struct page_file {

@@ -1,8 +1,7 @@
 /*
- * json.c - request bodies (parsed with jansson, every field checked) and
- * the answers that are the CLI's objects: the counter answer and the
- * ledger event, field for field as `counter --format json` and `ledger
- * history --format jsonl` print them (format_version 1).
+ * json.c - request bodies, parsed with jansson, every field checked. The
+ * answers are the command line's objects, built in audit/ (ds_code_json_put,
+ * ds_counter_json_put, ds_event_json, ds_stock_json).
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,61 +97,4 @@ ds_lang req_lang(ds_server *s, struct MHD_Connection *c, json_t *body)
 	if (l && !strcmp(l, "zh"))
 		return DS_LANG_ZH;
 	return s->o.lang;
-}
-
-/* The input as the answer quotes it: up to 200 bytes, cut at a character. */
-static json_t *input_json(const char *s, size_t len)
-{
-	if (len > 200) {
-		len = 200;
-		while (len && ((unsigned char)s[len] & 0xC0) == 0x80)
-			len--;
-	}
-	return json_stringn(s, len);
-}
-
-json_t *counter_json(const ds_counter_answer *a, const char *input, size_t len, ds_lang lang, const ds_error *err)
-{
-	json_t *o = json_object(), *code = ds_code_json(&a->verdict, lang);
-	const ds_ledger_result *r = &a->ledger;
-
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", input_json(input, len));
-	json_object_update(o, code);
-	json_decref(code);
-	if (a->refusal_id) {
-		json_object_set_new(o, "ledger", json_null());
-	} else if (r->recorded != 1) {
-		/* NOT recorded (or not confirmed), as the command line says it */
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:o, s:s, s:s}", "action", ds_action_name(a->opts_.action), "recorded",
-		                              r->recorded < 0 ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault),
-		                              "error", err && err->message[0] ? err->message : "not recorded"));
-	} else {
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", ds_action_name(a->opts_.action),
-		                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
-		                              "event_id", r->event_id, "outcome",
-		                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
-		                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
-		                              "recorded", 1));
-	}
-	return o;
-}
-
-json_t *event_json(const ds_event *e)
-{
-	char when[32];
-	time_t t = (time_t)(e->time_ms / 1000);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}",
-	                 "format_version", 1, "event_id", e->uuid, "code", e->code, "action", e->action, "state_before",
-	                 e->state_before, "state_after", e->state_after, "outcome",
-	                 e->outcome == 2 ? "alert" : e->outcome == 1 ? "warn" : "ok", "product_key", e->product_key, "serial",
-	                 e->serial, "nhsa_code", e->nhsa_code, "refused", e->refused, "split", e->split, "qty", e->qty,
-	                 "station", e->station, "operator", e->operator_, "time", when, "time_ms", (json_int_t)e->time_ms,
-	                 "undoes", e->undoes, "batch", e->batch, "note", e->note, "expiry", e->expiry);
 }

@@ -132,6 +132,7 @@ srv_ctx *ctx_get(ds_server *s, ds_error *err)
 		}
 		ds_code_init(&c->code);
 		ds_trace_opts_default(&c->trace);
+		c->json = ds_json_cache_new();
 		pthread_mutex_lock(&s->pool_mu);
 		c->all = s->all_ctx;
 		s->all_ctx = c;
@@ -148,9 +149,28 @@ void ctx_put(ds_server *s, srv_ctx *c)
 {
 	if (!c)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &c->idle_since);
+	c->resting = 0;
 	pthread_mutex_lock(&s->pool_mu);
 	c->next = s->free_ctx;
 	s->free_ctx = c;
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+void ctx_rest(ds_server *s)
+{
+	struct timespec now;
+	srv_ctx *c;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&s->pool_mu);
+	for (c = s->free_ctx; c; c = c->next) {
+		long long ms = (now.tv_sec - c->idle_since.tv_sec) * 1000LL + (now.tv_nsec - c->idle_since.tv_nsec) / 1000000;
+		if (!c->resting && ms >= 100) {
+			ds_catalog_rest(c->cat);
+			c->resting = 1;
+		}
+	}
 	pthread_mutex_unlock(&s->pool_mu);
 }
 
@@ -166,6 +186,7 @@ void ctx_free_all(ds_server *s)
 		for (i = 0; i < 3; i++)
 			ds_image_worker_free(c->img[i]);
 		ds_code_free(&c->code);
+		ds_json_cache_free(c->json);
 		free(c);
 	}
 	s->all_ctx = s->free_ctx = NULL;
@@ -368,7 +389,7 @@ static int start_daemon(ds_server *s, ds_error *err)
 	                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads,
 	                          MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections,
 	                          MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_s,
-	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), /* zeroed per request */
 	                          MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 	                          MHD_OPTION_STRICT_FOR_CLIENT, 1,
 	                          MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
@@ -466,6 +487,7 @@ void ds_serve_free(ds_server *s)
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	ctx_free_all(s);
+	answers_free(s);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->data_dir);
 	free(s->cat_path);

@@ -9,12 +9,15 @@
  * answer sent. This is the CLI counter's rule, commit before the answer,
  * with the fsync shared by the requests that arrived together.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define GROUP_MAX 256
+#define REST_MS 100 /* an idle writer looks for idle catalog connections this often (ctx_rest) */
 
 static void *writer_run(void *arg)
 {
@@ -24,15 +27,23 @@ static void *writer_run(void *arg)
 	size_t n, i;
 
 	for (;;) {
+		struct timespec until;
 		ds_error err;
-		int rc;
+		int rc, timed_out = 0;
 
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += REST_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&w->mu);
-		while (!w->head && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
+		while (!w->head && !w->stop && !timed_out)
+			timed_out = pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT;
 		if (!w->head) {
 			pthread_mutex_unlock(&w->mu);
-			break;
+			if (w->stop)
+				break;
+			ctx_rest(w->srv); /* meanwhile, the idle catalog connections let other processes write */
+			continue;
 		}
 		for (n = 0; w->head && n < GROUP_MAX; n++) {
 			batch[n] = w->head;
@@ -44,7 +55,6 @@ static void *writer_run(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		ds_error_clear(&err);
 		rc = ds_counter_apply(w->ledger, answers, n, &err);
-		w->groups++;
 		for (i = 0; i < n; i++) {
 			struct MHD_Connection *conn = batch[i]->conn;
 			ds_counter_answer *a = answers[i];
@@ -64,6 +74,8 @@ static void *writer_run(void *arg)
 			batch[i]->state = RQ_DONE;
 			MHD_resume_connection(conn); /* batch[i] may be gone from here on */
 		}
+		if (++w->groups % 64 == 0)
+			ctx_rest(w->srv); /* a writer never idle still lets catalog.db be written */
 	}
 	return NULL;
 }
@@ -145,6 +157,51 @@ void writer_destroy(writer *w)
 	w->inited = 0;
 }
 
+/* ---- the answers, reused: one is 100 KiB (its verdict), too much to allocate and clear per request ---- */
+
+typedef struct answer_slot {
+	ds_counter_answer a; /* first: the slot is the answer's address */
+	struct answer_slot *next;
+} answer_slot;
+
+ds_counter_answer *answer_get(ds_server *s)
+{
+	answer_slot *slot;
+
+	pthread_mutex_lock(&s->pool_mu);
+	slot = s->free_answers;
+	if (slot)
+		s->free_answers = slot->next;
+	pthread_mutex_unlock(&s->pool_mu);
+	if (!slot && (slot = malloc(sizeof(*slot))) != NULL)
+		ds_counter_answer_init(&slot->a); /* once: ds_counter_judge sets what an answer says */
+	return slot ? &slot->a : NULL;
+}
+
+void answer_put(ds_server *s, ds_counter_answer *a)
+{
+	answer_slot *slot = (answer_slot *)(void *)a;
+
+	if (!a)
+		return;
+	pthread_mutex_lock(&s->pool_mu);
+	slot->next = s->free_answers;
+	s->free_answers = slot;
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+void answers_free(ds_server *s)
+{
+	answer_slot *slot, *next;
+
+	for (slot = s->free_answers; slot; slot = next) {
+		next = slot->next;
+		ds_counter_answer_free(&slot->a);
+		free(slot);
+	}
+	s->free_answers = NULL;
+}
+
 /* ---- POST /v1/counter/ACTION ---- */
 
 static const field counter_fields[] = {
@@ -162,26 +219,47 @@ static const field counter_fields[] = {
 	{NULL, 0, 0, 0, 0},
 };
 
+/* The counter's answer (audit/jsonout.c, with the JSON cache of a pool context) as the
+ * reply; with an error object {"id", "message"} when id is given. */
+static int reply_answer(ds_server *s, sreq *r, reply *out, unsigned status, const char *id, const char *msg)
+{
+	json_t *code = json_object_get(r->json, "code");
+	srv_ctx *ctx = ctx_get(s, NULL);
+	ds_buf b = DS_BUF_INIT;
+	int rc = ds_buf_putc(&b, '{');
+
+	if (rc == DS_OK)
+		rc = ds_counter_json_put(&b, r->answer, json_string_value(code), json_string_length(code), r->lang, &r->err,
+		                         ctx ? ctx->json : NULL);
+	ctx_put(s, ctx);
+	if (rc == DS_OK && id && (rc = ds_buf_printf(&b, ",\"error\":{\"id\":\"%s\",\"message\":", id)) == DS_OK)
+		rc = ds_json_put_string(&b, msg, ds_utf8_check((const unsigned char *)msg, strlen(msg))); /* UTF-8 as far as it is */
+	if (rc == DS_OK && id)
+		rc = ds_buf_putc(&b, '}');
+	if (rc == DS_OK)
+		rc = ds_buf_putc(&b, '}');
+	if (rc < 0) {
+		ds_buf_free(&b);
+		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
+	}
+	return rep_buf(out, status, &b);
+}
+
 /* After the writer: the answer (200), or 503 when it is not in the ledger. */
 static int answer(ds_server *s, sreq *r, reply *out)
 {
 	const ds_counter_answer *a = r->answer;
-	const char *code = field_str(r->json, "code");
-	json_t *o = counter_json(a, code, strlen(code), r->lang, &r->err);
 	const char *id = a->ledger.recorded < 0                ? "ledger.unconfirmed"
 	                 : a->ledger.fault == DS_LEDGER_BUSY    ? "ledger.busy"
 	                                                        : "ledger.unavailable";
 	char msg[DS_ERROR_MAX + 96];
 
-	(void)s;
 	if (a->ledger.recorded == 1)
-		return rep_json(out, MHD_HTTP_OK, o);
+		return reply_answer(s, r, out, MHD_HTTP_OK, NULL, NULL);
 	snprintf(msg, sizeof(msg), "%s (%s)", r->err.message[0] ? r->err.message : "the ledger failed",
 	         a->ledger.recorded < 0 ? "not confirmed: check GET /v1/ledger/history before sending it again"
 	                                : "nothing recorded: send it again");
-	msg[ds_utf8_check((const unsigned char *)msg, strlen(msg))] = '\0';
-	json_object_set_new(o, "error", error_json(id, msg));
-	return rep_json(out, MHD_HTTP_SERVICE_UNAVAILABLE, o);
+	return reply_answer(s, r, out, MHD_HTTP_SERVICE_UNAVAILABLE, id, msg);
 }
 
 /* The request's options; 0, or 400 in out. The strings point into the body, kept until the end. */
@@ -229,12 +307,11 @@ static int take(ds_server *s, sreq *r, reply *out)
 	ctx = ctx_get(s, &err);
 	if (!ctx)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "catalog.unavailable", "%s", err.message);
-	r->answer = malloc(sizeof(*r->answer));
+	r->answer = answer_get(s);
 	if (!r->answer) {
 		ctx_put(s, ctx);
 		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "out of memory");
 	}
-	ds_counter_answer_init(r->answer);
 	k.lookup.trace = NULL; /* the defaults, with today's date */
 	rc = ds_counter_judge(ctx->cat, &k, code, json_string_length(json_object_get(r->json, "code")), r->answer, &err);
 	ctx_put(s, ctx);
@@ -242,13 +319,8 @@ static int take(ds_server *s, sreq *r, reply *out)
 		return rep_error(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "server.out_of_memory", "%s", err.message);
 	if (r->answer->lookup_failed)
 		srv_log(s, "catalog: %s", r->answer->lookup_error.message);
-	if (r->answer->refusal_id) {
-		/* not the code of one box: the code object says what it is, nothing is recorded */
-		json_t *o = counter_json(r->answer, code, strlen(code), r->lang, NULL);
-		json_object_set_new(o, "error", error_json(r->answer->refusal_id, r->answer->refusal));
-		rep_json(out, MHD_HTTP_UNPROCESSABLE_CONTENT, o);
-		return 0;
-	}
+	if (r->answer->refusal_id) /* not the code of one box: the code object says what it is, nothing is recorded */
+		return reply_answer(s, r, out, MHD_HTTP_UNPROCESSABLE_CONTENT, r->answer->refusal_id, r->answer->refusal);
 	if (writer_submit(&s->w, r) < 0)
 		return rep_error(out, MHD_HTTP_SERVICE_UNAVAILABLE, "serve.stopping",
 		                 "the server is stopping: nothing recorded, send it again");

@@ -665,6 +665,89 @@ static void test_report_refuses_a_line_that_is_not_json(void **state)
 	assert_int_equal(ds_audit_report(path, &info, DS_LANG_EN, &totals, &err), DS_EIO);
 }
 
+/* ---- the code object as text: byte for byte jansson's ---- */
+
+static void same_as_jansson(ds_catalog *cat, ds_json_cache *cache, const char *in, size_t len, ds_lang lang,
+                            int line)
+{
+	ds_code code;
+	ds_verdict *v = malloc(sizeof(*v));
+	ds_trace_opts t;
+	ds_lookup_opts lo = {DS_INS_EMPLOYEE, lang, &t};
+	ds_buf got = DS_BUF_INIT;
+	json_t *o;
+	char *want;
+	int pass;
+
+	assert_non_null(v);
+	ds_trace_opts_default(&t);
+	ds_code_init(&code);
+	assert_int_equal(ds_trace_parse(&code, in, len, NULL, NULL, &t), DS_OK);
+	ds_catalog_judge(cat, &code, &lo, v, NULL);
+	if (v->nlabels + 2 <= DS_MAX_LABELS) { /* a ratio, and a text that is not UTF-8 (left out) */
+		ds_label *l = &v->labels[v->nlabels++];
+		*l = v->labels[0];
+		l->id = "test.ratio";
+		l->ratio = 0.7;
+		l = &v->labels[v->nlabels++];
+		*l = v->labels[0];
+		l->id = "test.bad";
+		snprintf(l->text, sizeof(l->text), "x\xffy");
+	}
+	o = ds_code_json(v, lang);
+	want = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
+	for (pass = 0; pass < 3; pass++) { /* no cache, then the cache empty and full */
+		ds_buf_clear(&got);
+		assert_int_equal(ds_buf_putc(&got, '{'), DS_OK);
+		assert_int_equal(ds_code_json_put(&got, v, lang, pass ? cache : NULL), DS_OK);
+		assert_int_equal(ds_buf_putc(&got, '}'), DS_OK);
+		if (strcmp(got.ptr, want))
+			fail_msg("line %d: %s\n  != %s", line, got.ptr, want);
+	}
+	free(want);
+	json_decref(o);
+	ds_buf_free(&got);
+	ds_code_free(&code);
+	free(v);
+}
+
+static void test_code_json_put_is_jansson_byte_for_byte(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len; /* 0: strlen */
+		int line;
+	} rows[] = {
+		{"81000310000000011234", 0, __LINE__},
+		{"(01)06901234567892(17)280331(10)B1(21)S1", 0, __LINE__},
+		{"0106901234567892211234\x1d" "10A\x1d" "10B\x1d" "21C", 0, __LINE__}, /* a field given twice */
+		{"]d20106901234567892\x1d" "17280331\x1d" "10A\xff\x1d" "21X", 0, __LINE__}, /* not UTF-8 */
+		{"8100031\"\\/\t\x01\x7f" "0000011234", 0, __LINE__}, /* escapes */
+		{"81000\00031000000011234", 21, __LINE__},                      /* a NUL byte */
+		{"\xe3\x80\x80\xef\xbc\x98" "100031000000011234", 0, __LINE__},
+		{"MA.156.M0.100001.S123.L4.E260101", 0, __LINE__},
+		{"https://id.gs1.org/01/06901234567892/21/A%22B?17=280331", 0, __LINE__},
+		{"6901234567892", 0, __LINE__},
+		{"", 0, __LINE__},
+	};
+	ds_json_cache *cache = ds_json_cache_new();
+	ds_catalog *cat = NULL;
+	ds_error err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(cache);
+	assert_int_equal(ds_catalog_open_default(&cat, w.home, &err), DS_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t len = rows[i].len ? rows[i].len : strlen(rows[i].in);
+		same_as_jansson(cat, cache, rows[i].in, len, DS_LANG_EN, rows[i].line);
+		same_as_jansson(cat, cache, rows[i].in, len, DS_LANG_ZH, rows[i].line);
+		same_as_jansson(NULL, cache, rows[i].in, len, DS_LANG_EN, rows[i].line);
+	}
+	ds_catalog_close(cat);
+	ds_json_cache_free(cache);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +761,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_three_carriers_are_one_duplicate_group),
 		cmocka_unit_test(test_three_carriers_in_older_lines_without_unit_key),
 		cmocka_unit_test(test_report_refuses_a_line_that_is_not_json),
+		cmocka_unit_test(test_code_json_put_is_jansson_byte_for_byte),
 	};
 	if (argc > 1)
 		fixtures = argv[1];

@@ -619,6 +619,24 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("catalog.db was replaced", err)
 
+    def test_catalog_map_while_running(self):
+        # the server's catalog connections must not keep catalog.db locked between requests
+        s = Server(self.home, "--listen", "127.0.0.1:0")
+        code = "8999999" + "000000001" + "1234"
+        try:
+            for _ in range(3):
+                st, j, _, _ = s.req("POST", "/v1/check", {"codes": [code, clean(1)]})
+                self.assertIsNone(j["results"][0]["drug"])  # not mapped yet
+            t0 = time.time()
+            rc, out, err = cli(self.home, "catalog", "map", "8999999", "--to", j["results"][1]["drug"]["nhsa_code"])
+            self.assertEqual(rc, 0, err)
+            self.assertLess(time.time() - t0, 4)  # not after a 5 s busy wait
+            st, j, _, _ = s.req("POST", "/v1/check", {"codes": [code]})
+            self.assertEqual(j["results"][0]["drug"]["generic_name"], "阿托伐他汀钙片")  # answered from the new 对照
+        finally:
+            rc, err = s.stop()
+        self.assertEqual(rc, 0, err)
+
     def test_disk_full_answers_503_and_records_nothing(self):
         cli(self.home, "counter", "receive", "-q", clean(1))  # the ledger exists; now every write to its log fails
         s = Server(self.home, "--listen", "127.0.0.1:0", binary=FAULTY, env={
