@@ -376,6 +376,7 @@ static void read_lines(counter *k)
 {
 	ds_lines *lines = ds_lines_open(k->cli->in, k->cli->out);
 	ds_line line;
+	int rest = isatty(fileno(k->cli->in)); /* a person scanning: idle between boxes */
 
 	while (lines && !ds_sig_pending() && !k->out_errno && ds_lines_next(lines, &line) > 0) {
 		size_t a = 0, b = line.len;
@@ -395,6 +396,8 @@ static void read_lines(counter *k)
 		} else {
 			one(k, line.data, line.len);
 		}
+		if (rest)
+			ds_catalog_rest(k->cat); /* the next box may be minutes away: let catalog.db be written */
 	}
 	ds_lines_free(lines);
 }
