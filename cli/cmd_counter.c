@@ -1,12 +1,10 @@
 /*
  * cmd_counter.c - drugscan counter ACTION: the pharmacy counter. Each code
- * (an argument, or a line from a USB handheld scanner on stdin) is parsed,
- * looked up in the catalog, applied to the ledger and committed before its
- * answer is printed and the bell rings.
+ * (an argument, or a line from a USB handheld scanner on stdin) is judged and
+ * recorded by the library's counter action (ledger/counter.c, as the server's
+ * counter is) and committed before its answer is printed and the bell rings.
  */
 #include <errno.h>
-#include <jansson.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,24 +55,22 @@ static const ds_cmdspec counter_spec = {
 
 typedef struct counter {
 	ds_cli *cli;
-	ds_action action;
 	ds_ledger *ledger;
 	ds_catalog *cat;
 	ds_error cat_err;          /* why there is no catalog */
-	ds_trace_opts trace;
-	ds_lookup_opts lookup;
-	ds_code code;
-	ds_verdict verdict;
+	ds_counter_opts o;         /* the action and its options, for ds_counter_judge */
+	ds_counter_answer a;       /* the answer to the code at hand */
+	ds_json_cache *cache;      /* --format json: the drugs and labels already written */
 	ds_format fmt;
-	const char *station, *operator_, *note;
-	int split, qty, units, strict, quiet, tty;
+	int quiet, tty;
 	long timeout_ms;           /* --ledger-timeout */
-	long long now_ms; /* $DRUGSCAN_NOW_MS: a fixed clock for tests of the 10-day undo window */
 	unsigned long n, ok, warn, alert, bad, not_recorded, unconfirmed, recorded;
 	int io_error;
 	int out_errno;             /* stdout failed: the session stops */
 	char last_error[DS_ERROR_MAX]; /* the last failure told on stderr, not repeated */
 	ds_buf esc;                /* scratch for escaped text */
+	ds_buf in;                 /* the input as the text answer and stderr show it */
+	ds_buf json;               /* one JSON answer */
 } counter;
 
 static void bell(counter *k, int outcome)
@@ -85,15 +81,6 @@ static void bell(counter *k, int outcome)
 	fflush(k->cli->err);
 }
 
-static void merge_labels(ds_verdict *v, const ds_ledger_result *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nlabels && v->nlabels < DS_MAX_LABELS; i++)
-		v->labels[v->nlabels++] = r->labels[i];
-}
-
-
 /* s, with its control characters made visible (a crafted code must not drive the terminal) */
 static const char *esc(counter *k, const char *s)
 {
@@ -103,6 +90,20 @@ static const char *esc(counter *k, const char *s)
 	return k->esc.ptr;
 }
 
+/* The input as shown, into k->in: as JSON's "input" (at most 200 bytes, cut at a character;
+ * "(binary)" when it is not UTF-8, not translated), escaped. */
+static void shown(counter *k, const char *data, size_t len)
+{
+	if (len > 200)
+		for (len = 200; len && ((unsigned char)data[len] & 0xC0) == 0x80; len--)
+			;
+	ds_buf_clear(&k->in);
+	if (ds_utf8_check((const unsigned char *)data, len) != len || ds_cli_escape(&k->in, data, len) < 0)
+		ds_buf_clear(&k->in), ds_buf_puts(&k->in, "(binary)");
+	if (!k->in.ptr)
+		ds_buf_puts(&k->in, "");
+}
+
 /* The verdict's labels: the catalog's info labels in one bracket (甲类 · 双通道 · ...) */
 static void info_labels(counter *k)
 {
@@ -110,8 +111,8 @@ static void info_labels(counter *k)
 	int first = 1;
 	size_t i;
 
-	for (i = 0; i < k->verdict.nlabels; i++) {
-		const ds_label *l = &k->verdict.labels[i];
+	for (i = 0; i < k->a.verdict.nlabels; i++) {
+		const ds_label *l = &k->a.verdict.labels[i];
 		const char *t = l->text, *cut;
 		/* the short form: up to the first bracket, colon or comma */
 		static const char *stops[] = {"（", "：", "，", " (", ": ", ", "};
@@ -135,82 +136,75 @@ static void attention_labels(counter *k)
 {
 	size_t i;
 
-	for (i = 0; i < k->verdict.nlabels; i++) {
-		const ds_label *l = &k->verdict.labels[i];
+	for (i = 0; i < k->a.verdict.nlabels; i++) {
+		const ds_label *l = &k->a.verdict.labels[i];
 		if (l->level == DS_LEVEL_INFO && strncmp(l->id, "ledger.", 7))
 			continue; /* the counter shows what needs attention; info labels are in JSON */
 		fprintf(k->cli->out, "  %s %s\n", l->level == DS_LEVEL_ALERT ? _("[ALERT]") : _("[warn]"), esc(k, l->text));
 	}
 }
 
-static void print_text(counter *k, const char *input, const ds_ledger_result *r)
+static void print_text(counter *k)
 {
 	FILE *out = k->cli->out;
+	const ds_ledger_result *r = &k->a.ledger;
 
 	/* ✗ only for what was refused; an action carried out despite an alert is ⚠ and says so */
 	fprintf(out, "%s %s %s",
 	        r->outcome == 2 ? (r->refused ? "\xe2\x9c\x97" : "\xe2\x9a\xa0") : r->outcome == 1 ? "!" : "\xe2\x9c\x93",
-	        ds_cli_word(ds_action_name(k->action)), esc(k, input));
-	if (k->verdict.drug)
-		fprintf(out, "  %s", esc(k, k->verdict.drug->generic_name));
+	        ds_cli_word(ds_action_name(k->o.action)), k->in.ptr);
+	if (k->a.verdict.drug)
+		fprintf(out, "  %s", esc(k, k->a.verdict.drug->generic_name));
 	fprintf(out, "  %s %s %s%s", ds_cli_word(ds_state_name(r->before)), "\xe2\x86\x92", ds_cli_word(ds_state_name(r->after)),
 	        r->refused ? _(" (refused)") : r->outcome == 2 ? _(" (done despite ALERT)") : "");
-	if (r->units_left >= 0 && (k->split || r->after == DS_ST_IN_STOCK))
+	if (r->units_left >= 0 && (k->o.split || r->after == DS_ST_IN_STOCK))
 		fprintf(out, _("  %d left"), r->units_left);
 	info_labels(k);
 	fputc('\n', out);
 	attention_labels(k);
 }
 
-static void print_json(counter *k, const char *input, const ds_ledger_result *r)
+/* The JSON answer, as POST /v1/counter answers it (audit/jsonout.c); a refusal adds "error":
+ * why, a string as the command line has always had it. a NULL: an input too long to read. */
+static void print_json(counter *k, const ds_counter_answer *a, const char *data, size_t len, const ds_error *err,
+                       const char *why)
 {
-	json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
+	ds_buf *b = &k->json;
+	int rc;
 
-	json_object_set_new(o, "format_version", json_integer(1));
-	json_object_set_new(o, "input", json_string(input));
-	json_object_update(o, code);
-	json_decref(code);
-	json_object_set_new(o, "ledger",
-	                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "action", ds_action_name(k->action),
-	                              "state_before", ds_state_name(r->before), "state_after", ds_state_name(r->after),
-	                              "event_id", r->event_id, "outcome",
-	                              r->outcome == 2 ? "alert" : r->outcome == 1 ? "warn" : "ok", "refused", r->refused,
-	                              "units_left", r->units_left >= 0 ? json_integer(r->units_left) : json_null(),
-	                              "recorded", 1));
-	json_dumpf(o, k->cli->out, JSON_COMPACT | JSON_REAL_PRECISION(9));
-	fputc('\n', k->cli->out);
-	json_decref(o);
+	ds_buf_clear(b);
+	rc = ds_buf_putc(b, '{');
+	if (rc == DS_OK)
+		rc = a ? ds_counter_json_put(b, a, data, len, k->cli->lang, err, k->cache)
+		       : ds_buf_puts(b, "\"format_version\":1,\"input\":\"(too long)\",\"ledger\":null");
+	if (rc == DS_OK && why && (rc = ds_buf_puts(b, ",\"error\":")) == DS_OK)
+		rc = ds_json_put_string(b, why, ds_utf8_check((const unsigned char *)why, strlen(why)));
+	if (rc == DS_OK)
+		rc = ds_buf_puts(b, "}\n");
+	if (rc == DS_OK)
+		fwrite(b->ptr, 1, b->len, k->cli->out);
+	else
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, k->in.ptr, _("out of memory")), k->io_error = 1;
 }
 
 /* A code that could not be committed is answered too: NOT recorded, and why
  * (or NOT CONFIRMED when the ledger could not be re-read to tell). */
-static void not_recorded(counter *k, const char *input, const ds_ledger_result *r, const ds_error *err)
+static void not_recorded(counter *k, const char *data, size_t len, const ds_error *err)
 {
+	const ds_ledger_result *r = &k->a.ledger;
 	int zh = k->cli->lang == DS_LANG_ZH, unknown = r->recorded < 0;
 
 	if (strcmp(k->last_error, err->message)) {
-		fprintf(k->cli->err, "%s: %s: %s (%s)\n", k->cli->prog, esc(k, input), err->message,
+		fprintf(k->cli->err, "%s: %s: %s (%s)\n", k->cli->prog, k->in.ptr, err->message,
 		        unknown ? _("not confirmed: check with 'drugscan ledger history'") : _("not recorded"));
 		snprintf(k->last_error, sizeof(k->last_error), "%s", err->message);
 	}
 	if (k->fmt == DS_FMT_JSON) {
-		json_t *o = json_object(), *code = ds_code_json(&k->verdict, k->cli->lang);
-		json_object_set_new(o, "format_version", json_integer(1));
-		json_object_set_new(o, "input", json_string(input));
-		json_object_update(o, code);
-		json_decref(code);
-		json_t *why = json_string(err->message);
-		json_object_set_new(o, "ledger",
-		                    json_pack("{s:s, s:o, s:s, s:o}", "action", ds_action_name(k->action), "recorded",
-		                              unknown ? json_null() : json_false(), "fault", ds_ledger_fault_id(r->fault), "error",
-		                              why ? why : json_string("(the reason names a path that is not UTF-8)")));
-		json_dumpf(o, k->cli->out, JSON_COMPACT);
-		fputc('\n', k->cli->out);
-		json_decref(o);
+		print_json(k, &k->a, data, len, err, NULL);
 	} else {
-		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", ds_cli_word(ds_action_name(k->action)), esc(k, input));
-		if (k->verdict.drug)
-			fprintf(k->cli->out, "  %s", esc(k, k->verdict.drug->generic_name));
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s %s", ds_cli_word(ds_action_name(k->o.action)), k->in.ptr);
+		if (k->a.verdict.drug)
+			fprintf(k->cli->out, "  %s", esc(k, k->a.verdict.drug->generic_name));
 		if (unknown)
 			fprintf(k->cli->out, _("  NOT CONFIRMED: %s; check with 'drugscan ledger history'\n"),
 			        zh ? ds_ledger_fault_zh(r->fault) : err->message);
@@ -226,75 +220,15 @@ static void not_recorded(counter *k, const char *input, const ds_ledger_result *
 	bell(k, 2);
 }
 
-static void bad_input(counter *k, const char *input, const char *why)
+/* Not the code of one box (a NULL: too long to read): why, and nothing recorded. */
+static void bad_input(counter *k, const ds_counter_answer *a, const char *data, size_t len, const char *why)
 {
 	k->bad++;
-	if (k->fmt == DS_FMT_JSON) {
-		json_t *o = json_pack("{s:i, s:s, s:s, s:n}", "format_version", 1, "input", input, "error", why, "ledger");
-		json_dumpf(o, k->cli->out, JSON_COMPACT);
-		fputc('\n', k->cli->out);
-		json_decref(o);
-	} else {
-		fprintf(k->cli->out, "\xe2\x9c\x97 %s  %s\n", esc(k, input), why);
-	}
+	if (k->fmt == DS_FMT_JSON)
+		print_json(k, a, data, len, NULL, why);
+	else
+		fprintf(k->cli->out, "\xe2\x9c\x97 %s  %s\n", k->in.ptr, esc(k, why));
 	bell(k, 2);
-}
-
-/* The request for the ledger, from the verdict and the options. */
-static void request(counter *k, ds_ledger_req *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->action = k->action;
-	q->code = k->verdict.unit.key;
-	q->product_key = k->verdict.unit.product;
-	q->serial = k->verdict.unit.serial;
-	q->nhsa_code = k->verdict.drug ? k->verdict.drug->nhsa_code : NULL;
-	q->batch = ds_code_field(&k->code, "batch");
-	q->expiry = ds_code_field(&k->code, "expiry");
-	q->split = k->split;
-	q->qty = k->qty;
-	q->units = k->units > 0 ? k->units : k->verdict.drug ? k->verdict.drug->units : 0;
-	q->strict = k->strict;
-	q->station = k->station;
-	q->operator_ = k->operator_;
-	q->note = k->note;
-	q->now_ms = k->now_ms;
-	q->labels = k->verdict.labels;
-	q->nlabels = k->verdict.nlabels;
-}
-
-/* The input as shown: at most 200 bytes, "(binary)" when it is not UTF-8. */
-static int judge(counter *k, const char *data, size_t len, ds_buf *in)
-{
-	ds_error err;
-	char msg[256];
-
-	ds_buf_put(in, data, len > 200 ? 200 : len);
-	if (!in->ptr || ds_utf8_check((const unsigned char *)in->ptr, in->len) != in->len)
-		ds_buf_clear(in), ds_buf_puts(in, "(binary)"); /* also in JSON: not translated */
-	ds_trace_parse(&k->code, data, len, NULL, NULL, &k->trace);
-	if (ds_catalog_judge(k->cat, &k->code, &k->lookup, &k->verdict, &err) == DS_OK) {
-		if (!k->cat) /* it could not be opened: said once, and on every code */
-			ds_verdict_catalog_error(&k->verdict, k->cat_err.message, k->cli->lang);
-	} else {
-		/* the answer carries catalog.error; the exit status says so */
-		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, esc(k, in->ptr ? in->ptr : ""), err.message);
-		k->io_error = 1;
-	}
-	if (!k->verdict.unit.key[0]) {
-		const ds_issue *first = NULL;
-		size_t i;
-		for (i = 0; i < k->code.nissues && !first; i++)
-			if (k->code.issues[i].severity == DS_SEV_ERROR)
-				first = &k->code.issues[i];
-		if (first)
-			ds_issue_message(first, k->cli->lang, msg, sizeof(msg));
-		else
-			snprintf(msg, sizeof(msg), "%s", _("no serial: not the code of one box"));
-		bad_input(k, in->ptr ? in->ptr : "", msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* After an answer: stdout must take it, or the session stops (nobody would see the next one). */
@@ -304,51 +238,57 @@ static void flushed(counter *k)
 		k->out_errno = k->cli->out_failed = errno ? errno : EIO; /* summary() says so */
 }
 
+/* Judged by the library (ds_counter_judge), then recorded (ds_counter_apply) and answered. */
 static void one(counter *k, const char *data, size_t len)
 {
-	ds_ledger_req q;
-	ds_ledger_result r;
+	ds_counter_answer *a = &k->a;
 	ds_error err;
-	ds_buf in = DS_BUF_INIT;
 
 	k->n++;
-	if (judge(k, data, len, &in) < 0) {
-		flushed(k);
-		ds_buf_free(&in);
+	shown(k, data, len);
+	if (ds_counter_judge(k->cat, &k->o, data, len, a, &err) < 0) {
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, k->in.ptr, _("out of memory"));
+		k->not_recorded++;
+		k->io_error = 1;
 		return;
 	}
-	request(k, &q);
-	ds_error_clear(&err);
-	if (ds_ledger_apply(k->ledger, &q, k->cli->lang, &r, &err) < 0) {
-		not_recorded(k, in.ptr, &r, &err);
+	if (!k->cat) /* it could not be opened: said once, and on every code */
+		ds_verdict_catalog_error(&a->verdict, k->cat_err.message, k->cli->lang);
+	else if (a->lookup_failed) /* the answer carries catalog.error; the exit status says so */
+		fprintf(k->cli->err, "%s: %s: %s\n", k->cli->prog, k->in.ptr, a->lookup_error.message), k->io_error = 1;
+	if (a->refusal_id) {
+		bad_input(k, a, data, len, a->refusal);
 		flushed(k);
-		ds_buf_free(&in);
+		return;
+	}
+	ds_error_clear(&err);
+	if (ds_counter_apply(k->ledger, &a, 1, &err) < 0) {
+		not_recorded(k, data, len, &err);
+		flushed(k);
 		return;
 	}
 	k->recorded++;
-	if (r.fault != DS_LEDGER_OK) {
+	if (a->ledger.fault != DS_LEDGER_OK) {
 		/* the commit failed, yet the ledger holds the event: it stands, and the run ends in 1 */
 		fprintf(k->cli->err, _("%s: %s: %s (at commit; the event is in the ledger all the same)\n"), k->cli->prog,
-		        esc(k, in.ptr), err.message);
+		        k->in.ptr, err.message);
 		k->io_error = 1;
 	}
-	merge_labels(&k->verdict, &r); /* r.outcome already counts the verdict's alerts */
 	if (k->fmt == DS_FMT_JSON)
-		print_json(k, in.ptr, &r);
+		print_json(k, a, data, len, NULL, NULL);
 	else
-		print_text(k, in.ptr, &r);
+		print_text(k);
 	flushed(k);
-	bell(k, r.outcome);
-	if (r.outcome == 2)
+	bell(k, a->ledger.outcome);
+	if (a->ledger.outcome == 2)
 		k->alert++;
-	else if (r.outcome == 1)
+	else if (a->ledger.outcome == 1)
 		k->warn++;
 	else
 		k->ok++;
 	if (k->tty && fputc('\r', k->cli->err) != EOF)
 		fprintf(k->cli->err, ngettext("[%lu scan: %lu ok · %lu warn · %lu alert]  ", "[%lu scans: %lu ok · %lu warn · %lu alert]  ",
 		                              k->n), k->n, k->ok, k->warn, k->alert);
-	ds_buf_free(&in);
 }
 
 /* The session in one line; its counts add up to the codes read. */
@@ -391,7 +331,8 @@ static void read_lines(counter *k)
 			continue; /* an empty line: a double Enter from the scanner */
 		if (line.full_len > DS_TRACE_MAX_INPUT) {
 			k->n++;
-			bad_input(k, "(too long)", _("input too long"));
+			ds_buf_clear(&k->in), ds_buf_puts(&k->in, "(too long)");
+			bad_input(k, NULL, NULL, 0, _("input too long"));
 			flushed(k);
 		} else {
 			one(k, line.data, line.len);
@@ -405,11 +346,11 @@ static void read_lines(counter *k)
 /* --station, --operator and --note: printable text, one line; 0 or the usage error's exit code. */
 static int check_names(ds_cli *cli, counter *k)
 {
-	if (!ds_cli_printable(k->station, 1, 64))
+	if (!ds_cli_printable(k->o.station, 1, 64))
 		return ds_cli_usage_error(cli, "counter", _("--station needs a name of 1 to 64 bytes of printable text (no control characters or line breaks)"));
-	if (k->operator_ && !ds_cli_printable(k->operator_, 0, 64))
+	if (k->o.operator_ && !ds_cli_printable(k->o.operator_, 0, 64))
 		return ds_cli_usage_error(cli, "counter", _("--operator needs up to 64 bytes of printable text (no control characters or line breaks)"));
-	if (k->note && !ds_cli_printable(k->note, 0, 1000))
+	if (k->o.note && !ds_cli_printable(k->o.note, 0, 1000))
 		return ds_cli_usage_error(cli, "counter", _("--note needs up to 1000 bytes of printable text (no control characters or line breaks)"));
 	return 0;
 }
@@ -423,20 +364,22 @@ static int options(ds_cli *cli, const ds_optvals *v, counter *k, char *host, siz
 	if (ds_opt_double(&secs, ds_opts_get(v, &counter_spec, "ledger-timeout"), 0.05, 600) < 0)
 		return ds_cli_usage_error(cli, "counter", _("--ledger-timeout needs seconds from 0.05 to 600"));
 	k->timeout_ms = (long)(secs * 1000);
-	k->split = ds_opts_has(v, &counter_spec, "split");
+	k->o.split = ds_opts_has(v, &counter_spec, "split");
 	if (ds_opt_long(&qty, ds_opts_get(v, &counter_spec, "qty"), 1, 100000) < 0 ||
 	    ds_opt_long(&units, ds_opts_get(v, &counter_spec, "units"), 1, 100000) < 0)
 		return ds_cli_usage_error(cli, "counter", _("--qty and --units need a whole number from 1"));
-	k->qty = (int)qty;
-	k->units = (int)units;
-	k->strict = ds_opts_has(v, &counter_spec, "strict");
+	k->o.qty = (int)qty;
+	k->o.units = (int)units;
+	k->o.strict = ds_opts_has(v, &counter_spec, "strict");
 	k->quiet = ds_opts_has(v, &counter_spec, "quiet");
-	k->note = ds_opts_get(v, &counter_spec, "note");
-	k->now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
-	k->operator_ = ds_opts_get(v, &counter_spec, "operator");
+	k->o.note = ds_opts_get(v, &counter_spec, "note");
+	k->o.now_ms = getenv("DRUGSCAN_NOW_MS") ? strtoll(getenv("DRUGSCAN_NOW_MS"), NULL, 10) : 0;
+	k->o.operator_ = ds_opts_get(v, &counter_spec, "operator");
 	if (gethostname(host, host_size - 1) != 0 || !ds_cli_printable(host, 1, 64))
 		snprintf(host, host_size, "counter");
-	k->station = ds_opts_get(v, &counter_spec, "station") ? ds_opts_get(v, &counter_spec, "station") : host;
+	k->o.station = ds_opts_get(v, &counter_spec, "station") ? ds_opts_get(v, &counter_spec, "station") : host;
+	k->o.lookup.lang = cli->lang; /* lookup.trace NULL: the defaults, with today's date */
+	ds_insurance_parse(&k->o.lookup.insurance, ds_opts_get(v, &counter_spec, "insurance"));
 	ds_format_parse(&k->fmt, ds_opts_get(v, &counter_spec, "format"));
 	k->tty = isatty(fileno(cli->err)) && k->fmt == DS_FMT_TEXT;
 	return check_names(cli, k);
@@ -472,7 +415,7 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		goto out;
 	memset(&k, 0, sizeof(k));
 	k.cli = cli;
-	if (v.nrest < 1 || ds_action_parse(&k.action, v.rest[0]) < 0) {
+	if (v.nrest < 1 || ds_action_parse(&k.o.action, v.rest[0]) < 0) {
 		rc = ds_cli_usage_error(cli, "counter", v.nrest ? _("unknown action: receive, sell, return, destroy, stocktake, undo or scan")
 		                                                : _("missing action: receive, sell, return, destroy, stocktake, undo or scan"));
 		goto out;
@@ -488,13 +431,10 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		rc = DS_EXIT_ERROR;
 		goto out;
 	}
-	ds_trace_opts_default(&k.trace);
-	k.lookup.lang = cli->lang;
-	k.lookup.trace = &k.trace;
-	ds_insurance_parse(&k.lookup.insurance, ds_opts_get(&v, &counter_spec, "insurance"));
 	if ((k.io_error = ds_catalog_open_default(&k.cat, ds_opts_get(&v, &counter_spec, "data-dir"), &k.cat_err) < 0))
 		fprintf(cli->err, _("%s: %s; the counter works without drug names and labels\n"), cli->prog, k.cat_err.message);
-	ds_code_init(&k.code);
+	ds_counter_answer_init(&k.a);
+	k.cache = k.fmt == DS_FMT_JSON ? ds_json_cache_new() : NULL; /* NULL: nothing kept */
 	ds_sig_catch(&sig, 0); /* Ctrl-C: a blocked read returns, the summary prints */
 	if (use_stdin)
 		read_lines(&k);
@@ -502,10 +442,11 @@ int ds_cmd_counter(ds_cli *cli, int argc, char **argv)
 		one(&k, v.rest[i], strlen(v.rest[i]));
 	ds_sig_restore(&sig);
 	summary(&k);
-	ds_code_free(&k.code);
+	ds_counter_answer_free(&k.a);
+	ds_json_cache_free(k.cache);
 	ds_catalog_close(k.cat);
 	ds_ledger_close(k.ledger);
-	ds_buf_free(&k.esc);
+	ds_buf_free(&k.esc), ds_buf_free(&k.in), ds_buf_free(&k.json);
 	rc = k.io_error || k.out_errno ? DS_EXIT_ERROR : k.alert ? DS_EXIT_ALERT : k.bad ? DS_EXIT_NO_CODE : DS_EXIT_OK;
 out:
 	free(v.rest);

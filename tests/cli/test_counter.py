@@ -171,6 +171,7 @@ class Counter(unittest.TestCase):
         self.assertEqual(ok[3]["fields"]["serial"], "SN2")  # Caps Lock corrected
         bad = [o for o in out if o.get("error")]
         self.assertEqual([b["input"] for b in bad], ["hello", "6901234567892", "8123456000000000X1234"])
+        self.assertEqual([(b["ledger"], b["kind"]) for b in bad][:2], [(None, "unknown"), (None, "product-barcode")])
         self.assertEqual(rc, 4)
         self.assertIn("3 not a trace code", err)
 
