@@ -29,15 +29,6 @@
 #define DM_REGIONS 6
 #define DM_THOROUGH_REGIONS 16
 
-struct ds_scanner {
-	ds_scan_opts opts;
-	int only_full;   /* decode only the full-resolution level (the reload of scan_file) */
-	zbar_ctx *zb;
-	raw_list raw;
-	ds_code code;
-	ds_trace_opts topts;
-};
-
 int ds_effort_parse(ds_effort *out, const char *name)
 {
 	if (!name || !strcmp(name, "normal"))
@@ -104,112 +95,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* ---- agreement and de-duplication ---- */
-
-typedef struct cand {
-	size_t first;      /* index in raw of the best instance */
-	int passes;        /* distinct passes that found it */
-	int quality;       /* best ZBar quality */
-	const char *pass;  /* pass of the best instance */
-	int zbar;          /* at least one instance was read by ZBar */
-} cand;
-
-typedef struct run {
-	ds_scanner *s;
-	double t_last;
-	int evidence;      /* the largest group of bar-like tiles at the smallest level */
-	const char *pass_names[64]; /* pass name of each raw entry range */
-	size_t pass_end[64];
-	int npasses;
-	int have_trace;
-	int accepted;      /* symbols accepted so far (section 5), trace codes or not */
-	int zxing_done;    /* the top level was read by zxing-cpp already */
-	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
-	double full_scale;
-} run;
-
-static int same_symbol(const raw_symbol *a, const raw_symbol *b)
-{
-	return a->len == b->len && a->aim[1] == b->aim[1] && !memcmp(a->data, b->data, a->len);
-}
-
-static const char *pass_of(const run *r, size_t idx)
-{
-	int i;
-
-	for (i = 0; i < r->npasses; i++)
-		if (idx < r->pass_end[i])
-			return r->pass_names[i];
-	return "?";
-}
-
-/* A 2D read vouches for itself (error correction). A 1D read needs two ZBar
- * scan lines, or three of zxing-cpp's (it counts lines 2 apart, and a
- * two-line zxing-cpp read was seen misreading an EAN-13 as a UPC-E), or two
- * passes that agree. */
-static int accepted(const cand *c, const raw_symbol *sym)
-{
-	return sym->two_d || c->quality >= (c->zbar ? 2 : 3) || c->passes >= 2;
-}
-
-/* Group the raw reads; fill cands (one per distinct symbol). */
-static size_t group(const run *r, cand *cands, size_t max)
-{
-	const raw_list *raw = &r->s->raw;
-	size_t n = 0, i, k;
-
-	for (i = 0; i < raw->n; i++) {
-		const raw_symbol *sym = &raw->v[i];
-		for (k = 0; k < n; k++)
-			if (same_symbol(&raw->v[cands[k].first], sym))
-				break;
-		if (k == n) {
-			if (n == max)
-				continue;
-			cands[n].first = i;
-			cands[n].passes = 1;
-			cands[n].quality = sym->quality;
-			cands[n].pass = pass_of(r, i);
-			cands[n].zbar = !sym->from_zxing;
-			n++;
-			continue;
-		}
-		cands[k].zbar |= !sym->from_zxing;
-		if (pass_of(r, i) != pass_of(r, cands[k].first) || sym->two_d)
-			cands[k].passes++;
-		if (sym->quality > cands[k].quality) {
-			cands[k].quality = sym->quality;
-			cands[k].first = i;
-			cands[k].pass = pass_of(r, i);
-		}
-	}
-	return n;
-}
-
-static int is_trace(ds_scanner *s, const raw_symbol *sym)
-{
-	if (ds_trace_parse(&s->code, sym->data, sym->len, sym->symbology, sym->aim, &s->topts) < 0)
-		return 0;
-	return s->code.valid && s->code.kind != DS_KIND_PRODUCT_BARCODE;
-}
-
-static void update_have_trace(run *r)
-{
-	cand cands[64];
-	size_t n = group(r, cands, 64), k;
-
-	r->have_trace = 0;
-	r->accepted = 0;
-	for (k = 0; k < n; k++) {
-		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
-		if (!accepted(&cands[k], sym))
-			continue;
-		r->accepted++;
-		if (is_trace(r->s, sym))
-			r->have_trace = 1;
-	}
-}
-
 /* ---- passes ---- */
 
 static int end_pass(run *r, const char *name)
@@ -219,12 +104,14 @@ static int end_pass(run *r, const char *name)
 		fprintf(stderr, "drugscan: pass %-20s %7.1f ms, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
 		r->t_last = t;
 	}
-	if (r->npasses < 64) {
+	if (r->npasses < RUN_PASSES) {
 		r->pass_names[r->npasses] = name;
 		r->pass_end[r->npasses] = r->s->raw.n;
 		r->npasses++;
 	}
-	update_have_trace(r);
+	judge_update(r);
+	if (r->s->opts.trace_passes && r->explained)
+		fprintf(stderr, "drugscan: the evidence is explained\n");
 	return DS_OK;
 }
 
@@ -295,8 +182,12 @@ static int rotated_pass(run *r, const plane *p, const xform *base, double deg, c
 	return rc;
 }
 
-static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *name)
+/* DataMatrix over the candidate regions: the first level's (found once, the
+ * evidence of explained()), or this level's (thorough, on every level) */
+static int datamatrix_pass(run *r, const plane *p, const xform *t, int whole_done, int first, const char *name)
 {
+	dm_region local[DM_MAX_REGIONS];
+	int more;
 	dm_job job;
 	int rc;
 
@@ -304,6 +195,9 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	job.lt = t;
 	job.full = r->full;
 	job.full_scale = r->full_scale;
+	job.whole_done = whole_done;
+	job.regions = first ? r->regions : local;
+	job.nregions = first ? r->nregions : dm_find_regions(p, local, &more);
 	if (r->s->opts.dm_regions > 0)
 		job.max_regions = r->s->opts.dm_regions;
 	else
@@ -311,27 +205,33 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	rc = dm_scan(&job, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
+	if (first)
+		r->dm_done = 1;
 	return end_pass(r, name);
 }
 
 /* zxing-cpp over a whole level (inverted when invert), for what ZBar could not read */
-static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const char *name)
+#define ZX_LINEAR_QR (ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR)
+static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int formats, const char *name)
 {
 	plane inv = {NULL, 0, 0, 0};
 	int rc;
 
 	if (invert && plane_invert(&inv, p) < 0)
 		return DS_ENOMEM;
-	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
-	              &r->s->raw);
+	rc = zx_plane(invert ? &inv : p, t, formats, ZX_TRY_HARDER | ZX_TRY_ROTATE, &r->s->raw);
 	plane_free(&inv);
 	if (rc == DS_ENOMEM)
 		return rc;
-	r->zxing_done = 1;
+	if ((formats & ZX_LINEAR_QR) == ZX_LINEAR_QR)
+		r->zxing_done = 1;
+	if (r->top_bars && !invert)
+		r->qr_top = 1;
 	return end_pass(r, name);
 }
 
-#define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
+/* a trace code found, or everything code-like at the top level read */
+#define STOP(r) (((r)->have_trace || (r)->explained) && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
 #define TRY(expr)                  \
 	do {                           \
 		int rc_ = (expr);          \
@@ -406,9 +306,10 @@ static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, 
  * on a single-level image only, ZBar on it smoothed. */
 static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
 {
-	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	if (!r->zxing_done)
+		TRY(zxing_pass(r, p, t, 0, ZX_LINEAR_QR, "zxing"));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+		TRY(zxing_pass(r, p, t, 1, ZX_LINEAR_QR, "zxing/invert"));
 	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L)
 		TRY(derived_pass(r, p, t, "zbar/smooth-all", op_blur, 1));
 	return 0;
@@ -446,27 +347,73 @@ static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int
  */
 static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
-	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	TRY(zxing_pass(r, p, t, 0, ZX_LINEAR_QR, "zxing"));
 	if (b->cluster >= TOP_CLUSTER)
 		TRY(roi_passes(r, p, t, b, 1, 1));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+		TRY(zxing_pass(r, p, t, 1, ZX_LINEAR_QR, "zxing/invert"));
 	return 0;
+}
+
+/*
+ * An image of one level (a crop, a small photo), with `normal`: zxing-cpp
+ * reads it whole first for QR and DataMatrix: it reads most 2D symbols in a
+ * few milliseconds, and a 2D symbol read explains its region (1D symbols
+ * are left to ZBar first, as on every other level: zxing-cpp alone was seen
+ * reading one EAN-13 two ways on two rows). Then ZBar on the whole level, the DataMatrix regions, and what
+ * level_passes() runs after them. Each pass may stop the search (STOP()).
+ */
+static int single_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	TRY(zxing_pass(r, p, t, 0, ZX_QR | ZX_DATAMATRIX, "zxing/2d"));
+	TRY(zbar_pass(r, p, t, "zbar"));
+	TRY(datamatrix_pass(r, p, t, 1, 1, "datamatrix"));
+	if (r->s->raw.n == 0)
+		TRY(nothing_yet_passes(r, p, t, 1));
+	if (b->cluster < 3)
+		return 0;
+	return roi_passes(r, p, t, b, 0, 1);
+}
+
+/* The passes of one level, by effort and place (level_passes()). */
+static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first, int top)
+{
+	ds_effort effort = r->s->opts.effort;
+
+	if (top && effort == DS_EFFORT_NORMAL)
+		return first ? single_by_evidence(r, p, t, b) : top_by_evidence(r, p, t, b);
+	TRY(zbar_pass(r, p, t, "zbar"));
+	/* DataMatrix regions show at the smallest level; they are read from the full one */
+	if (first || effort == DS_EFFORT_THOROUGH)
+		TRY(datamatrix_pass(r, p, t, 0, first, "datamatrix"));
+	if (effort == DS_EFFORT_FAST && !top)
+		return 0;
+	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
+		TRY(nothing_yet_passes(r, p, t, first));
+	if (b->cluster < 3 && effort != DS_EFFORT_THOROUGH)
+		return 0; /* nothing bar-like at this level: scattered tiles are text */
+	if (b->tiles == 0) {
+		b->x1 = p->w;
+		b->y1 = p->h;
+	}
+	return roi_passes(r, p, t, b, 0, top);
 }
 
 /*
  * All passes at one pyramid level; `top` is the last level that will run.
  * Returns 1 when it may stop, 0 to go on.
  *
- * A top level above the first (a larger copy of a photo already looked at)
- * is worked by evidence with `normal`: see top_by_evidence().
+ * The first level's 2D candidate regions and the top level's groups of bars
+ * are the evidence that judge_update() weighs: once accepted symbols cover
+ * all of it, the search stops (STOP()). With `normal`, a top level is
+ * worked by evidence: single_by_evidence() for an image of one level,
+ * top_by_evidence() for a larger copy of one already looked at.
  */
 static int level_passes(run *r, const plane *p, double scale, int first, int top)
 {
-	ds_effort effort = r->s->opts.effort;
-	int by_evidence = top && !first && effort == DS_EFFORT_NORMAL;
 	xform t;
 	bars b;
+	int rc = 0;
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
@@ -474,91 +421,27 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	if (r->s->opts.trace_passes)
 		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, largest group %d, angle %.0f, strength %.2f\n", p->w,
 		        p->h, b.tiles, b.cluster, b.angle, b.strength);
-	if (first && b.cluster > r->evidence)
+	if (first) {
 		r->evidence = b.cluster;
-	if (by_evidence)
-		return top_by_evidence(r, p, &t, &b);
-	TRY(zbar_pass(r, p, &t, "zbar"));
-	/* DataMatrix regions show at the smallest level; they are read from the full one */
-	if (first || effort == DS_EFFORT_THOROUGH)
-		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
-	if (effort == DS_EFFORT_FAST && !top)
-		return 0;
-	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
-		TRY(nothing_yet_passes(r, p, &t, first));
-	if (b.cluster < 3 && effort != DS_EFFORT_THOROUGH)
-		return 0; /* nothing bar-like at this level: scattered tiles are text */
-	if (b.tiles == 0) {
-		b.x1 = p->w;
-		b.y1 = p->h;
+		r->nregions = dm_find_regions(p, r->regions, &r->regions_more);
+		r->regions_scale = scale;
+		if (r->s->opts.trace_passes)
+			fprintf(stderr, "drugscan: %d 2D candidate regions%s\n", r->nregions, r->regions_more ? " and more" : "");
 	}
-	return roi_passes(r, p, &t, &b, 0, top);
-}
-
-/*
- * Two different 1D reads of the same kind in the same place: one of them is
- * a misread. Keep the one more passes and scan lines agree on.
- */
-static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
-{
-	const raw_symbol *a = &r->s->raw.v[cands[k].first];
-	size_t j;
-
-	for (j = 0; j < n; j++) {
-		const raw_symbol *b = &r->s->raw.v[cands[j].first];
-		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
-		int engines = cands[k].zbar != cands[j].zbar;
-		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
-			continue;
-		if (a->two_d || b->two_d) {
-			/* a QR code read by both engines in two character sets: ZBar's stays */
-			if (engines && !cands[k].zbar && raw_overlap(a->pos, b->pos) > 0.5)
-				return 1;
-			continue;
-		}
-		/* the two engines read one 1D symbol differently: the read more
-		 * passes agree on stays; on a tie neither does (no wrong read) */
-		if (engines && (raw_same_1d_place(a->pos, b->pos) || raw_same_1d_place(b->pos, a->pos))) {
-			if (cands[j].passes >= cands[k].passes)
-				return 1;
-			continue;
-		}
-		if (!engines && raw_overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
-			return 1;
+	if (top) {
+		r->top_bars = &b;
+		r->top_scale = scale;
+		r->top_min_group = first ? 3 : TOP_CLUSTER;
+		judge_update(r); /* what the levels below read may explain it already */
 	}
-	return 0;
-}
-
-/* Turn accepted candidates into the result, in reading order of discovery. */
-static int finish(run *r, ds_scan_result *out)
-{
-	cand cands[64];
-	size_t n = group(r, cands, 64), k, m = 0;
-	raw_list *raw = &r->s->raw;
-
-	out->symbols = calloc(n ? n : 1, sizeof(ds_symbol));
-	if (!out->symbols)
-		return DS_ENOMEM;
-	for (k = 0; k < n; k++) {
-		raw_symbol *sym = &raw->v[cands[k].first];
-		ds_symbol *o;
-		if (!accepted(&cands[k], sym) || raw_implausible(sym) || loses_conflict(r, cands, n, k))
-			continue;
-		o = &out->symbols[m++];
-		o->data = sym->data; /* ownership moves to the result */
-		sym->data = NULL;
-		o->len = sym->len;
-		memcpy(o->aim, sym->aim, 4);
-		strncpy(o->symbology, sym->symbology, sizeof(o->symbology) - 1);
-		memcpy(o->pos, sym->pos, sizeof(o->pos));
-		o->pass = cands[k].pass;
-		o->quality = cands[k].quality;
-	}
-	out->count = m;
-	out->passes = r->npasses;
-	out->has_trace = r->have_trace;
-	out->evidence = r->evidence;
-	return DS_OK;
+	if (!STOP(r))
+		rc = passes_at(r, p, &t, &b, first, top);
+	else if (r->s->opts.trace_passes)
+		fprintf(stderr, "drugscan: the evidence is explained\n");
+	if (top)
+		r->top_bars = NULL;
+	bars_free(&b);
+	return rc < 0 ? rc : STOP(r) ? 1 : rc;
 }
 
 int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, ds_error *err)
@@ -603,17 +486,17 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
-		if (rc == 0 && !r.have_trace && !r.zxing_done && s->opts.effort != DS_EFFORT_FAST) {
+		if (rc == 0 && !r.have_trace && !r.explained && !r.zxing_done && s->opts.effort != DS_EFFORT_FAST) {
 			xform t;
 			memset(&t, 0, sizeof(t));
 			t.scale = scales[last];
-			rc = zxing_pass(&r, &levels[last], &t, 0, "zxing");
+			rc = zxing_pass(&r, &levels[last], &t, 0, ZX_LINEAR_QR, "zxing");
 		}
 	}
 	if (rc >= 0)
 		rc = so_code128(&levels[0], scales[0], &s->raw);
 	if (rc >= 0)
-		rc = finish(&r, out);
+		rc = judge_finish(&r, out);
 done:
 	for (i = 1; i < nlevels; i++)
 		plane_free(&levels[i]);

@@ -101,6 +101,10 @@ static zbar_image_scanner_t *make_scanner(void)
 	zbar_image_scanner_set_config(s, ZBAR_I25, ZBAR_CFG_MIN_LEN, 14);
 	zbar_image_scanner_set_config(s, ZBAR_I25, ZBAR_CFG_MAX_LEN, 14);
 	zbar_image_scanner_set_config(s, ZBAR_NONE, ZBAR_CFG_POSITION, 1);
+	/* QR text: converted only where the symbol names its character set (an
+	 * ECI), otherwise the bytes, for charset.c (ZBar's own guess took
+	 * half-width katakana for Big5 and UTF-8 for Shift_JIS) */
+	zbar_image_scanner_set_config(s, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1);
 	return s;
 }
 
@@ -213,6 +217,7 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list
 		r.symbology = describe(sym, r.aim);
 		r.quality = zbar_symbol_get_quality(sym);
 		r.two_d = zbar_symbol_get_type(sym) == ZBAR_QRCODE;
+		r.qr_bytes = r.two_d;
 		if (r.two_d && r.quality < 1)
 			r.quality = 1;
 		bbox(sym, t, r.pos);
