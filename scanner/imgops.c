@@ -318,7 +318,7 @@ void bars_free(bars *b)
  */
 void plane_bars(const plane *in, bars *out)
 {
-	enum { TILE = 24, BINS = 36 };
+	enum { TILE = BARS_TILE, BINS = 36 };
 	double hist[BINS] = {0}, total = 0, best = 0;
 	int cols = in->w / TILE, rows = in->h / TILE, tx, ty, b, peak = 0;
 	float *angles = malloc(sizeof(float) * (size_t)(cols > 0 ? cols : 1) * (size_t)(rows > 0 ? rows : 1));

@@ -31,6 +31,7 @@ int plane_rotate(plane *out, const plane *in, double deg, double zoom);
  * their largest connected group, and the bounding box, with a margin, of the
  * groups big enough to be a barcode. */
 #define BARS_GROUPS 32
+#define BARS_TILE 24 /* pixels */
 typedef struct bars {
 	double angle, strength;
 	int tiles;    /* tiles within 12 degrees of the angle */
@@ -151,6 +152,13 @@ struct ds_scanner {
 #define RUN_PASSES 64  /* pass names kept per decode */
 #define RUN_SYMBOLS 64 /* distinct symbols judged per decode */
 
+/* an accepted read: its corners, and its bounding box grown by one tile */
+typedef struct read_box {
+	double pos[4][2];
+	double x0, y0, x1, y1;
+	int two_d;
+} read_box;
+
 typedef struct run {
 	ds_scanner *s;
 	double t_last;
@@ -163,6 +171,7 @@ typedef struct run {
 	int zxing_done;    /* the top level was read by zxing-cpp already */
 	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
 	double full_scale;
+	double level_scale; /* the scale of the level that runs */
 	/* what the image shows (judge.c, explained()): the top level's groups of
 	 * bars and its scale (NULL before the top level), and the 2D candidate
 	 * regions of the first level, in its pixels, and its scale */
@@ -175,10 +184,15 @@ typedef struct run {
 	int dm_done;       /* the DataMatrix pass has read (the best of) them */
 	int qr_top;        /* zxing-cpp read the whole top level for QR codes */
 	int explained;     /* all of that is covered by accepted symbols */
+	read_box boxes[RUN_SYMBOLS]; /* the accepted reads (judge_update()) */
+	int nboxes;
 } run;
 
 /* judge.c: agreement, misread filters, the evidence explained */
 void judge_update(run *r);   /* have_trace, accepted, explained after a pass */
+/* Are the groups of bars of b (a level of that scale) of at least min_group
+ * tiles read: 3 in 4 of their tiles covered by accepted reads? */
+int judge_bars_read(const run *r, const bars *b, double scale, int min_group);
 int judge_finish(run *r, ds_scan_result *out);
 
 /* second.c: zxing-cpp re-reads ZBar's Code 128 reads on the full plane and

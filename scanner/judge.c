@@ -4,6 +4,7 @@
  * found, and whether what the image shows has all been read (the evidence
  * explained). docs/scanner.md, section 5.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,49 +86,113 @@ static int is_trace(ds_scanner *s, const raw_symbol *sym)
 
 /* ---- the evidence explained ---- */
 
-typedef struct box {
-	double x0, y0, x1, y1;
-} box;
+static int inside(const read_box *b, double x, double y)
+{
+	return x >= b->x0 && x <= b->x1 && y >= b->y0 && y <= b->y1;
+}
 
-static int inside(const box *b, int n, double x, double y)
+static int inside_any(const run *r, double x, double y)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (x >= b[i].x0 && x <= b[i].x1 && y >= b[i].y0 && y <= b[i].y1)
+	for (i = 0; i < r->nboxes; i++)
+		if (inside(&r->boxes[i], x, y))
 			return 1;
 	return 0;
 }
 
+/* The interval of a read's corners along the unit vector (ux, uy) */
+static void span(const read_box *b, double ux, double uy, double *lo, double *hi)
+{
+	int k;
+
+	*lo = 1e18;
+	*hi = -1e18;
+	for (k = 0; k < 4; k++) {
+		double p = b->pos[k][0] * ux + b->pos[k][1] * uy;
+		*lo = p < *lo ? p : *lo;
+		*hi = p > *hi ? p : *hi;
+	}
+}
+
 /*
- * Has everything code-like that the image shows been read? Each group of
- * bars at the top level (of at least top_min_group tiles) must have 3 in 4
- * of its tiles inside the box of an accepted symbol, grown by one tile, and
- * each 2D candidate region of the first level its centre inside one, unless
- * all of them have been looked at for both 2D symbologies: the DataMatrix
- * pass has run (it reads the best of them, up to its budget; no later pass
- * reads a DataMatrix) and zxing-cpp has read the whole top level for QR
- * codes. Printed text makes such regions too. A group or region of a symbol not
+ * Does the 1D read of b cover the point (x, y) of a group it touches? Its
+ * box spans only the scan lines that read it, so across the bars it is
+ * stretched by half its length each way (an EAN-13 is about 0.7 times as
+ * tall as it is long), and along the code by two tiles (m each: the quiet
+ * zones, an EAN-13's first digit printed before its bars).
+ */
+static int covers_1d(const read_box *b, double ux, double uy, double m, double x, double y)
+{
+	double s0, s1, t0, t1, s = x * ux + y * uy, t = -x * uy + y * ux;
+
+	span(b, ux, uy, &s0, &s1);
+	span(b, -uy, ux, &t0, &t1);
+	return s >= s0 - 2 * m && s <= s1 + 2 * m && t >= t0 - (s1 - s0) / 2 && t <= t1 + (s1 - s0) / 2;
+}
+
+/* How many tiles of each group of bars accepted reads cover: a tile inside
+ * a read's box, or covered by a 1D read that touches its group. */
+static void cover_groups(const run *r, const bars *b, double scale, int *covered)
+{
+	uint64_t touch[BARS_GROUPS] = {0};
+	double t = b->tile * scale, th = b->angle * M_PI / 180.0, ux = cos(th), uy = sin(th);
+	int i, k, pass, nb = r->nboxes;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < b->cols * b->rows; i++) {
+			int g = b->label[i] - 1, hit = 0;
+			double x = (i % b->cols + 0.5) * t, y = (i / b->cols + 0.5) * t;
+			if (g < 0)
+				continue;
+			for (k = 0; k < nb && !hit; k++) {
+				const read_box *rb = &r->boxes[k];
+				if (pass == 0 && inside(rb, x, y))
+					touch[g] |= (uint64_t)1 << k;
+				if (pass == 1)
+					hit = inside(rb, x, y) || ((touch[g] >> k & 1) && !rb->two_d && covers_1d(rb, ux, uy, t, x, y));
+			}
+			covered[g] += hit;
+		}
+	}
+}
+
+int judge_bars_read(const run *r, const bars *b, double scale, int min_group)
+{
+	int covered[BARS_GROUPS] = {0}, g;
+
+	if (b->overflow || r->nboxes == 0)
+		return 0;
+	cover_groups(r, b, scale, covered);
+	for (g = 0; g < b->ngroups; g++) {
+		if (b->gsize[g] >= min_group && covered[g] * 4 < b->gsize[g] * 3) {
+			if (r->s->opts.trace_passes)
+				fprintf(stderr, "drugscan: a group of %d bar tiles, %d of them read\n", b->gsize[g], covered[g]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Has everything code-like that the image shows been read? The groups of
+ * bars at the top level (of at least top_min_group tiles) must be read
+ * (judge_bars_read()), and each 2D candidate region of the first level must
+ * have its centre inside the box of an accepted read, unless all of them
+ * have been looked at for both 2D symbologies: the DataMatrix pass has run
+ * (it reads the best of them, up to its budget; no later pass reads a
+ * DataMatrix) and zxing-cpp has read the whole top level for QR codes.
+ * Printed text makes such regions too. A group or region of a symbol not
  * read yet (a trace code beside the EAN-13 read, a DataMatrix not read)
  * keeps the search going; a symbol that leaves no such evidence is not
  * looked for beyond this point.
  */
-static int explained(const run *r, const box *boxes, int nb)
+static int explained(const run *r)
 {
-	const bars *b = r->top_bars;
-	int covered[BARS_GROUPS] = {0}, i, g;
-	double t;
+	int i;
 
-	if (!b || b->overflow || nb == 0)
+	if (!r->top_bars || !judge_bars_read(r, r->top_bars, r->top_scale, r->top_min_group))
 		return 0;
-	t = b->tile * r->top_scale;
-	for (i = 0; i < b->cols * b->rows; i++) {
-		if (b->label[i] && inside(boxes, nb, (i % b->cols + 0.5) * t, (i / b->cols + 0.5) * t))
-			covered[b->label[i] - 1]++;
-	}
-	for (g = 0; g < b->ngroups; g++)
-		if (b->gsize[g] >= r->top_min_group && covered[g] * 4 < b->gsize[g] * 3)
-			return 0;
 	if (r->dm_done && r->qr_top)
 		return 1; /* every 2D region has been looked at */
 	if (r->regions_more)
@@ -135,26 +200,28 @@ static int explained(const run *r, const box *boxes, int nb)
 	for (i = 0; i < r->nregions; i++) {
 		const dm_region *rg = &r->regions[i];
 		double s = r->regions_scale;
-		if (!inside(boxes, nb, (rg->x0 + rg->x1) * s / 2, (rg->y0 + rg->y1) * s / 2))
+		if (!inside_any(r, (rg->x0 + rg->x1) * s / 2, (rg->y0 + rg->y1) * s / 2))
 			return 0;
 	}
 	return 1;
 }
 
 /* After each pass: is a valid trace code accepted, how many symbols are,
- * and is the evidence explained. */
+ * where they are (grown by one bar tile of the level that runs), and is the
+ * evidence explained. */
 void judge_update(run *r)
 {
 	cand cands[RUN_SYMBOLS];
-	box boxes[RUN_SYMBOLS];
 	size_t n = group(r, cands, RUN_SYMBOLS), k;
-	int nb = 0, i;
-	double m = r->top_bars ? r->top_bars->tile * r->top_scale : 0;
+	int i;
+	double m = BARS_TILE * r->level_scale;
 
 	r->have_trace = 0;
 	r->accepted = 0;
+	r->nboxes = 0;
 	for (k = 0; k < n; k++) {
 		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
+		read_box *b = &r->boxes[r->nboxes];
 		if (!accepted(&cands[k], sym))
 			continue;
 		r->accepted++;
@@ -162,21 +229,23 @@ void judge_update(run *r)
 			r->have_trace = 1;
 		if (raw_implausible(sym))
 			continue;
-		boxes[nb].x0 = boxes[nb].x1 = sym->pos[0][0];
-		boxes[nb].y0 = boxes[nb].y1 = sym->pos[0][1];
+		memcpy(b->pos, sym->pos, sizeof(b->pos));
+		b->two_d = sym->two_d;
+		b->x0 = b->x1 = sym->pos[0][0];
+		b->y0 = b->y1 = sym->pos[0][1];
 		for (i = 1; i < 4; i++) {
-			boxes[nb].x0 = sym->pos[i][0] < boxes[nb].x0 ? sym->pos[i][0] : boxes[nb].x0;
-			boxes[nb].x1 = sym->pos[i][0] > boxes[nb].x1 ? sym->pos[i][0] : boxes[nb].x1;
-			boxes[nb].y0 = sym->pos[i][1] < boxes[nb].y0 ? sym->pos[i][1] : boxes[nb].y0;
-			boxes[nb].y1 = sym->pos[i][1] > boxes[nb].y1 ? sym->pos[i][1] : boxes[nb].y1;
+			b->x0 = sym->pos[i][0] < b->x0 ? sym->pos[i][0] : b->x0;
+			b->x1 = sym->pos[i][0] > b->x1 ? sym->pos[i][0] : b->x1;
+			b->y0 = sym->pos[i][1] < b->y0 ? sym->pos[i][1] : b->y0;
+			b->y1 = sym->pos[i][1] > b->y1 ? sym->pos[i][1] : b->y1;
 		}
-		boxes[nb].x0 -= m;
-		boxes[nb].y0 -= m;
-		boxes[nb].x1 += m;
-		boxes[nb].y1 += m;
-		nb++;
+		b->x0 -= m;
+		b->y0 -= m;
+		b->x1 += m;
+		b->y1 += m;
+		r->nboxes++;
 	}
-	r->explained = explained(r, boxes, nb);
+	r->explained = explained(r);
 }
 
 /* ---- the result ---- */

@@ -87,21 +87,26 @@ void ds_scanner_free(ds_scanner *s)
 	free(s);
 }
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* ---- passes ---- */
+static double now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
 
+/* ---- passes ---- */
 static int end_pass(run *r, const char *name)
 {
 	if (r->s->opts.trace_passes) {
-		double t = now_ms();
-		fprintf(stderr, "drugscan: pass %-20s %7.1f ms, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
+		/* the thread's CPU time: what the pass cost, whatever the load */
+		double t = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+		fprintf(stderr, "drugscan: pass %-20s %7.1f ms CPU, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
 		r->t_last = t;
 	}
 	if (r->npasses < RUN_PASSES) {
@@ -118,6 +123,7 @@ static int end_pass(run *r, const char *name)
 static int zbar_scan_pass(run *r, const plane *p, const xform *t, int rows_only, const char *name)
 {
 	int rc = zb_scan(r->s->zb, p, t, rows_only, &r->s->raw);
+
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
@@ -146,6 +152,7 @@ static int op_blur(plane *o, const plane *i, int a) { return plane_blur(o, i, a)
 static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_normalize(o, i); }
 static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
 static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
+static int op_half(plane *o, const plane *i, int a) { (void)a; return plane_half(o, i); }
 
 /* p turned by deg into out, with the transform back; base says where p sits in the level. */
 static int turn(plane *out, xform *t, const plane *p, const xform *base, double deg)
@@ -211,7 +218,8 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, int whole_don
 }
 
 /* zxing-cpp over a whole level (inverted when invert), for what ZBar could not read */
-#define ZX_LINEAR_QR (ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR)
+#define ZX_LINEAR (ZX_CODE128 | ZX_EAN13 | ZX_DATABAR)
+#define ZX_LINEAR_QR (ZX_QR | ZX_LINEAR)
 static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int formats, const char *name)
 {
 	plane inv = {NULL, 0, 0, 0};
@@ -223,10 +231,10 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int fo
 	plane_free(&inv);
 	if (rc == DS_ENOMEM)
 		return rc;
-	if ((formats & ZX_LINEAR_QR) == ZX_LINEAR_QR)
-		r->zxing_done = 1;
-	if (r->top_bars && !invert)
-		r->qr_top = 1;
+	if (!invert && (formats & ZX_LINEAR) == ZX_LINEAR && (r->qr_top || (formats & ZX_QR)))
+		r->zxing_done = 1; /* the whole top level read for everything but DataMatrix */
+	if (r->top_bars && !invert && (formats & ZX_QR))
+		r->qr_top = 1; /* only whole levels are read for QR codes */
 	return end_pass(r, name);
 }
 
@@ -271,8 +279,8 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *
 		TRY(rc);
 	}
 	/* fixed turns, for bars at an angle the estimate could not tell: not when
-	 * it was strong and upright and a symbol was read (the bars were read) */
-	if (effort == DS_EFFORT_THOROUGH || (top && !upright && (b->strength <= 0.25 || r->accepted == 0))) {
+	 * it was strong (upright bars need no turn; tilted ones were deskewed) */
+	if (effort == DS_EFFORT_THOROUGH || (top && !upright && b->strength <= 0.25)) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
@@ -302,32 +310,43 @@ static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, 
 
 /* Nothing read at all by the top level: a code in noise, low contrast or
  * light on dark. zxing-cpp binarises locally by itself and reads a plane in
- * about a quarter of the time of one ZBar pass; then the plane inverted; then,
- * on a single-level image only, ZBar on it smoothed. */
-static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
+ * about a quarter of the time of one ZBar pass: its 1D readers (and QR,
+ * unless the level was read for QR codes already; not when there is no
+ * group of bars either, then), the plane inverted for QR codes; then, on a
+ * single-level image only, ZBar on the level halved (2x2 averaging:
+ * smoother, and a quarter of the work of the level blurred). */
+static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first, int cluster)
 {
+	if (r->qr_top && cluster < 3)
+		r->zxing_done = 1; /* nothing bar-like, and QR codes were looked for */
 	if (!r->zxing_done)
-		TRY(zxing_pass(r, p, t, 0, ZX_LINEAR_QR, "zxing"));
+		TRY(zxing_pass(r, p, t, 0, r->qr_top ? ZX_LINEAR : ZX_LINEAR_QR, "zxing"));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, ZX_LINEAR_QR, "zxing/invert"));
-	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L)
-		TRY(derived_pass(r, p, t, "zbar/smooth-all", op_blur, 1));
+		TRY(zxing_pass(r, p, t, 1, ZX_QR, "zxing/invert"));
+	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L && p->w >= 64 && p->h >= 64) {
+		xform ht = *t;
+		ht.scale *= 2;
+		TRY(derived_pass(r, p, &ht, "zbar/half", op_half, 0));
+	}
 	return 0;
 }
 
-/* The ZBar passes over the region of p where the bars are: plain, then
- * bar_passes(). `plain` 0 leaves out the plain read (the level had one). */
-static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int plain, int top)
+/* The passes over the region of p where the bars are: zxing-cpp's 1D
+ * readers (`zx`), ZBar plainly (`plain`), then bar_passes(). */
+static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int zx, int plain, int top)
 {
 	plane roi = {NULL, 0, 0, 0};
 	xform rt = *t;
-	int rc;
+	int rc = 0;
 
 	rt.tx = b->x0;
 	rt.ty = b->y0;
 	if (plane_crop(&roi, p, b->x0, b->y0, b->x1, b->y1) < 0)
 		return DS_ENOMEM;
-	rc = plain ? zbar_pass(r, &roi, &rt, "zbar") : 0;
+	if (zx)
+		rc = zxing_pass(r, &roi, &rt, 0, ZX_LINEAR, "zxing/bars");
+	if (rc >= 0 && !STOP(r) && plain)
+		rc = zbar_pass(r, &roi, &rt, "zbar");
 	if (rc >= 0 && !STOP(r))
 		rc = bar_passes(r, &roi, &rt, b, top);
 	plane_free(&roi);
@@ -336,22 +355,25 @@ static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int
 
 /*
  * A larger copy of a photo already looked at, with `normal`: work by
- * evidence, cheapest and most telling first. zxing-cpp reads the whole level
- * (QR codes, and 1D codes across rows or columns) several times faster than
- * one ZBar pass. Then, where the bars form a group big enough to be a 1D code
- * at this size (TOP_CLUSTER tiles: 1D codes in the generated photos give
- * 35-67 at 1600x1200, printed text at most 6), ZBar reads only that region,
- * plainly, then turned, smoothed, ...: a whole 3-megapixel level costs ZBar
- * 5 to 10 times more, and a plain read cannot cross the bars of a tilted code.
- * Last, when nothing at all was read, zxing-cpp reads the level inverted.
+ * evidence, cheapest and most telling first. zxing-cpp reads the whole
+ * level for QR codes (a QR trace code too small for the level below).
+ * Then, where the bars form a group big enough to be a 1D code at this size
+ * (TOP_CLUSTER tiles: 1D codes in the generated photos give 35-67 at
+ * 1600x1200, printed text at most 6), zxing-cpp's 1D readers and ZBar read
+ * only that region, ZBar plainly, then turned, smoothed, ...: a whole
+ * 3-megapixel level costs ZBar 5 to 10 times more, zxing-cpp's row scans
+ * over all of it about as much as its QR search, and a plain read cannot
+ * cross the bars of a tilted code. Last, when nothing at all was read,
+ * zxing-cpp reads the level inverted for QR codes (light on dark).
  */
 static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
-	TRY(zxing_pass(r, p, t, 0, ZX_LINEAR_QR, "zxing"));
+	r->zxing_done = 1; /* the level is read here, by evidence */
+	TRY(zxing_pass(r, p, t, 0, ZX_QR, "zxing/qr"));
 	if (b->cluster >= TOP_CLUSTER)
-		TRY(roi_passes(r, p, t, b, 1, 1));
+		TRY(roi_passes(r, p, t, b, 1, 1, 1));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, ZX_LINEAR_QR, "zxing/invert"));
+		TRY(zxing_pass(r, p, t, 1, ZX_QR, "zxing/invert"));
 	return 0;
 }
 
@@ -369,10 +391,10 @@ static int single_by_evidence(run *r, const plane *p, const xform *t, const bars
 	TRY(zbar_pass(r, p, t, "zbar"));
 	TRY(datamatrix_pass(r, p, t, 1, 1, "datamatrix"));
 	if (r->s->raw.n == 0)
-		TRY(nothing_yet_passes(r, p, t, 1));
+		TRY(nothing_yet_passes(r, p, t, 1, b->cluster));
 	if (b->cluster < 3)
 		return 0;
-	return roi_passes(r, p, t, b, 0, 1);
+	return roi_passes(r, p, t, b, 0, 0, 1);
 }
 
 /* The passes of one level, by effort and place (level_passes()). */
@@ -389,14 +411,17 @@ static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first,
 	if (effort == DS_EFFORT_FAST && !top)
 		return 0;
 	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
-		TRY(nothing_yet_passes(r, p, t, first));
+		TRY(nothing_yet_passes(r, p, t, first, b->cluster));
 	if (b->cluster < 3 && effort != DS_EFFORT_THOROUGH)
 		return 0; /* nothing bar-like at this level: scattered tiles are text */
+	/* below the top level: no bar passes over groups of bars all read */
+	if (!top && effort != DS_EFFORT_THOROUGH && judge_bars_read(r, b, t->scale, 3))
+		return 0;
 	if (b->tiles == 0) {
 		b->x1 = p->w;
 		b->y1 = p->h;
 	}
-	return roi_passes(r, p, t, b, 0, top);
+	return roi_passes(r, p, t, b, 0, 0, top);
 }
 
 /*
@@ -417,6 +442,7 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
+	r->level_scale = scale;
 	plane_bars(p, &b);
 	if (r->s->opts.trace_passes)
 		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, largest group %d, angle %.0f, strength %.2f\n", p->w,
@@ -456,7 +482,7 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.s = s;
-	r.t_last = t0;
+	r.t_last = clock_ms(CLOCK_THREAD_CPUTIME_ID);
 	zb_reset(s->zb);
 	raw_clear(&s->raw);
 	levels[0].px = img->gray;
@@ -490,7 +516,7 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 			xform t;
 			memset(&t, 0, sizeof(t));
 			t.scale = scales[last];
-			rc = zxing_pass(&r, &levels[last], &t, 0, ZX_LINEAR_QR, "zxing");
+			rc = zxing_pass(&r, &levels[last], &t, 0, r.qr_top ? ZX_LINEAR : ZX_LINEAR_QR, "zxing");
 		}
 	}
 	if (rc >= 0)
@@ -512,7 +538,7 @@ int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char
 {
 	ds_image img;
 	ds_load_opts lo;
-	double t0 = now_ms();
+	double t0 = now_ms(), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -559,6 +585,8 @@ int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char
 		ds_image_free(&img);
 	}
 	out->elapsed_ms = now_ms() - t0;
+	if (s->opts.trace_passes)
+		fprintf(stderr, "drugscan: %s: %.1f ms CPU, loading included\n", name, clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0);
 	return rc;
 }
 
