@@ -256,19 +256,30 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int fo
  * rows only, for its scan lines must cross the bars and its columns would run
  * along them.
  */
+/* Below the top level (not thorough), the bar passes end once all the
+ * level's groups of bars are read: the level above looks further. */
+#define LEVEL_READ(r, b, scale, top) \
+	(!(top) && (r)->s->opts.effort != DS_EFFORT_THOROUGH && judge_bars_read((r), (b), (scale), 3))
+#define TRY_BARS(expr)                            \
+	do {                                          \
+		TRY(expr);                                \
+		if (LEVEL_READ(r, b, rt->scale, top))     \
+			return 0;                             \
+	} while (0)
+
 static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *b, int top, const plane *upright,
                          const xform *ut)
 {
 	ds_effort effort = r->s->opts.effort;
 
 	if (upright)
-		TRY(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
+		TRY_BARS(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
 	if (effort == DS_EFFORT_FAST)
 		return 0;
-	TRY(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
-	TRY(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
-	TRY(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
-	TRY(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
 	if (upright) {
 		plane d = {NULL, 0, 0, 0};
 		int rc;
@@ -290,18 +301,23 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *
 	return 0;
 }
 
+/* ZBar tolerates a tilt only while one scan line still crosses every bar:
+ * a long code with short bars needs turning straight from about 3 degrees */
+static int off_axis(double angle)
+{
+	double dev = fmod(angle, 90.0);
+
+	return (dev < 45 ? dev : 90 - dev) > 3;
+}
+
 static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
 {
-	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
-	 * a long code with short bars needs turning straight from about 3 degrees */
-	double dev = fmod(b->angle, 90.0);
-	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
 	plane up = {NULL, 0, 0, 0};
 	xform ut;
 	int rc;
 
 	/* scan lines must cross the bars: turn the gradient direction horizontal */
-	if (b->strength > 0.25 && off_axis && turn(&up, &ut, roi, rt, -b->angle) < 0)
+	if (b->strength > 0.25 && off_axis(b->angle) && turn(&up, &ut, roi, rt, -b->angle) < 0)
 		return DS_ENOMEM;
 	rc = bar_passes_on(r, roi, rt, b, top, up.px ? &up : NULL, &ut);
 	plane_free(&up);
@@ -415,7 +431,7 @@ static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first,
 	if (b->cluster < 3 && effort != DS_EFFORT_THOROUGH)
 		return 0; /* nothing bar-like at this level: scattered tiles are text */
 	/* below the top level: no bar passes over groups of bars all read */
-	if (!top && effort != DS_EFFORT_THOROUGH && judge_bars_read(r, b, t->scale, 3))
+	if (LEVEL_READ(r, b, t->scale, top))
 		return 0;
 	if (b->tiles == 0) {
 		b->x1 = p->w;
