@@ -18,6 +18,7 @@
 #include "zxing.h"
 
 #define CELL 16
+#define REGRID_MAX 400 /* crops up to this size get a last try on a regular grid */
 #define MAX_CELLS 16384
 
 /* Mark cells that look like a 2D symbol: busy in x and y, not one-directional. */
@@ -197,6 +198,28 @@ static int zx_variants(const plane *crop, const xform *t, raw_list *out)
 	return rc;
 }
 
+/* A crop no variant read, redrawn on a regular grid by its timing patterns
+ * (regrid.c); a read there gets the crop's corners as its position. */
+static int zx_regrid(const plane *crop, const xform *t, raw_list *out)
+{
+	plane grid;
+	xform none;
+	size_t from = out->n, i;
+	int rc = dm_regrid(crop, &grid), k;
+
+	if (rc <= 0)
+		return rc;
+	memset(&none, 0, sizeof(none));
+	none.scale = 1;
+	rc = zx_plane(&grid, &none, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
+	plane_free(&grid);
+	for (i = from; i < out->n; i++)
+		for (k = 0; k < 4; k++)
+			xform_apply(t, k == 1 || k == 2 ? crop->w : 0, k >= 2 ? crop->h : 0, &out->v[i].pos[k][0],
+			            &out->v[i].pos[k][1]);
+	return rc;
+}
+
 /* zxing-cpp on one region, cropped from the full-resolution plane. */
 static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 {
@@ -205,7 +228,7 @@ static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 	int x0 = (int)(rg->x0 * k) - m, y0 = (int)(rg->y0 * k) - m;
 	int x1 = (int)(rg->x1 * k) + m, y1 = (int)(rg->y1 * k) + m;
 	plane crop = {NULL, 0, 0, 0}, big = {NULL, 0, 0, 0};
-	xform t;
+	xform t, tb;
 	int rc, longer;
 
 	x0 = x0 < 0 ? 0 : x0;
@@ -223,14 +246,17 @@ static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 			plane_free(&crop);
 			return DS_ENOMEM;
 		}
-		t.rotated = 1;
-		t.zoom = 2.0;
-		t.cos_a = 1;
-		rc = zx_variants(&big, &t, out);
+		tb = t;
+		tb.rotated = 1;
+		tb.zoom = 2.0;
+		tb.cos_a = 1;
+		rc = zx_variants(&big, &tb, out);
 		plane_free(&big);
 	} else {
 		rc = zx_variants(&crop, &t, out);
 	}
+	if (rc == 0 && longer <= REGRID_MAX)
+		rc = zx_regrid(&crop, &t, out);
 	plane_free(&crop);
 	return rc;
 }

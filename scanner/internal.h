@@ -136,6 +136,10 @@ typedef struct dm_job {
  * when p had more candidates than that (or could not be searched). */
 int dm_find_regions(const plane *p, dm_region *out, int *more);
 int dm_scan(const dm_job *job, raw_list *out); /* returns the reads added, or a negative DS_E* */
+/* regrid.c: an upright or quarter-turned DataMatrix in p redrawn on a regular
+ * grid from its timing patterns; 1 with out (owned), 0 when p holds no such
+ * symbol, or DS_ENOMEM */
+int dm_regrid(const plane *p, plane *out);
 /* zxing-cpp over a plane (formats, flags: zxing.h); reads pass through t */
 int zx_plane(const plane *p, const xform *t, int formats, int flags, raw_list *out);
 

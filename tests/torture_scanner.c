@@ -480,7 +480,6 @@ static void test_pipeline_fixtures(void **state)
 /* What the decoder does not read yet, and why; a miss not listed here fails,
  * and so does a listed one that starts to read (update the list). */
 static const char *const known_misses[] = {
-	"datamatrix-1/distorted.png", /* module grid distorted beyond zxing-cpp 1.4's sampling */
 	"ean13-1/#526.png",           /* neither ZBar nor zxing-cpp 1.4 reads it */
 	"ean13-2/28.png",
 	"qrcode-2/33.png",
