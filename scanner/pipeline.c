@@ -394,6 +394,21 @@ static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b
 }
 
 /*
+ * The full-resolution reload of a JPEG read smaller first (normal): the
+ * smaller copy was read whole for QR codes and its DataMatrix regions were
+ * read from this level already, so what is left is a 1D code too fine for
+ * it (a long GS1-128 with small modules): the groups of bars, read as on a
+ * top level by evidence, and nothing else.
+ */
+static int full_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	r->zxing_done = 1;
+	if (b->cluster < TOP_CLUSTER)
+		return 0;
+	return roi_passes(r, p, t, b, 1, 1, 1);
+}
+
+/*
  * An image of one level (a crop, a small photo), with `normal`: zxing-cpp
  * reads it whole first for QR and DataMatrix: it reads most 2D symbols in a
  * few milliseconds, and a 2D symbol read explains its region (1D symbols
@@ -418,6 +433,8 @@ static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first,
 {
 	ds_effort effort = r->s->opts.effort;
 
+	if (r->s->only_full && effort == DS_EFFORT_NORMAL)
+		return full_by_evidence(r, p, t, b);
 	if (top && effort == DS_EFFORT_NORMAL)
 		return first ? single_by_evidence(r, p, t, b) : top_by_evidence(r, p, t, b);
 	TRY(zbar_pass(r, p, t, "zbar"));
@@ -463,8 +480,9 @@ static int level_passes(run *r, const plane *p, double scale, int first, int top
 	if (r->s->opts.trace_passes)
 		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, largest group %d, angle %.0f, strength %.2f\n", p->w,
 		        p->h, b.tiles, b.cluster, b.angle, b.strength);
+	if (b.cluster > r->evidence)
+		r->evidence = b.cluster; /* the largest group of bars on any level */
 	if (first) {
-		r->evidence = b.cluster;
 		r->nregions = dm_find_regions(p, r->regions, &r->regions_more);
 		r->regions_scale = scale;
 		if (r->s->opts.trace_passes)

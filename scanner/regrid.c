@@ -201,7 +201,7 @@ static void quarter(const uint8_t *m, int w, int h, uint8_t *out)
 
 int dm_regrid(const plane *p, plane *out)
 {
-	int w = p->w, h = p->h, n = w * h, t, turn, rc = 0, i, b[4], size, bw, bh;
+	int w = p->w, h = p->h, n = w * h, t, turn, rc = 0, i, b[4] = {0, 0, -1, -1}, size, bw, bh;
 	uint8_t *m = malloc((size_t)n), *sub = NULL, *tmp = NULL;
 
 	memset(out, 0, sizeof(*out));
