@@ -305,6 +305,29 @@ static void bar_clusters(const float *angles, int cols, int rows, bars *out)
 	free(stack);
 }
 
+void bars_box(bars *b, int min_group, int w, int h)
+{
+	int i, x0 = b->cols, y0 = b->rows, x1 = -1, y1 = -1, t = b->tile;
+
+	if (!b->label || b->overflow)
+		return;
+	for (i = 0; i < b->cols * b->rows; i++) {
+		int x = i % b->cols, y = i / b->cols;
+		if (!b->label[i] || b->gsize[b->label[i] - 1] < min_group)
+			continue;
+		x0 = x < x0 ? x : x0;
+		y0 = y < y0 ? y : y0;
+		x1 = x > x1 ? x : x1;
+		y1 = y > y1 ? y : y1;
+	}
+	if (x1 < 0)
+		return;
+	b->x0 = (x0 - 2) * t < 0 ? 0 : (x0 - 2) * t;
+	b->y0 = (y0 - 2) * t < 0 ? 0 : (y0 - 2) * t;
+	b->x1 = (x1 + 3) * t > w ? w : (x1 + 3) * t;
+	b->y1 = (y1 + 3) * t > h ? h : (y1 + 3) * t;
+}
+
 void bars_free(bars *b)
 {
 	free(b->label);

@@ -50,6 +50,9 @@ typedef struct bars {
 /* fills *out (bars_free() it after) */
 void plane_bars(const plane *in, bars *out);
 void bars_free(bars *b);
+/* Narrow b's box to its groups of at least min_group tiles (a w x h level),
+ * grown by 2 tiles; unchanged when there is none. */
+void bars_box(bars *b, int min_group, int w, int h);
 /* Copy the rectangle [x0,x1) x [y0,y1) of in. */
 int plane_crop(plane *out, const plane *in, int x0, int y0, int x1, int y1);
 
@@ -104,8 +107,9 @@ int raw_same_1d_place(const double a[4][2], const double b[4][2]);
 typedef struct zbar_ctx zbar_ctx;
 zbar_ctx *zb_new(void);
 void zb_free(zbar_ctx *z);
-/* rows_only: horizontal scan lines only (a plane turned so that its bars stand upright) */
-int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list *out);
+/* rows_only: horizontal scan lines only (a plane turned so that its bars
+ * stand upright); every_line: every row (and column) even of a large plane */
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, int every_line, raw_list *out);
 /* ZBar's scanner keeps state from image to image (its edge thresholds): start
  * the next image with a fresh one, so a result never depends on the last. */
 void zb_reset(zbar_ctx *z);

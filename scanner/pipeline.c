@@ -122,7 +122,9 @@ static int end_pass(run *r, const char *name)
 
 static int zbar_scan_pass(run *r, const plane *p, const xform *t, int rows_only, const char *name)
 {
-	int rc = zb_scan(r->s->zb, p, t, rows_only, &r->s->raw);
+	/* the full-resolution reload is for codes too fine for the copy read
+	 * first: its turned planes are read along every row */
+	int rc = zb_scan(r->s->zb, p, t, rows_only, rows_only && r->s->only_full, &r->s->raw);
 
 	if (rc == DS_ENOMEM)
 		return rc;
@@ -274,8 +276,8 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *
 
 	if (upright)
 		TRY_BARS(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
-	if (effort == DS_EFFORT_FAST)
-		return 0;
+	if (effort == DS_EFFORT_FAST || r->s->only_full)
+		return 0; /* the reload: zxing-cpp, ZBar plain and deskewed only (full_by_evidence()) */
 	TRY_BARS(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
 	TRY_BARS(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
 	TRY_BARS(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
@@ -384,10 +386,13 @@ static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int
  */
 static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
+	bars g = *b;
+
 	r->zxing_done = 1; /* the level is read here, by evidence */
 	TRY(zxing_pass(r, p, t, 0, ZX_QR, "zxing/qr"));
+	bars_box(&g, TOP_CLUSTER, p->w, p->h); /* the region of the groups worth it, not of text */
 	if (b->cluster >= TOP_CLUSTER)
-		TRY(roi_passes(r, p, t, b, 1, 1, 1));
+		TRY(roi_passes(r, p, t, &g, 1, 1, 1));
 	if (r->s->raw.n == 0)
 		TRY(zxing_pass(r, p, t, 1, ZX_QR, "zxing/invert"));
 	return 0;
@@ -397,15 +402,21 @@ static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b
  * The full-resolution reload of a JPEG read smaller first (normal): the
  * smaller copy was read whole for QR codes and its DataMatrix regions were
  * read from this level already, so what is left is a 1D code too fine for
- * it (a long GS1-128 with small modules): the groups of bars, read as on a
- * top level by evidence, and nothing else.
+ * it (a long GS1-128 with small modules): the region of the groups of bars
+ * of at least TOP_CLUSTER tiles, read by zxing-cpp's 1D readers, ZBar
+ * plainly and turned upright (along every row), and nothing else: the
+ * smoothed, stretched, binarised and inverted copies were read at the
+ * smaller size, and at 12 megapixels each costs 20-70 ms.
  */
 static int full_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
+	bars g = *b;
+
 	r->zxing_done = 1;
 	if (b->cluster < TOP_CLUSTER)
 		return 0;
-	return roi_passes(r, p, t, b, 1, 1, 1);
+	bars_box(&g, TOP_CLUSTER, p->w, p->h);
+	return roi_passes(r, p, t, &g, 1, 1, 1);
 }
 
 /*

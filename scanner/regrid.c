@@ -164,6 +164,8 @@ static int draw(const uint8_t *m, int w, const int b[4], plane *out)
 		return 0;
 	half = bw / cols / 2;
 	half = half < 1 ? 1 : half;
+	if (2 * half >= bh || 2 * half >= bw)
+		return 0; /* modules taller than the symbol: not one */
 	cols = runs(m, w, b[0], b[1] + half, 1, 0, bw, cx);
 	rows = runs(m, w, b[2] - half, b[1], 0, 1, bh, cy);
 	if (cols < 8 || rows < 8 || cols % 2 || rows % 2)

@@ -192,7 +192,7 @@ void zb_reset(zbar_ctx *z)
 		z->reset = 1;
 }
 
-int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list *out)
+int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, int every_line, raw_list *out)
 {
 	const zbar_symbol_t *sym;
 	int n, density;
@@ -207,7 +207,7 @@ int zb_scan(zbar_ctx *z, const plane *p, const xform *t, int rows_only, raw_list
 	}
 	/* ZBAR_CFG_X_DENSITY is the spacing of the vertical scan lines (0: none),
 	 * Y_DENSITY of the horizontal ones: every other line on a large plane */
-	density = (long)p->w * p->h > DENSE_MAX ? 2 : 1;
+	density = (long)p->w * p->h > DENSE_MAX && !every_line ? 2 : 1;
 	zbar_image_scanner_set_config(z->scanner, ZBAR_NONE, ZBAR_CFG_X_DENSITY, rows_only ? 0 : density);
 	zbar_image_scanner_set_config(z->scanner, ZBAR_NONE, ZBAR_CFG_Y_DENSITY, density);
 	zbar_image_set_size(z->image, (unsigned)p->w, (unsigned)p->h);
