@@ -421,16 +421,21 @@ static int full_by_evidence(run *r, const plane *p, const xform *t, const bars *
 
 /*
  * An image of one level (a crop, a small photo), with `normal`: zxing-cpp
- * reads it whole first for QR and DataMatrix: it reads most 2D symbols in a
- * few milliseconds, and a 2D symbol read explains its region (1D symbols
- * are left to ZBar first, as on every other level: zxing-cpp alone was seen
- * reading one EAN-13 two ways on two rows). Then ZBar on the whole level, the DataMatrix regions, and what
+ * reads it whole for QR and DataMatrix: it reads most 2D symbols in a few
+ * milliseconds, and a 2D symbol read explains its region. It goes first
+ * unless the level shows a group of bars: then ZBar reads first, so that
+ * the EAN-13 beside a 2D trace code is read before the trace code stops the
+ * search (1D symbols are left to ZBar first, as on every other level:
+ * zxing-cpp alone was seen reading one EAN-13 two ways on two rows). Then ZBar on the whole level, the DataMatrix regions, and what
  * level_passes() runs after them. Each pass may stop the search (STOP()).
  */
 static int single_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
+	if (b->cluster >= 3) /* bars: ZBar first, for the EAN-13 beside a 2D trace code */
+		TRY(zbar_pass(r, p, t, "zbar"));
 	TRY(zxing_pass(r, p, t, 0, ZX_QR | ZX_DATAMATRIX, "zxing/2d"));
-	TRY(zbar_pass(r, p, t, "zbar"));
+	if (b->cluster < 3)
+		TRY(zbar_pass(r, p, t, "zbar"));
 	TRY(datamatrix_pass(r, p, t, 1, 1, "datamatrix"));
 	if (r->s->raw.n == 0)
 		TRY(nothing_yet_passes(r, p, t, 1, b->cluster));
