@@ -202,17 +202,21 @@ static int zx_variants(const plane *crop, const xform *t, raw_list *out)
  * (regrid.c); a read there gets the crop's corners as its position. */
 static int zx_regrid(const plane *crop, const xform *t, raw_list *out)
 {
-	plane grid;
+	plane grid[DM_REGRID_MAX];
 	xform none;
 	size_t from = out->n, i;
-	int rc = dm_regrid(crop, &grid), k;
+	int rc = 0, k, n = dm_regrid(crop, grid);
 
-	if (rc <= 0)
-		return rc;
+	if (n <= 0)
+		return n;
 	memset(&none, 0, sizeof(none));
 	none.scale = 1;
-	rc = zx_plane(&grid, &none, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
-	plane_free(&grid);
+	for (k = 0; k < n && rc == 0; k++)
+		rc = zx_plane(&grid[k], &none, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
+	for (k = 0; k < n; k++)
+		plane_free(&grid[k]);
+	if (rc <= 0)
+		return rc;
 	for (i = from; i < out->n; i++)
 		for (k = 0; k < 4; k++)
 			xform_apply(t, k == 1 || k == 2 ? crop->w : 0, k >= 2 ? crop->h : 0, &out->v[i].pos[k][0],
@@ -286,5 +290,9 @@ int dm_scan(const dm_job *job, raw_list *out)
 		if ((rc = zx_region(job, &rg[i], out)) < 0)
 			return rc;
 	}
+	if (out->n == 0 && rg != &whole && (long)p->w * p->h <= 640L * 640L &&
+	    !already_read(out, 0, 0, p->w * job->lt->scale, p->h * job->lt->scale) &&
+	    (rc = zx_regrid(p, job->lt, out)) < 0) /* a close-up: the regions may be pieces of one symbol */
+		return rc;
 	return (int)(out->n - from);
 }

@@ -143,7 +143,9 @@ int dm_scan(const dm_job *job, raw_list *out); /* returns the reads added, or a 
 /* regrid.c: an upright or quarter-turned DataMatrix in p redrawn on a regular
  * grid from its timing patterns; 1 with out (owned), 0 when p holds no such
  * symbol, or DS_ENOMEM */
-int dm_regrid(const plane *p, plane *out);
+#define DM_REGRID_MAX 3
+/* up to 3 drawings of p's symbol on a regular grid (as it is, straightened, and with a local threshold): how many, or DS_ENOMEM */
+int dm_regrid(const plane *p, plane out[DM_REGRID_MAX]);
 /* zxing-cpp over a plane (formats, flags: zxing.h); reads pass through t */
 int zx_plane(const plane *p, const xform *t, int formats, int flags, raw_list *out);
 
