@@ -214,7 +214,7 @@ static int runs(const uint8_t *m, int w, int x, int y, int dx, int dy, int n, do
 	}
 	med = sorted[k / 2];
 	for (i = 0; i < k; i++)
-		if (3 * len[i] < med || len[i] > 3 * med)
+		if (4 * len[i] < med || len[i] > 4 * med)
 			return 0;
 	return k;
 }
@@ -235,6 +235,15 @@ static int draw(const uint8_t *m, int w, const int b[4], plane *out)
 		return 0; /* modules taller than the symbol: not one */
 	cols = runs(m, w, b[0], b[1] + half, 1, 0, bw, cx);
 	rows = runs(m, w, b[2] - half, b[1], 0, 1, bh, cy);
+	if (cols >= 8 && rows >= 8) {
+		/* then along the middle of the first row and of the last column: on a curved
+		 * symbol the modules at its sides are narrower than the average half module */
+		int top = b[1] + (int)(cy[0] + 0.5), right = b[0] + (int)(cx[cols - 1] + 0.5);
+		if (top < b[3] && right > b[0]) {
+			cols = runs(m, w, b[0], top, 1, 0, bw, cx);
+			rows = cols >= 8 ? runs(m, w, b[0] + (int)(cx[cols - 1] + 0.5), b[1], 0, 1, bh, cy) : 0;
+		}
+	}
 	if (cols < 8 || rows < 8 || cols % 2 || rows % 2)
 		return 0;
 	W = (cols + 4) * REGRID_MODULE;
