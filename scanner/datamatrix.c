@@ -18,18 +18,24 @@
 #include "zxing.h"
 
 #define CELL 16
+#define REGRID_MAX 400 /* crops up to this size get a last try on a regular grid */
 #define MAX_CELLS 16384
 
 /* Mark cells that look like a 2D symbol: busy in x and y, not one-directional. */
-static int find_regions(const plane *p, dm_region *out, int max)
+int dm_find_regions(const plane *p, dm_region *out, int *more)
 {
 	int cw = p->w / CELL, ch = p->h / CELL, n = 0, cx, cy, i;
 	uint8_t *mark;
 	double *score;
 	int *stack;
 
-	if (cw < 1 || ch < 1 || cw * ch > MAX_CELLS)
+	*more = 0;
+	if (cw < 1 || ch < 1)
 		return 0;
+	if (cw * ch > MAX_CELLS) {
+		*more = 1; /* not searched: unknown */
+		return 0;
+	}
 	mark = calloc((size_t)(cw * ch), 1);
 	score = calloc((size_t)(cw * ch), sizeof(double));
 	stack = malloc(sizeof(int) * (size_t)(cw * ch));
@@ -37,6 +43,7 @@ static int find_regions(const plane *p, dm_region *out, int max)
 		free(mark);
 		free(score);
 		free(stack);
+		*more = 1;
 		return 0;
 	}
 	for (cy = 0; cy < ch; cy++) {
@@ -58,7 +65,7 @@ static int find_regions(const plane *p, dm_region *out, int max)
 			}
 		}
 	}
-	for (i = 0; i < cw * ch && n < max; i++) {
+	for (i = 0; i < cw * ch; i++) {
 		int top = 0, x0 = cw, y0 = ch, x1 = 0, y1 = 0, cells = 0;
 		double s = 0;
 		if (mark[i] != 1)
@@ -87,6 +94,10 @@ static int find_regions(const plane *p, dm_region *out, int max)
 		/* a DataMatrix is square or 2:1 at most; text lines are long and thin */
 		if (x1 - x0 + 1 > 3 * (y1 - y0 + 1) || y1 - y0 + 1 > 3 * (x1 - x0 + 1))
 			continue;
+		if (n == DM_MAX_REGIONS) {
+			*more = 1;
+			continue;
+		}
 		/* a margin of one cell around the group for the quiet zone */
 		out[n].x0 = (x0 - 1 < 0 ? 0 : x0 - 1) * CELL;
 		out[n].y0 = (y0 - 1 < 0 ? 0 : y0 - 1) * CELL;
@@ -133,6 +144,11 @@ static int zx_to_raw(void *ctx, const zx_read *r)
 	s.from_zxing = 1;
 	for (k = 0; k < 4; k++)
 		xform_apply(c->t, r->pos[k][0], r->pos[k][1], &s.pos[k][0], &s.pos[k][1]);
+	if (r->format == ZX_QR && !r->eci) {
+		/* the character set by the rule ZBar's reads get (charset.c) */
+		s.qr_bytes = 1;
+		return raw_push(c->out, &s, r->raw, r->raw_len);
+	}
 	return raw_push(c->out, &s, r->data, r->len);
 }
 
@@ -147,16 +163,17 @@ int zx_plane(const plane *p, const xform *t, int formats, int flags, raw_list *o
 
 /* ---- the pass ---- */
 
-/* Is a DataMatrix read since index `from` centred inside this rectangle (original pixels)? */
-static int already_read(const raw_list *out, size_t from, double x0, double y0, double x1, double y1)
+/* Is a 2D symbol read (by any pass, DataMatrix or QR, not a payload
+ * found in noise) centred inside this rectangle (original pixels)? */
+static int already_read(const raw_list *out, double x0, double y0, double x1, double y1)
 {
 	size_t i;
 
-	for (i = from; i < out->n; i++) {
+	for (i = 0; i < out->n; i++) {
 		const raw_symbol *s = &out->v[i];
 		double cx = (s->pos[0][0] + s->pos[1][0] + s->pos[2][0] + s->pos[3][0]) / 4;
 		double cy = (s->pos[0][1] + s->pos[1][1] + s->pos[2][1] + s->pos[3][1]) / 4;
-		if (s->aim[1] == 'd' && cx >= x0 && cx < x1 && cy >= y0 && cy < y1)
+		if (s->two_d && !raw_implausible(s) && cx >= x0 && cx < x1 && cy >= y0 && cy < y1)
 			return 1;
 	}
 	return 0;
@@ -181,6 +198,32 @@ static int zx_variants(const plane *crop, const xform *t, raw_list *out)
 	return rc;
 }
 
+/* A crop no variant read, redrawn on a regular grid by its timing patterns
+ * (regrid.c); a read there gets the crop's corners as its position. */
+static int zx_regrid(const plane *crop, const xform *t, raw_list *out)
+{
+	plane grid[DM_REGRID_MAX];
+	xform none;
+	size_t from = out->n, i;
+	int rc = 0, k, n = dm_regrid(crop, grid);
+
+	if (n <= 0)
+		return n;
+	memset(&none, 0, sizeof(none));
+	none.scale = 1;
+	for (k = 0; k < n && rc == 0; k++)
+		rc = zx_plane(&grid[k], &none, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
+	for (k = 0; k < n; k++)
+		plane_free(&grid[k]);
+	if (rc <= 0)
+		return rc;
+	for (i = from; i < out->n; i++)
+		for (k = 0; k < 4; k++)
+			xform_apply(t, k == 1 || k == 2 ? crop->w : 0, k >= 2 ? crop->h : 0, &out->v[i].pos[k][0],
+			            &out->v[i].pos[k][1]);
+	return rc;
+}
+
 /* zxing-cpp on one region, cropped from the full-resolution plane. */
 static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 {
@@ -189,7 +232,7 @@ static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 	int x0 = (int)(rg->x0 * k) - m, y0 = (int)(rg->y0 * k) - m;
 	int x1 = (int)(rg->x1 * k) + m, y1 = (int)(rg->y1 * k) + m;
 	plane crop = {NULL, 0, 0, 0}, big = {NULL, 0, 0, 0};
-	xform t;
+	xform t, tb;
 	int rc, longer;
 
 	x0 = x0 < 0 ? 0 : x0;
@@ -207,42 +250,49 @@ static int zx_region(const dm_job *job, const dm_region *rg, raw_list *out)
 			plane_free(&crop);
 			return DS_ENOMEM;
 		}
-		t.rotated = 1;
-		t.zoom = 2.0;
-		t.cos_a = 1;
-		rc = zx_variants(&big, &t, out);
+		tb = t;
+		tb.rotated = 1;
+		tb.zoom = 2.0;
+		tb.cos_a = 1;
+		rc = zx_variants(&big, &tb, out);
 		plane_free(&big);
 	} else {
 		rc = zx_variants(&crop, &t, out);
 	}
+	if (rc == 0 && longer <= REGRID_MAX)
+		rc = zx_regrid(&crop, &t, out);
 	plane_free(&crop);
 	return rc;
 }
 
 int dm_scan(const dm_job *job, raw_list *out)
 {
-	dm_region regions[32];
+	dm_region whole;
+	const dm_region *rg = job->regions;
 	size_t from = out->n;
-	int n, i, rc, max = job->max_regions > 32 ? 32 : job->max_regions;
+	int n = job->nregions < job->max_regions ? job->nregions : job->max_regions, i, rc;
 	const plane *p = job->level;
 
-	rc = zx_plane(p, job->lt, ZX_DATAMATRIX, ZX_TRY_HARDER, out);
-	if (rc < 0)
+	if (!job->whole_done && (rc = zx_plane(p, job->lt, ZX_DATAMATRIX, ZX_TRY_HARDER, out)) < 0)
 		return rc;
-	n = find_regions(p, regions, max);
-	if (n == 0 && (long)p->w * p->h <= 640L * 640L) {
+	if (job->nregions == 0 && (long)p->w * p->h <= 640L * 640L) {
 		/* a small crop with no clear candidate: all of it */
-		regions[0].x0 = regions[0].y0 = 0;
-		regions[0].x1 = p->w;
-		regions[0].y1 = p->h;
+		whole.x0 = whole.y0 = 0;
+		whole.x1 = p->w;
+		whole.y1 = p->h;
+		rg = &whole;
 		n = 1;
 	}
 	for (i = 0; i < n; i++) {
 		double s = job->lt->scale;
-		if (already_read(out, from, regions[i].x0 * s, regions[i].y0 * s, regions[i].x1 * s, regions[i].y1 * s))
+		if (already_read(out, rg[i].x0 * s, rg[i].y0 * s, rg[i].x1 * s, rg[i].y1 * s))
 			continue;
-		if ((rc = zx_region(job, &regions[i], out)) < 0)
+		if ((rc = zx_region(job, &rg[i], out)) < 0)
 			return rc;
 	}
+	if (out->n == 0 && rg != &whole && (long)p->w * p->h <= 640L * 640L &&
+	    !already_read(out, 0, 0, p->w * job->lt->scale, p->h * job->lt->scale) &&
+	    (rc = zx_regrid(p, job->lt, out)) < 0) /* a close-up: the regions may be pieces of one symbol */
+		return rc;
 	return (int)(out->n - from);
 }

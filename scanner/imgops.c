@@ -235,9 +235,11 @@ static void bar_clusters(const float *angles, int cols, int rows, bars *out)
 
 	out->x0 = cols;
 	out->y0 = rows;
-	if (!mark || !stack) {
+	out->label = calloc((size_t)(n > 0 ? n : 1), 1);
+	if (!mark || !stack || !out->label) {
 		free(mark);
 		free(stack);
+		out->overflow = 1; /* no groups known: nothing counts as explained */
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -249,18 +251,20 @@ static void bar_clusters(const float *angles, int cols, int rows, bars *out)
 		mark[i] = d <= 12;
 		out->tiles += mark[i];
 	}
-	/* pass 0 finds the largest group; pass 1 takes the box of the groups that count */
+	/* pass 0 finds the largest group; pass 1 takes the box of the groups
+	 * that count and labels them */
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++)
 			mark[i] = mark[i] ? 1 : 0;
 		for (i = 0; i < n; i++) {
-			int top = 0, size = 0, x0 = cols, y0 = rows, x1 = 0, y1 = 0;
+			int top = 0, size = 0, x0 = cols, y0 = rows, x1 = 0, y1 = 0, label = 0, k;
 			if (mark[i] != 1)
 				continue;
 			stack[top++] = i;
 			mark[i] = 2;
 			while (top) {
 				int c = stack[--top], x = c % cols, y = c / cols, dx, dy;
+				stack[n - 1 - size] = c; /* the group's tiles, from the far end (the stack never meets them) */
 				size++;
 				x0 = x < x0 ? x : x0;
 				y0 = y < y0 ? y : y0;
@@ -277,16 +281,57 @@ static void bar_clusters(const float *angles, int cols, int rows, bars *out)
 			}
 			if (pass == 0) {
 				out->cluster = size > out->cluster ? size : out->cluster;
-			} else if (size >= BAR_CLUSTER || (out->cluster < BAR_CLUSTER && size == out->cluster)) {
+				continue;
+			}
+			if (size >= BAR_CLUSTER || (out->cluster < BAR_CLUSTER && size == out->cluster)) {
 				out->x0 = x0 < out->x0 ? x0 : out->x0;
 				out->y0 = y0 < out->y0 ? y0 : out->y0;
 				out->x1 = x1 > out->x1 ? x1 : out->x1;
 				out->y1 = y1 > out->y1 ? y1 : out->y1;
 			}
+			if (size < BAR_CLUSTER)
+				continue;
+			if (out->ngroups == BARS_GROUPS) {
+				out->overflow = 1;
+				continue;
+			}
+			label = ++out->ngroups;
+			out->gsize[label - 1] = size;
+			for (k = 0; k < size; k++)
+				out->label[stack[n - 1 - k]] = (uint8_t)label;
 		}
 	}
 	free(mark);
 	free(stack);
+}
+
+void bars_box(bars *b, int min_group, int w, int h)
+{
+	int i, x0 = b->cols, y0 = b->rows, x1 = -1, y1 = -1, t = b->tile;
+
+	if (!b->label || b->overflow)
+		return;
+	for (i = 0; i < b->cols * b->rows; i++) {
+		int x = i % b->cols, y = i / b->cols;
+		if (!b->label[i] || b->gsize[b->label[i] - 1] < min_group)
+			continue;
+		x0 = x < x0 ? x : x0;
+		y0 = y < y0 ? y : y0;
+		x1 = x > x1 ? x : x1;
+		y1 = y > y1 ? y : y1;
+	}
+	if (x1 < 0)
+		return;
+	b->x0 = (x0 - 2) * t < 0 ? 0 : (x0 - 2) * t;
+	b->y0 = (y0 - 2) * t < 0 ? 0 : (y0 - 2) * t;
+	b->x1 = (x1 + 3) * t > w ? w : (x1 + 3) * t;
+	b->y1 = (y1 + 3) * t > h ? h : (y1 + 3) * t;
+}
+
+void bars_free(bars *b)
+{
+	free(b->label);
+	b->label = NULL;
 }
 
 /*
@@ -296,14 +341,16 @@ static void bar_clusters(const float *angles, int cols, int rows, bars *out)
  */
 void plane_bars(const plane *in, bars *out)
 {
-	enum { TILE = 24, BINS = 36 };
+	enum { TILE = BARS_TILE, BINS = 36 };
 	double hist[BINS] = {0}, total = 0, best = 0;
 	int cols = in->w / TILE, rows = in->h / TILE, tx, ty, b, peak = 0;
 	float *angles = malloc(sizeof(float) * (size_t)(cols > 0 ? cols : 1) * (size_t)(rows > 0 ? rows : 1));
 
 	memset(out, 0, sizeof(*out));
-	if (!angles)
+	if (!angles) {
+		out->overflow = 1;
 		return;
+	}
 	for (ty = 0; ty < rows; ty++) {
 		for (tx = 0; tx < cols; tx++) {
 			double jxx = 0, jyy = 0, jxy = 0, energy, coh, ang, sgx = 0, sgy = 0, sabs = 0;
@@ -350,6 +397,9 @@ void plane_bars(const plane *in, bars *out)
 	}
 	out->angle = (peak + 0.5) * (180.0 / BINS);
 	out->strength = total > 0 ? best / total : 0;
+	out->cols = cols;
+	out->rows = rows;
+	out->tile = TILE;
 	bar_clusters(angles, cols, rows, out);
 	free(angles);
 	if (!out->tiles) {

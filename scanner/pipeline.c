@@ -29,15 +29,6 @@
 #define DM_REGIONS 6
 #define DM_THOROUGH_REGIONS 16
 
-struct ds_scanner {
-	ds_scan_opts opts;
-	int only_full;   /* decode only the full-resolution level (the reload of scan_file) */
-	zbar_ctx *zb;
-	raw_list raw;
-	ds_code code;
-	ds_trace_opts topts;
-};
-
 int ds_effort_parse(ds_effort *out, const char *name)
 {
 	if (!name || !strcmp(name, "normal"))
@@ -96,141 +87,45 @@ void ds_scanner_free(ds_scanner *s)
 	free(s);
 }
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* ---- agreement and de-duplication ---- */
-
-typedef struct cand {
-	size_t first;      /* index in raw of the best instance */
-	int passes;        /* distinct passes that found it */
-	int quality;       /* best ZBar quality */
-	const char *pass;  /* pass of the best instance */
-	int zbar;          /* at least one instance was read by ZBar */
-} cand;
-
-typedef struct run {
-	ds_scanner *s;
-	double t_last;
-	int evidence;      /* the largest group of bar-like tiles at the smallest level */
-	const char *pass_names[64]; /* pass name of each raw entry range */
-	size_t pass_end[64];
-	int npasses;
-	int have_trace;
-	int accepted;      /* symbols accepted so far (section 5), trace codes or not */
-	int zxing_done;    /* the top level was read by zxing-cpp already */
-	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
-	double full_scale;
-} run;
-
-static int same_symbol(const raw_symbol *a, const raw_symbol *b)
+static double now_ms(void)
 {
-	return a->len == b->len && a->aim[1] == b->aim[1] && !memcmp(a->data, b->data, a->len);
-}
-
-static const char *pass_of(const run *r, size_t idx)
-{
-	int i;
-
-	for (i = 0; i < r->npasses; i++)
-		if (idx < r->pass_end[i])
-			return r->pass_names[i];
-	return "?";
-}
-
-/* A 2D read vouches for itself (error correction). A 1D read needs two ZBar
- * scan lines, or three of zxing-cpp's (it counts lines 2 apart, and a
- * two-line zxing-cpp read was seen misreading an EAN-13 as a UPC-E), or two
- * passes that agree. */
-static int accepted(const cand *c, const raw_symbol *sym)
-{
-	return sym->two_d || c->quality >= (c->zbar ? 2 : 3) || c->passes >= 2;
-}
-
-/* Group the raw reads; fill cands (one per distinct symbol). */
-static size_t group(const run *r, cand *cands, size_t max)
-{
-	const raw_list *raw = &r->s->raw;
-	size_t n = 0, i, k;
-
-	for (i = 0; i < raw->n; i++) {
-		const raw_symbol *sym = &raw->v[i];
-		for (k = 0; k < n; k++)
-			if (same_symbol(&raw->v[cands[k].first], sym))
-				break;
-		if (k == n) {
-			if (n == max)
-				continue;
-			cands[n].first = i;
-			cands[n].passes = 1;
-			cands[n].quality = sym->quality;
-			cands[n].pass = pass_of(r, i);
-			cands[n].zbar = !sym->from_zxing;
-			n++;
-			continue;
-		}
-		cands[k].zbar |= !sym->from_zxing;
-		if (pass_of(r, i) != pass_of(r, cands[k].first) || sym->two_d)
-			cands[k].passes++;
-		if (sym->quality > cands[k].quality) {
-			cands[k].quality = sym->quality;
-			cands[k].first = i;
-			cands[k].pass = pass_of(r, i);
-		}
-	}
-	return n;
-}
-
-static int is_trace(ds_scanner *s, const raw_symbol *sym)
-{
-	if (ds_trace_parse(&s->code, sym->data, sym->len, sym->symbology, sym->aim, &s->topts) < 0)
-		return 0;
-	return s->code.valid && s->code.kind != DS_KIND_PRODUCT_BARCODE;
-}
-
-static void update_have_trace(run *r)
-{
-	cand cands[64];
-	size_t n = group(r, cands, 64), k;
-
-	r->have_trace = 0;
-	r->accepted = 0;
-	for (k = 0; k < n; k++) {
-		const raw_symbol *sym = &r->s->raw.v[cands[k].first];
-		if (!accepted(&cands[k], sym))
-			continue;
-		r->accepted++;
-		if (is_trace(r->s, sym))
-			r->have_trace = 1;
-	}
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* ---- passes ---- */
-
 static int end_pass(run *r, const char *name)
 {
 	if (r->s->opts.trace_passes) {
-		double t = now_ms();
-		fprintf(stderr, "drugscan: pass %-20s %7.1f ms, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
+		/* the thread's CPU time: what the pass cost, whatever the load */
+		double t = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+		fprintf(stderr, "drugscan: pass %-20s %7.1f ms CPU, %zu raw reads\n", name, t - r->t_last, r->s->raw.n);
 		r->t_last = t;
 	}
-	if (r->npasses < 64) {
+	if (r->npasses < RUN_PASSES) {
 		r->pass_names[r->npasses] = name;
 		r->pass_end[r->npasses] = r->s->raw.n;
 		r->npasses++;
 	}
-	update_have_trace(r);
+	judge_update(r);
+	if (r->s->opts.trace_passes && r->explained)
+		fprintf(stderr, "drugscan: the evidence is explained\n");
 	return DS_OK;
 }
 
 static int zbar_scan_pass(run *r, const plane *p, const xform *t, int rows_only, const char *name)
 {
-	int rc = zb_scan(r->s->zb, p, t, rows_only, &r->s->raw);
+	/* the full-resolution reload is for codes too fine for the copy read
+	 * first: its turned planes are read along every row */
+	int rc = zb_scan(r->s->zb, p, t, rows_only, rows_only && r->s->only_full, &r->s->raw);
+
 	if (rc == DS_ENOMEM)
 		return rc;
 	return end_pass(r, name);
@@ -259,6 +154,7 @@ static int op_blur(plane *o, const plane *i, int a) { return plane_blur(o, i, a)
 static int op_norm(plane *o, const plane *i, int a) { (void)a; return plane_normalize(o, i); }
 static int op_bin(plane *o, const plane *i, int a) { return plane_binarize(o, i, a); }
 static int op_inv(plane *o, const plane *i, int a) { (void)a; return plane_invert(o, i); }
+static int op_half(plane *o, const plane *i, int a) { (void)a; return plane_half(o, i); }
 
 /* p turned by deg into out, with the transform back; base says where p sits in the level. */
 static int turn(plane *out, xform *t, const plane *p, const xform *base, double deg)
@@ -295,8 +191,12 @@ static int rotated_pass(run *r, const plane *p, const xform *base, double deg, c
 	return rc;
 }
 
-static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *name)
+/* DataMatrix over the candidate regions: the first level's (found once, the
+ * evidence of explained()), or this level's (thorough, on every level) */
+static int datamatrix_pass(run *r, const plane *p, const xform *t, int whole_done, int first, const char *name)
 {
+	dm_region local[DM_MAX_REGIONS];
+	int more;
 	dm_job job;
 	int rc;
 
@@ -304,6 +204,9 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	job.lt = t;
 	job.full = r->full;
 	job.full_scale = r->full_scale;
+	job.whole_done = whole_done;
+	job.regions = first ? r->regions : local;
+	job.nregions = first ? r->nregions : dm_find_regions(p, local, &more);
 	if (r->s->opts.dm_regions > 0)
 		job.max_regions = r->s->opts.dm_regions;
 	else
@@ -311,27 +214,34 @@ static int datamatrix_pass(run *r, const plane *p, const xform *t, const char *n
 	rc = dm_scan(&job, &r->s->raw);
 	if (rc == DS_ENOMEM)
 		return rc;
+	if (first)
+		r->dm_done = 1;
 	return end_pass(r, name);
 }
 
 /* zxing-cpp over a whole level (inverted when invert), for what ZBar could not read */
-static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const char *name)
+#define ZX_LINEAR (ZX_CODE128 | ZX_EAN13 | ZX_DATABAR)
+#define ZX_LINEAR_QR (ZX_QR | ZX_LINEAR)
+static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int formats, const char *name)
 {
 	plane inv = {NULL, 0, 0, 0};
 	int rc;
 
 	if (invert && plane_invert(&inv, p) < 0)
 		return DS_ENOMEM;
-	rc = zx_plane(invert ? &inv : p, t, ZX_QR | ZX_CODE128 | ZX_EAN13 | ZX_DATABAR, ZX_TRY_HARDER | ZX_TRY_ROTATE,
-	              &r->s->raw);
+	rc = zx_plane(invert ? &inv : p, t, formats, ZX_TRY_HARDER | ZX_TRY_ROTATE, &r->s->raw);
 	plane_free(&inv);
 	if (rc == DS_ENOMEM)
 		return rc;
-	r->zxing_done = 1;
+	if (!invert && (formats & ZX_LINEAR) == ZX_LINEAR && (r->qr_top || (formats & ZX_QR)))
+		r->zxing_done = 1; /* the whole top level read for everything but DataMatrix */
+	if (r->top_bars && !invert && (formats & ZX_QR))
+		r->qr_top = 1; /* only whole levels are read for QR codes */
 	return end_pass(r, name);
 }
 
-#define STOP(r) ((r)->have_trace && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
+/* a trace code found, or everything code-like at the top level read */
+#define STOP(r) (((r)->have_trace || (r)->explained) && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
 #define TRY(expr)                  \
 	do {                           \
 		int rc_ = (expr);          \
@@ -348,19 +258,30 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, const 
  * rows only, for its scan lines must cross the bars and its columns would run
  * along them.
  */
+/* Below the top level (not thorough), the bar passes end once all the
+ * level's groups of bars are read: the level above looks further. */
+#define LEVEL_READ(r, b, scale, top) \
+	(!(top) && (r)->s->opts.effort != DS_EFFORT_THOROUGH && judge_bars_read((r), (b), (scale), 3))
+#define TRY_BARS(expr)                            \
+	do {                                          \
+		TRY(expr);                                \
+		if (LEVEL_READ(r, b, rt->scale, top))     \
+			return 0;                             \
+	} while (0)
+
 static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *b, int top, const plane *upright,
                          const xform *ut)
 {
 	ds_effort effort = r->s->opts.effort;
 
 	if (upright)
-		TRY(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
-	if (effort == DS_EFFORT_FAST)
-		return 0;
-	TRY(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
-	TRY(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
-	TRY(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
-	TRY(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
+		TRY_BARS(zbar_scan_pass(r, upright, ut, 1, "zbar/deskew"));
+	if (effort == DS_EFFORT_FAST || r->s->only_full)
+		return 0; /* the reload: zxing-cpp, ZBar plain and deskewed only (full_by_evidence()) */
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/smooth", op_blur, 1));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/normalize", op_norm, 0));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/binarize", op_bin, roi->w > 1200 ? 24 : 12));
+	TRY_BARS(derived_pass(r, roi, rt, "zbar/invert", op_inv, 0));
 	if (upright) {
 		plane d = {NULL, 0, 0, 0};
 		int rc;
@@ -371,8 +292,8 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *
 		TRY(rc);
 	}
 	/* fixed turns, for bars at an angle the estimate could not tell: not when
-	 * it was strong and upright and a symbol was read (the bars were read) */
-	if (effort == DS_EFFORT_THOROUGH || (top && !upright && (b->strength <= 0.25 || r->accepted == 0))) {
+	 * it was strong (upright bars need no turn; tilted ones were deskewed) */
+	if (effort == DS_EFFORT_THOROUGH || (top && !upright && b->strength <= 0.25)) {
 		static const double angles[] = {30, 60, 45, 15, 75};
 		static const char *names[] = {"zbar/rot30", "zbar/rot60", "zbar/rot45", "zbar/rot15", "zbar/rot75"};
 		size_t k, nk = effort == DS_EFFORT_THOROUGH ? 5 : 2;
@@ -382,18 +303,23 @@ static int bar_passes_on(run *r, const plane *roi, const xform *rt, const bars *
 	return 0;
 }
 
+/* ZBar tolerates a tilt only while one scan line still crosses every bar:
+ * a long code with short bars needs turning straight from about 3 degrees */
+static int off_axis(double angle)
+{
+	double dev = fmod(angle, 90.0);
+
+	return (dev < 45 ? dev : 90 - dev) > 3;
+}
+
 static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, int top)
 {
-	/* ZBar tolerates a tilt only while one scan line still crosses every bar:
-	 * a long code with short bars needs turning straight from about 3 degrees */
-	double dev = fmod(b->angle, 90.0);
-	int off_axis = (dev < 45 ? dev : 90 - dev) > 3;
 	plane up = {NULL, 0, 0, 0};
 	xform ut;
 	int rc;
 
 	/* scan lines must cross the bars: turn the gradient direction horizontal */
-	if (b->strength > 0.25 && off_axis && turn(&up, &ut, roi, rt, -b->angle) < 0)
+	if (b->strength > 0.25 && off_axis(b->angle) && turn(&up, &ut, roi, rt, -b->angle) < 0)
 		return DS_ENOMEM;
 	rc = bar_passes_on(r, roi, rt, b, top, up.px ? &up : NULL, &ut);
 	plane_free(&up);
@@ -402,31 +328,43 @@ static int bar_passes(run *r, const plane *roi, const xform *rt, const bars *b, 
 
 /* Nothing read at all by the top level: a code in noise, low contrast or
  * light on dark. zxing-cpp binarises locally by itself and reads a plane in
- * about a quarter of the time of one ZBar pass; then the plane inverted; then,
- * on a single-level image only, ZBar on it smoothed. */
-static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first)
+ * about a quarter of the time of one ZBar pass: its 1D readers (and QR,
+ * unless the level was read for QR codes already; not when there is no
+ * group of bars either, then), the plane inverted for QR codes; then, on a
+ * single-level image only, ZBar on the level halved (2x2 averaging:
+ * smoother, and a quarter of the work of the level blurred). */
+static int nothing_yet_passes(run *r, const plane *p, const xform *t, int first, int cluster)
 {
-	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	if (r->qr_top && cluster < 3)
+		r->zxing_done = 1; /* nothing bar-like, and QR codes were looked for */
+	if (!r->zxing_done)
+		TRY(zxing_pass(r, p, t, 0, r->qr_top ? ZX_LINEAR : ZX_LINEAR_QR, "zxing"));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
-	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L)
-		TRY(derived_pass(r, p, t, "zbar/smooth-all", op_blur, 1));
+		TRY(zxing_pass(r, p, t, 1, ZX_QR, "zxing/invert"));
+	if (r->s->raw.n == 0 && first && (long)p->w * p->h <= 2000000L && p->w >= 64 && p->h >= 64) {
+		xform ht = *t;
+		ht.scale *= 2;
+		TRY(derived_pass(r, p, &ht, "zbar/half", op_half, 0));
+	}
 	return 0;
 }
 
-/* The ZBar passes over the region of p where the bars are: plain, then
- * bar_passes(). `plain` 0 leaves out the plain read (the level had one). */
-static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int plain, int top)
+/* The passes over the region of p where the bars are: zxing-cpp's 1D
+ * readers (`zx`), ZBar plainly (`plain`), then bar_passes(). */
+static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int zx, int plain, int top)
 {
 	plane roi = {NULL, 0, 0, 0};
 	xform rt = *t;
-	int rc;
+	int rc = 0;
 
 	rt.tx = b->x0;
 	rt.ty = b->y0;
 	if (plane_crop(&roi, p, b->x0, b->y0, b->x1, b->y1) < 0)
 		return DS_ENOMEM;
-	rc = plain ? zbar_pass(r, &roi, &rt, "zbar") : 0;
+	if (zx)
+		rc = zxing_pass(r, &roi, &rt, 0, ZX_LINEAR, "zxing/bars");
+	if (rc >= 0 && !STOP(r) && plain)
+		rc = zbar_pass(r, &roi, &rt, "zbar");
 	if (rc >= 0 && !STOP(r))
 		rc = bar_passes(r, &roi, &rt, b, top);
 	plane_free(&roi);
@@ -435,130 +373,151 @@ static int roi_passes(run *r, const plane *p, const xform *t, const bars *b, int
 
 /*
  * A larger copy of a photo already looked at, with `normal`: work by
- * evidence, cheapest and most telling first. zxing-cpp reads the whole level
- * (QR codes, and 1D codes across rows or columns) several times faster than
- * one ZBar pass. Then, where the bars form a group big enough to be a 1D code
- * at this size (TOP_CLUSTER tiles: 1D codes in the generated photos give
- * 35-67 at 1600x1200, printed text at most 6), ZBar reads only that region,
- * plainly, then turned, smoothed, ...: a whole 3-megapixel level costs ZBar
- * 5 to 10 times more, and a plain read cannot cross the bars of a tilted code.
- * Last, when nothing at all was read, zxing-cpp reads the level inverted.
+ * evidence, cheapest and most telling first. zxing-cpp reads the whole
+ * level for QR codes (a QR trace code too small for the level below).
+ * Then, where the bars form a group big enough to be a 1D code at this size
+ * (TOP_CLUSTER tiles: 1D codes in the generated photos give 35-67 at
+ * 1600x1200, printed text at most 6), zxing-cpp's 1D readers and ZBar read
+ * only that region, ZBar plainly, then turned, smoothed, ...: a whole
+ * 3-megapixel level costs ZBar 5 to 10 times more, zxing-cpp's row scans
+ * over all of it about as much as its QR search, and a plain read cannot
+ * cross the bars of a tilted code. Last, when nothing at all was read,
+ * zxing-cpp reads the level inverted for QR codes (light on dark).
  */
 static int top_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
 {
-	TRY(zxing_pass(r, p, t, 0, "zxing"));
+	bars g = *b;
+
+	r->zxing_done = 1; /* the level is read here, by evidence */
+	TRY(zxing_pass(r, p, t, 0, ZX_QR, "zxing/qr"));
+	bars_box(&g, TOP_CLUSTER, p->w, p->h); /* the region of the groups worth it, not of text */
 	if (b->cluster >= TOP_CLUSTER)
-		TRY(roi_passes(r, p, t, b, 1, 1));
+		TRY(roi_passes(r, p, t, &g, 1, 1, 1));
 	if (r->s->raw.n == 0)
-		TRY(zxing_pass(r, p, t, 1, "zxing/invert"));
+		TRY(zxing_pass(r, p, t, 1, ZX_QR, "zxing/invert"));
 	return 0;
+}
+
+/*
+ * The full-resolution reload of a JPEG read smaller first (normal): the
+ * smaller copy was read whole for QR codes and its DataMatrix regions were
+ * read from this level already, so what is left is a 1D code too fine for
+ * it (a long GS1-128 with small modules): the region of the groups of bars
+ * of at least TOP_CLUSTER tiles, read by zxing-cpp's 1D readers, ZBar
+ * plainly and turned upright (along every row), and nothing else: the
+ * smoothed, stretched, binarised and inverted copies were read at the
+ * smaller size, and at 12 megapixels each costs 20-70 ms.
+ */
+static int full_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	bars g = *b;
+
+	r->zxing_done = 1;
+	if (b->cluster < TOP_CLUSTER)
+		return 0;
+	bars_box(&g, TOP_CLUSTER, p->w, p->h);
+	return roi_passes(r, p, t, &g, 1, 1, 1);
+}
+
+/*
+ * An image of one level (a crop, a small photo), with `normal`: zxing-cpp
+ * reads it whole for QR and DataMatrix: it reads most 2D symbols in a few
+ * milliseconds, and a 2D symbol read explains its region. It goes first
+ * unless the level shows a group of bars: then ZBar reads first, so that
+ * the EAN-13 beside a 2D trace code is read before the trace code stops the
+ * search (1D symbols are left to ZBar first, as on every other level:
+ * zxing-cpp alone was seen reading one EAN-13 two ways on two rows). Then ZBar on the whole level, the DataMatrix regions, and what
+ * level_passes() runs after them. Each pass may stop the search (STOP()).
+ */
+static int single_by_evidence(run *r, const plane *p, const xform *t, const bars *b)
+{
+	if (b->cluster >= 3) /* bars: ZBar first, for the EAN-13 beside a 2D trace code */
+		TRY(zbar_pass(r, p, t, "zbar"));
+	TRY(zxing_pass(r, p, t, 0, ZX_QR | ZX_DATAMATRIX, "zxing/2d"));
+	if (b->cluster < 3)
+		TRY(zbar_pass(r, p, t, "zbar"));
+	TRY(datamatrix_pass(r, p, t, 1, 1, "datamatrix"));
+	if (r->s->raw.n == 0)
+		TRY(nothing_yet_passes(r, p, t, 1, b->cluster));
+	if (b->cluster < 3)
+		return 0;
+	return roi_passes(r, p, t, b, 0, 0, 1);
+}
+
+/* The passes of one level, by effort and place (level_passes()). */
+static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first, int top)
+{
+	ds_effort effort = r->s->opts.effort;
+
+	if (r->s->only_full && effort == DS_EFFORT_NORMAL)
+		return full_by_evidence(r, p, t, b);
+	if (top && effort == DS_EFFORT_NORMAL)
+		return first ? single_by_evidence(r, p, t, b) : top_by_evidence(r, p, t, b);
+	TRY(zbar_pass(r, p, t, "zbar"));
+	/* DataMatrix regions show at the smallest level; they are read from the full one */
+	if (first || effort == DS_EFFORT_THOROUGH)
+		TRY(datamatrix_pass(r, p, t, 0, first, "datamatrix"));
+	if (effort == DS_EFFORT_FAST && !top)
+		return 0;
+	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
+		TRY(nothing_yet_passes(r, p, t, first, b->cluster));
+	if (b->cluster < 3 && effort != DS_EFFORT_THOROUGH)
+		return 0; /* nothing bar-like at this level: scattered tiles are text */
+	/* below the top level: no bar passes over groups of bars all read */
+	if (LEVEL_READ(r, b, t->scale, top))
+		return 0;
+	if (b->tiles == 0) {
+		b->x1 = p->w;
+		b->y1 = p->h;
+	}
+	return roi_passes(r, p, t, b, 0, 0, top);
 }
 
 /*
  * All passes at one pyramid level; `top` is the last level that will run.
  * Returns 1 when it may stop, 0 to go on.
  *
- * A top level above the first (a larger copy of a photo already looked at)
- * is worked by evidence with `normal`: see top_by_evidence().
+ * The first level's 2D candidate regions and the top level's groups of bars
+ * are the evidence that judge_update() weighs: once accepted symbols cover
+ * all of it, the search stops (STOP()). With `normal`, a top level is
+ * worked by evidence: single_by_evidence() for an image of one level,
+ * top_by_evidence() for a larger copy of one already looked at.
  */
 static int level_passes(run *r, const plane *p, double scale, int first, int top)
 {
-	ds_effort effort = r->s->opts.effort;
-	int by_evidence = top && !first && effort == DS_EFFORT_NORMAL;
 	xform t;
 	bars b;
+	int rc = 0;
 
 	memset(&t, 0, sizeof(t));
 	t.scale = scale;
+	r->level_scale = scale;
 	plane_bars(p, &b);
 	if (r->s->opts.trace_passes)
 		fprintf(stderr, "drugscan: bars at %dx%d: %d tiles, largest group %d, angle %.0f, strength %.2f\n", p->w,
 		        p->h, b.tiles, b.cluster, b.angle, b.strength);
-	if (first && b.cluster > r->evidence)
-		r->evidence = b.cluster;
-	if (by_evidence)
-		return top_by_evidence(r, p, &t, &b);
-	TRY(zbar_pass(r, p, &t, "zbar"));
-	/* DataMatrix regions show at the smallest level; they are read from the full one */
-	if (first || effort == DS_EFFORT_THOROUGH)
-		TRY(datamatrix_pass(r, p, &t, "datamatrix"));
-	if (effort == DS_EFFORT_FAST && !top)
-		return 0;
-	if (top && r->s->raw.n == 0 && effort != DS_EFFORT_FAST)
-		TRY(nothing_yet_passes(r, p, &t, first));
-	if (b.cluster < 3 && effort != DS_EFFORT_THOROUGH)
-		return 0; /* nothing bar-like at this level: scattered tiles are text */
-	if (b.tiles == 0) {
-		b.x1 = p->w;
-		b.y1 = p->h;
+	if (b.cluster > r->evidence)
+		r->evidence = b.cluster; /* the largest group of bars on any level */
+	if (first) {
+		r->nregions = dm_find_regions(p, r->regions, &r->regions_more);
+		r->regions_scale = scale;
+		if (r->s->opts.trace_passes)
+			fprintf(stderr, "drugscan: %d 2D candidate regions%s\n", r->nregions, r->regions_more ? " and more" : "");
 	}
-	return roi_passes(r, p, &t, &b, 0, top);
-}
-
-/*
- * Two different 1D reads of the same kind in the same place: one of them is
- * a misread. Keep the one more passes and scan lines agree on.
- */
-static int loses_conflict(const run *r, const cand *cands, size_t n, size_t k)
-{
-	const raw_symbol *a = &r->s->raw.v[cands[k].first];
-	size_t j;
-
-	for (j = 0; j < n; j++) {
-		const raw_symbol *b = &r->s->raw.v[cands[j].first];
-		int sa = cands[k].passes * 100 + cands[k].quality, sb = cands[j].passes * 100 + cands[j].quality;
-		int engines = cands[k].zbar != cands[j].zbar;
-		if (j == k || a->aim[1] != b->aim[1] || !accepted(&cands[j], b))
-			continue;
-		if (a->two_d || b->two_d) {
-			/* a QR code read by both engines in two character sets: ZBar's stays */
-			if (engines && !cands[k].zbar && raw_overlap(a->pos, b->pos) > 0.5)
-				return 1;
-			continue;
-		}
-		/* the two engines read one 1D symbol differently: the read more
-		 * passes agree on stays; on a tie neither does (no wrong read) */
-		if (engines && (raw_same_1d_place(a->pos, b->pos) || raw_same_1d_place(b->pos, a->pos))) {
-			if (cands[j].passes >= cands[k].passes)
-				return 1;
-			continue;
-		}
-		if (!engines && raw_overlap(a->pos, b->pos) > 0.5 && (sb > sa || (sb == sa && j < k)))
-			return 1;
+	if (top) {
+		r->top_bars = &b;
+		r->top_scale = scale;
+		r->top_min_group = first ? 3 : TOP_CLUSTER;
+		judge_update(r); /* what the levels below read may explain it already */
 	}
-	return 0;
-}
-
-/* Turn accepted candidates into the result, in reading order of discovery. */
-static int finish(run *r, ds_scan_result *out)
-{
-	cand cands[64];
-	size_t n = group(r, cands, 64), k, m = 0;
-	raw_list *raw = &r->s->raw;
-
-	out->symbols = calloc(n ? n : 1, sizeof(ds_symbol));
-	if (!out->symbols)
-		return DS_ENOMEM;
-	for (k = 0; k < n; k++) {
-		raw_symbol *sym = &raw->v[cands[k].first];
-		ds_symbol *o;
-		if (!accepted(&cands[k], sym) || raw_implausible(sym) || loses_conflict(r, cands, n, k))
-			continue;
-		o = &out->symbols[m++];
-		o->data = sym->data; /* ownership moves to the result */
-		sym->data = NULL;
-		o->len = sym->len;
-		memcpy(o->aim, sym->aim, 4);
-		strncpy(o->symbology, sym->symbology, sizeof(o->symbology) - 1);
-		memcpy(o->pos, sym->pos, sizeof(o->pos));
-		o->pass = cands[k].pass;
-		o->quality = cands[k].quality;
-	}
-	out->count = m;
-	out->passes = r->npasses;
-	out->has_trace = r->have_trace;
-	out->evidence = r->evidence;
-	return DS_OK;
+	if (!STOP(r))
+		rc = passes_at(r, p, &t, &b, first, top);
+	else if (r->s->opts.trace_passes)
+		fprintf(stderr, "drugscan: the evidence is explained\n");
+	if (top)
+		r->top_bars = NULL;
+	bars_free(&b);
+	return rc < 0 ? rc : STOP(r) ? 1 : rc;
 }
 
 int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, ds_error *err)
@@ -573,7 +532,7 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	r.s = s;
-	r.t_last = t0;
+	r.t_last = clock_ms(CLOCK_THREAD_CPUTIME_ID);
 	zb_reset(s->zb);
 	raw_clear(&s->raw);
 	levels[0].px = img->gray;
@@ -603,17 +562,17 @@ int ds_scanner_decode(ds_scanner *s, const ds_image *img, ds_scan_result *out, d
 		int first = s->only_full ? 0 : nlevels - 1;
 		for (i = first; i >= last && rc == 0; i--)
 			rc = level_passes(&r, &levels[i], scales[i], i == first, i == last);
-		if (rc == 0 && !r.have_trace && !r.zxing_done && s->opts.effort != DS_EFFORT_FAST) {
+		if (rc == 0 && !r.have_trace && !r.explained && !r.zxing_done && s->opts.effort != DS_EFFORT_FAST) {
 			xform t;
 			memset(&t, 0, sizeof(t));
 			t.scale = scales[last];
-			rc = zxing_pass(&r, &levels[last], &t, 0, "zxing");
+			rc = zxing_pass(&r, &levels[last], &t, 0, r.qr_top ? ZX_LINEAR : ZX_LINEAR_QR, "zxing");
 		}
 	}
 	if (rc >= 0)
 		rc = so_code128(&levels[0], scales[0], &s->raw);
 	if (rc >= 0)
-		rc = finish(&r, out);
+		rc = judge_finish(&r, out);
 done:
 	for (i = 1; i < nlevels; i++)
 		plane_free(&levels[i]);
@@ -629,7 +588,7 @@ int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char
 {
 	ds_image img;
 	ds_load_opts lo;
-	double t0 = now_ms();
+	double t0 = now_ms(), c0 = clock_ms(CLOCK_THREAD_CPUTIME_ID);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -676,6 +635,8 @@ int ds_scanner_scan_data(ds_scanner *s, const void *data, size_t len, const char
 		ds_image_free(&img);
 	}
 	out->elapsed_ms = now_ms() - t0;
+	if (s->opts.trace_passes)
+		fprintf(stderr, "drugscan: %s: %.1f ms CPU, loading included\n", name, clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0);
 	return rc;
 }
 

@@ -12,8 +12,10 @@
  * symbology; the read becomes the data inside, its GS separators kept. An
  * envelope with more than one format in it is left as it is. An envelope
  * with nothing inside leaves an empty payload, which is never reported.
+ * A QR code's bytes that name no character set become UTF-8 text here too,
+ * by one rule for both engines (charset.c).
  *
- * Also here: what the judging of reads (pipeline.c) asks of one read or two:
+ * Also here: what the judging of reads (judge.c) asks of one read or two:
  * is the payload plausible, do two boxes overlap, are two 1D reads in the
  * same place.
  */
@@ -40,7 +42,7 @@ static int envelope(const uint8_t *d, size_t len, size_t *off, size_t *n, int *f
 	return 1;
 }
 
-int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len)
+static int append(raw_list *l, raw_symbol *s, const void *data, size_t len)
 {
 	size_t off = 0, n = len;
 	int format;
@@ -65,6 +67,26 @@ int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len)
 	s->len = n;
 	l->v[l->n++] = *s;
 	return DS_OK;
+}
+
+int raw_push(raw_list *l, raw_symbol *s, const void *data, size_t len)
+{
+	uint8_t *text = NULL;
+	size_t n;
+	int rc;
+
+	if (s->qr_bytes) {
+		/* a QR code's bytes without a named character set: charset.c */
+		s->qr_bytes = 0;
+		if ((rc = cs_qr_text(data, len, &text, &n)) < 0)
+			return rc;
+		if (rc == 1) {
+			rc = append(l, s, text, n);
+			free(text);
+			return rc;
+		}
+	}
+	return append(l, s, data, len);
 }
 
 void raw_clear(raw_list *l)

@@ -10,7 +10,9 @@
  *  - with an ECI that names none (binary data): the bytes unchanged;
  *  - without an ECI: the bytes when they are valid UTF-8 (ASCII, as every
  *    trace code is), otherwise the bytes read as ISO-8859-1, the default
- *    character set of DataMatrix, QR and Code 128, converted to UTF-8.
+ *    character set of DataMatrix and Code 128, converted to UTF-8. A QR
+ *    code's bytes are handed on as well (raw, and eci 0): the caller picks
+ *    their character set by the rule ZBar's reads get (charset.c).
  */
 #define ZX_USE_UTF8 1
 #include <ReadBarcode.h>
@@ -111,6 +113,7 @@ int hand_over(const ZXing::Result &r, zx_sink sink, void *ctx)
 	out.format = flag_of(r.format());
 	if (!out.format || aim.size() != 3)
 		return 0;
+	out.eci = r.hasECI() ? 1 : 0;
 	if (r.hasECI())
 		text = r.text();
 	else if (!valid_utf8(r.bytes()))

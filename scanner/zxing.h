@@ -40,6 +40,7 @@ typedef struct zx_read {
 	const char *symbology; /* static: drugscan's name, "datamatrix", "gs1-datamatrix", "ean13", "upca", ... */
 	char aim[4];          /* zxing-cpp's symbology identifier, "]d1", "]d2", "]Q1", "]C0", ... */
 	int lines;            /* linear codes: the scan lines that agreed; 1 for 2D */
+	int eci;              /* the symbol names its character set (an ECI): data is converted by it */
 	double pos[4][2];     /* corners in plane pixels: top left, top right, bottom right, bottom left */
 } zx_read;
 

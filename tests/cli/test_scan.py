@@ -43,6 +43,21 @@ def scan_images():
     return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".jpg"))
 
 
+class CloseUpDataMatrix(unittest.TestCase):
+    """fixtures/datamatrix: curved, tilted and glossy GS1 DataMatrix close-ups (regrid.c)."""
+
+    def test_uneven_grids_read_exactly(self):
+        d = os.path.join(FIX, "datamatrix")
+        images = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".jpg"))
+        self.assertGreaterEqual(len(images), 2)
+        rc, out, err = run(["scan", "--format", "jsonl", "--jobs", "2"] + images)
+        self.assertEqual(rc, 0, err)
+        for img, o in zip(images, jsonl(out)):
+            self.assertEqual(o["file"], img)
+            self.assertEqual([(c["text"], c["symbology"]) for c in o["codes"]],
+                             [(expected(img)[0], "gs1-datamatrix")], img)
+
+
 class ScanFixtures(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
