@@ -162,6 +162,7 @@ void pg_disconnect(ds_ledger *l)
 	if (l->pg->conn)
 		PQfinish(l->pg->conn);
 	l->pg->conn = NULL;
+	l->pg->nprepared = 0; /* prepared statements die with their connection */
 }
 
 /* A connection failure that means "not reachable" (offline), not a bad setting. */
@@ -193,6 +194,7 @@ static int open_conn(ds_ledger *l, ds_error *err)
 	snprintf(options, sizeof(options), "-c lock_timeout=%ld -c statement_timeout=%ld -c idle_in_transaction_session_timeout=%ld",
 	         p->timeout_ms, p->timeout_ms * 4, p->timeout_ms * 20 > 60000 ? p->timeout_ms * 20 : 60000);
 	p->conn = PQconnectStartParams(kw, vals, 1);
+	p->nprepared = 0; /* a new session knows no prepared statement */
 	if (!p->conn)
 		return pg_fail(l, DS_LEDGER_NOMEM, "out of memory", err);
 	if (PQstatus(p->conn) == CONNECTION_BAD)
@@ -284,21 +286,59 @@ int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *con
 	return rc;
 }
 
+/* The name of sql's prepared statement on this connection: 1 prepared (or its Parse
+ * is queued already), 0 to prepare now (slot *slot), -1 not to prepare (unnamed). */
+static int prepared_name(struct led_pg *p, const char *sql, char name[8], int *slot)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < p->nprepared; i++) {
+		if (p->prepared[i] == sql) {
+			snprintf(name, 8, "ds%d", i);
+			return 1;
+		}
+		if (!p->prepared[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (p->no_prepare || (free_slot < 0 && p->nprepared >= PG_PREPARED_MAX))
+		return -1;
+	*slot = free_slot >= 0 ? free_slot : p->nprepared++;
+	p->prepared[*slot] = sql;
+	p->prepared_ok[*slot] = 0; /* until the server says it is prepared */
+	snprintf(name, 8, "ds%d", *slot);
+	return 0;
+}
+
 int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 {
 	struct led_pg *p = l->pg;
-	int i, k = 0, f, rc = DS_OK;
+	int i, k = 0, f, rc = DS_OK, q = 0;
+	/* what each queued command is: >= 0 the statement's index, -1 - slot a Parse of slot */
+	int what[2 * 8];
 	PGresult *r;
 
 	for (i = 0; i < n; i++)
 		st[i].res = NULL;
 	if (!p->conn)
 		return PG_GONE;
+	if (n > 8)
+		return pg_fail(l, DS_LEDGER_IO, "too many statements in one pipeline", err);
 	if (!PQenterPipelineMode(p->conn))
 		return failed(l, NULL, err);
-	for (i = 0; i < n; i++)
-		if (!PQsendQueryParams(p->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL, NULL, 0))
+	for (i = 0; i < n; i++) {
+		char name[8];
+		int slot = -1, pr = prepared_name(p, st[i].sql, name, &slot), ok;
+		if (pr == 0) {
+			if (!PQsendPrepare(p->conn, name, st[i].sql, st[i].n, NULL))
+				return failed(l, NULL, err);
+			what[q++] = -1 - slot;
+		}
+		ok = pr >= 0 ? PQsendQueryPrepared(p->conn, name, st[i].n, st[i].vals, NULL, NULL, 0)
+		             : PQsendQueryParams(p->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL, NULL, 0);
+		if (!ok)
 			return failed(l, NULL, err);
+		what[q++] = i;
+	}
 	if (!PQpipelineSync(p->conn))
 		return failed(l, NULL, err);
 	while ((f = PQflush(p->conn)) == 1)
@@ -315,7 +355,7 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			continue;
 		}
 		if (!(r = PQgetResult(p->conn))) {
-			k++; /* the end of one statement's results */
+			k++; /* the end of one command's results */
 			continue;
 		}
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
@@ -323,11 +363,32 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			PQexitPipelineMode(p->conn);
 			break;
 		}
-		if (k < n && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
-			PQclear(st[k].res);
-			st[k].res = r;
+		if (k < q && what[k] < 0) {
+			/* a Parse: the statement is prepared from now on (an aborted one is parsed next time) */
+			if (PQresultStatus(r) == PGRES_COMMAND_OK)
+				p->prepared_ok[-1 - what[k]] = 1;
+			else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED && rc == DS_OK) {
+				rc = failed(l, r, err);
+				if (rc == PG_GONE) {
+					PQclear(r);
+					break;
+				}
+			}
+			PQclear(r);
+		} else if (k < q && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
+			PQclear(st[what[k]].res);
+			st[what[k]].res = r;
 		} else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED && rc == DS_OK) {
-			rc = failed(l, r, err); /* the statements after it are aborted */
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (state && !strcmp(state, "26000")) {
+				/* a prepared statement the session does not know: a pooler that changes
+				 * sessions under us; from now on every statement goes unnamed */
+				p->no_prepare = 1;
+				p->nprepared = 0;
+				rc = PG_RETRY;
+			} else {
+				rc = failed(l, r, err); /* the statements after it are aborted */
+			}
 			PQclear(r);
 			if (rc == PG_GONE)
 				break;
@@ -335,6 +396,9 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			PQclear(r);
 		}
 	}
+	for (i = 0; i < p->nprepared; i++)
+		if (!p->prepared_ok[i])
+			p->prepared[i] = NULL; /* its Parse did not run (aborted, or the connection lost): free */
 	for (i = 0; rc < 0 && i < n; i++) {
 		PQclear(st[i].res);
 		st[i].res = NULL;
