@@ -1,4 +1,4 @@
-/* pg.h - shared between pg.c and pg_apply.c only: the chain ledger's connection. */
+/* pg.h - shared between pg.c, pg_read.c and pg_apply.c only: the chain ledger's connection. */
 #ifndef DS_LEDGER_PG_H
 #define DS_LEDGER_PG_H
 
