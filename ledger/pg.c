@@ -1,9 +1,10 @@
 /*
  * pg.c - the chain ledger on PostgreSQL (libpq): connecting within a
- * deadline, the versioned schema, and reading history, events, stock and
- * conflicts. Applying a request and pushing the events recorded offline are
- * in pg_apply.c; the rules are ledger.c's (led_rules), the same for both
- * ledgers. docs/chain-ledger.md describes the tables.
+ * deadline, the versioned schema, statements and pipelines (each pipelined
+ * statement prepared once per connection). Reading history, events, stock
+ * and conflicts is in pg_read.c; applying a request and pushing the events
+ * recorded offline are in pg_apply.c; the rules are ledger.c's (led_rules),
+ * the same for both ledgers. docs/chain-ledger.md describes the tables.
  *
  * Every wait on the server is bounded by the ledger's timeout (1.5 s by
  * default): a server that does not answer in time is "gone", and the counter
@@ -162,6 +163,7 @@ void pg_disconnect(ds_ledger *l)
 	if (l->pg->conn)
 		PQfinish(l->pg->conn);
 	l->pg->conn = NULL;
+	l->pg->nprepared = 0; /* prepared statements die with their connection */
 }
 
 /* A connection failure that means "not reachable" (offline), not a bad setting. */
@@ -193,6 +195,7 @@ static int open_conn(ds_ledger *l, ds_error *err)
 	snprintf(options, sizeof(options), "-c lock_timeout=%ld -c statement_timeout=%ld -c idle_in_transaction_session_timeout=%ld",
 	         p->timeout_ms, p->timeout_ms * 4, p->timeout_ms * 20 > 60000 ? p->timeout_ms * 20 : 60000);
 	p->conn = PQconnectStartParams(kw, vals, 1);
+	p->nprepared = 0; /* a new session knows no prepared statement */
 	if (!p->conn)
 		return pg_fail(l, DS_LEDGER_NOMEM, "out of memory", err);
 	if (PQstatus(p->conn) == CONNECTION_BAD)
@@ -284,21 +287,59 @@ int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *con
 	return rc;
 }
 
+/* The name of sql's prepared statement on this connection: 1 prepared (or its Parse
+ * is queued already), 0 to prepare now (slot *slot), -1 not to prepare (unnamed). */
+static int prepared_name(struct led_pg *p, const char *sql, char name[8], int *slot)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < p->nprepared; i++) {
+		if (p->prepared[i] == sql) {
+			snprintf(name, 8, "ds%d", i);
+			return 1;
+		}
+		if (!p->prepared[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (p->no_prepare || (free_slot < 0 && p->nprepared >= PG_PREPARED_MAX))
+		return -1;
+	*slot = free_slot >= 0 ? free_slot : p->nprepared++;
+	p->prepared[*slot] = sql;
+	p->prepared_ok[*slot] = 0; /* until the server says it is prepared */
+	snprintf(name, 8, "ds%d", *slot);
+	return 0;
+}
+
 int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 {
 	struct led_pg *p = l->pg;
-	int i, k = 0, f, rc = DS_OK;
+	int i, k = 0, f, rc = DS_OK, q = 0;
+	/* what each queued command is: >= 0 the statement's index, -1 - slot a Parse of slot */
+	int what[2 * 8];
 	PGresult *r;
 
 	for (i = 0; i < n; i++)
 		st[i].res = NULL;
 	if (!p->conn)
 		return PG_GONE;
+	if (n > 8)
+		return pg_fail(l, DS_LEDGER_IO, "too many statements in one pipeline", err);
 	if (!PQenterPipelineMode(p->conn))
 		return failed(l, NULL, err);
-	for (i = 0; i < n; i++)
-		if (!PQsendQueryParams(p->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL, NULL, 0))
+	for (i = 0; i < n; i++) {
+		char name[8];
+		int slot = -1, pr = prepared_name(p, st[i].sql, name, &slot), ok;
+		if (pr == 0) {
+			if (!PQsendPrepare(p->conn, name, st[i].sql, st[i].n, NULL))
+				return failed(l, NULL, err);
+			what[q++] = -1 - slot;
+		}
+		ok = pr >= 0 ? PQsendQueryPrepared(p->conn, name, st[i].n, st[i].vals, NULL, NULL, 0)
+		             : PQsendQueryParams(p->conn, st[i].sql, st[i].n, NULL, st[i].vals, NULL, NULL, 0);
+		if (!ok)
 			return failed(l, NULL, err);
+		what[q++] = i;
+	}
 	if (!PQpipelineSync(p->conn))
 		return failed(l, NULL, err);
 	while ((f = PQflush(p->conn)) == 1)
@@ -315,7 +356,7 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			continue;
 		}
 		if (!(r = PQgetResult(p->conn))) {
-			k++; /* the end of one statement's results */
+			k++; /* the end of one command's results */
 			continue;
 		}
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
@@ -323,11 +364,32 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			PQexitPipelineMode(p->conn);
 			break;
 		}
-		if (k < n && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
-			PQclear(st[k].res);
-			st[k].res = r;
+		if (k < q && what[k] < 0) {
+			/* a Parse: the statement is prepared from now on (an aborted one is parsed next time) */
+			if (PQresultStatus(r) == PGRES_COMMAND_OK)
+				p->prepared_ok[-1 - what[k]] = 1;
+			else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED && rc == DS_OK) {
+				rc = failed(l, r, err);
+				if (rc == PG_GONE) {
+					PQclear(r);
+					break;
+				}
+			}
+			PQclear(r);
+		} else if (k < q && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)) {
+			PQclear(st[what[k]].res);
+			st[what[k]].res = r;
 		} else if (PQresultStatus(r) != PGRES_PIPELINE_ABORTED && rc == DS_OK) {
-			rc = failed(l, r, err); /* the statements after it are aborted */
+			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			if (state && !strcmp(state, "26000")) {
+				/* a prepared statement the session does not know: a pooler that changes
+				 * sessions under us; from now on every statement goes unnamed */
+				p->no_prepare = 1;
+				p->nprepared = 0;
+				rc = PG_RETRY;
+			} else {
+				rc = failed(l, r, err); /* the statements after it are aborted */
+			}
 			PQclear(r);
 			if (rc == PG_GONE)
 				break;
@@ -335,6 +397,9 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 			PQclear(r);
 		}
 	}
+	for (i = 0; i < p->nprepared; i++)
+		if (!p->prepared_ok[i])
+			p->prepared[i] = NULL; /* its Parse did not run (aborted, or the connection lost): free */
 	for (i = 0; rc < 0 && i < n; i++) {
 		PQclear(st[i].res);
 		st[i].res = NULL;
@@ -588,167 +653,5 @@ int ds_ledger_open_at(ds_ledger **out, const char *spec, const char *data_dir, c
 	ds_buf_free(&path);
 	ds_buf_free(&dir);
 	ds_buf_free(&local);
-	return rc;
-}
-
-/* ---- reading ---- */
-
-#define PG_EVENT_COLS                                                                                               \
-	"seq, uuid::text, unit_key, product_key, serial, nhsa_code, batch, expiry, action, split, qty, station, operator," \
-	" time_ms, note, state_before, state_after, units_after, undoes, outcome, refused, undone_action, store"
-
-static void read_event(PGresult *r, int i, ds_event *ev)
-{
-	ev->seq = strtoll(pg_col(r, i, 0), NULL, 10);
-	ev->uuid = pg_col(r, i, 1);
-	ev->code = pg_col(r, i, 2);
-	ev->product_key = pg_col(r, i, 3);
-	ev->serial = pg_col(r, i, 4);
-	ev->nhsa_code = pg_col(r, i, 5);
-	ev->batch = pg_col(r, i, 6);
-	ev->expiry = pg_col(r, i, 7);
-	ev->action = pg_col(r, i, 8);
-	ev->split = pg_int(r, i, 9);
-	ev->qty = pg_int(r, i, 10);
-	ev->station = pg_col(r, i, 11);
-	ev->operator_ = pg_col(r, i, 12);
-	ev->time_ms = strtoll(pg_col(r, i, 13), NULL, 10);
-	ev->note = pg_col(r, i, 14);
-	ev->state_before = pg_col(r, i, 15);
-	ev->state_after = pg_col(r, i, 16);
-	ev->units_left = PQgetisnull(r, i, 17) ? -1 : pg_int(r, i, 17);
-	ev->undoes = pg_col(r, i, 18);
-	ev->outcome = pg_int(r, i, 19);
-	ev->refused = pg_int(r, i, 20);
-	ev->undone_action = pg_col(r, i, 21);
-	ev->store = pg_col(r, i, 22);
-}
-
-/* Reading needs the server: connect (within the timeout) when not connected. */
-static int reading(ds_ledger *l, ds_error *err)
-{
-	int rc;
-
-	l->pg->deadline = pg_clock() + l->pg->timeout_ms * 4;
-	rc = pg_connect(l, 0, err);
-	if (rc == PG_GONE && err)
-		snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message), " (not reachable)");
-	return rc == PG_GONE ? DS_EIO : rc;
-}
-
-/* Rows of a query with parameters, each to fn; a long read gets a longer deadline. */
-static int each_row(ds_ledger *l, const char *sql, int n, const char *const *vals, ds_event_fn fn, void *ctx,
-                    ds_error *err)
-{
-	PGresult *r;
-	int rc, i;
-
-	if ((rc = reading(l, err)) < 0)
-		return rc;
-	l->pg->deadline = pg_clock() + l->pg->timeout_ms * 20;
-	if ((rc = pg_run(l, &r, sql, n, vals, err)) < 0)
-		return rc == PG_GONE || rc == PG_RETRY ? DS_EIO : rc;
-	for (i = 0; rc == DS_OK && i < PQntuples(r); i++) {
-		ds_event ev;
-		read_event(r, i, &ev);
-		rc = fn(ctx, &ev);
-	}
-	PQclear(r);
-	return rc;
-}
-
-int pg_history(ds_ledger *l, const char *code, ds_event_fn fn, void *ctx, ds_error *err)
-{
-	const char *vals[] = {code};
-
-	return each_row(l, "SELECT " PG_EVENT_COLS " FROM drugscan_events WHERE unit_key = $1 ORDER BY seq", 1, vals, fn,
-	                ctx, err);
-}
-
-int pg_events(ds_ledger *l, long long since_ms, int only_effective, ds_event_fn fn, void *ctx, ds_error *err)
-{
-	char since[24], eff[4];
-	const char *vals[] = {since, eff, l->pg->store_given ? l->pg->store : ""};
-
-	/* the export: the whole chain, or the store named by --store */
-	snprintf(since, sizeof(since), "%lld", since_ms);
-	snprintf(eff, sizeof(eff), "%d", only_effective);
-	return each_row(l,
-	                "SELECT " PG_EVENT_COLS " FROM drugscan_events WHERE time_ms >= $1 AND ($2::int = 0 OR refused = 0)"
-	                " AND ($3 = '' OR store = $3) ORDER BY time_ms, seq",
-	                3, vals, fn, ctx, err);
-}
-
-int pg_stock(ds_ledger *l, ds_stock_fn fn, void *ctx, ds_error *err)
-{
-	PGresult *r;
-	int rc, i;
-
-	if ((rc = reading(l, err)) < 0)
-		return rc;
-	rc = pg_run(l, &r,
-	            "SELECT product_key, nhsa_code, count(*),"
-	            " sum(CASE WHEN units > 0 AND units_left >= 0 AND units_left < units THEN 1 ELSE 0 END)"
-	            " FROM drugscan_units WHERE state IN ('in_stock', 'returned') GROUP BY product_key, nhsa_code"
-	            " ORDER BY product_key",
-	            0, NULL, err);
-	if (rc < 0)
-		return rc == PG_GONE || rc == PG_RETRY ? DS_EIO : rc;
-	for (i = 0; rc == DS_OK && i < PQntuples(r); i++)
-		rc = fn(ctx, pg_col(r, i, 0), pg_col(r, i, 1), (long)pg_int(r, i, 2), (long)pg_int(r, i, 3));
-	PQclear(r);
-	return rc;
-}
-
-int ds_ledger_conflicts(ds_ledger *l, const char *code, ds_conflict_fn fn, void *ctx, ds_error *err)
-{
-	const char *vals[] = {code ? code : ""};
-	PGresult *r;
-	int rc, i;
-
-	if (!l->pg)
-		return DS_OK;
-	if ((rc = reading(l, err)) < 0)
-		return rc;
-	rc = pg_run(l, &r,
-	            "SELECT uuid::text, unit_key, store, station, action, label_id, text, first_store, time_ms,"
-	            " coalesce(first_ms, 0), found_ms FROM drugscan_conflicts WHERE $1 = '' OR unit_key = $1"
-	            " ORDER BY found_ms, time_ms",
-	            1, vals, err);
-	if (rc < 0)
-		return rc == PG_GONE || rc == PG_RETRY ? DS_EIO : rc;
-	for (i = 0; rc == DS_OK && i < PQntuples(r); i++) {
-		ds_conflict c;
-		c.uuid = pg_col(r, i, 0);
-		c.code = pg_col(r, i, 1);
-		c.store = pg_col(r, i, 2);
-		c.station = pg_col(r, i, 3);
-		c.action = pg_col(r, i, 4);
-		c.label_id = pg_col(r, i, 5);
-		c.text = pg_col(r, i, 6);
-		c.first_store = pg_col(r, i, 7);
-		c.time_ms = strtoll(pg_col(r, i, 8), NULL, 10);
-		c.first_ms = strtoll(pg_col(r, i, 9), NULL, 10);
-		c.found_ms = strtoll(pg_col(r, i, 10), NULL, 10);
-		rc = fn(ctx, &c);
-	}
-	PQclear(r);
-	return rc;
-}
-
-/* The queue of the chain ledger: the events recorded offline that wait for the server. */
-int pg_outbox(ds_ledger *l, long *depth, long long *oldest_ms, ds_error *err)
-{
-	struct led_pg *p = l->pg;
-	ds_ledger_open_opts ro = {1, NULL, NULL, NULL, 0, NULL};
-	ds_ledger *local = p->local;
-	int rc = DS_OK;
-
-	if (!local && p->local_path && (rc = ds_ledger_open(&local, p->local_path, &ro, err)) < 0)
-		return rc;
-	if (local)
-		rc = ds_ledger_outbox(local, depth, oldest_ms, err);
-	if (local != p->local)
-		ds_ledger_close(local);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* pg.h - shared between pg.c and pg_apply.c only: the chain ledger's connection. */
+/* pg.h - shared between pg.c, pg_read.c and pg_apply.c only: the chain ledger's connection. */
 #ifndef DS_LEDGER_PG_H
 #define DS_LEDGER_PG_H
 
@@ -30,6 +30,13 @@ struct led_pg {
 	int schema, created;
 	long pending;          /* events waiting in the offline ledger; -1 unknown */
 	long pushed, conflicts; /* by this connection's pushes */
+	/* the statements of pg_pipeline prepared on this connection (named ds0, ds1, ...): each is
+	 * parsed and planned once per connection, not at every request */
+#define PG_PREPARED_MAX 16
+	const char *prepared[PG_PREPARED_MAX]; /* NULL: a free slot */
+	char prepared_ok[PG_PREPARED_MAX];      /* 0 while its Parse is in flight */
+	int nprepared;
+	int no_prepare;        /* the server (a pooler) lost a prepared statement: unnamed from then on */
 };
 
 long long pg_clock(void); /* monotonic ms */
@@ -41,7 +48,10 @@ void pg_disconnect(ds_ledger *l);
 int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *const *vals, ds_error *err);
 /* Statements sent together in one round trip (libpq's pipeline mode), then one
  * sync: each st[i].res is set (PQclear them); after the first failure the rest
- * are aborted. DS_OK, PG_GONE, PG_RETRY or an error, as pg_run. */
+ * are aborted. DS_OK, PG_GONE, PG_RETRY or an error, as pg_run. Each sql is
+ * prepared (named) once per connection, in the same round trip as its first use:
+ * sql must be a string that lives as long as the ledger (a literal); it is
+ * known by its address. */
 typedef struct pg_stmt {
 	const char *sql;
 	int n;

@@ -462,7 +462,6 @@ static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
 		kept.outcome = 2;
 		kept.units_left = c.units_left;
 		conflict_stmt(e, &c, &chk, cbuf, cvals, &cs);
-		l->pg->conflicts++;
 	}
 	if (conflict || e->refused) {
 		a.state = c.state;
@@ -472,6 +471,7 @@ static int push_one(ds_ledger *l, const ds_event *e, ds_error *err)
 	if ((rc = record(l, &kept, w.units_before, 1, &a, conflict ? &cs : NULL, err)) < 0)
 		goto fail;
 	l->pg->pushed++;
+	l->pg->conflicts += conflict; /* counted once committed: a retried push counts once */
 	return DS_OK;
 fail:
 	rollback(l);
@@ -574,8 +574,14 @@ int pg_push(ds_ledger *l, ds_error *err)
 	}
 	while (rc == DS_OK && (rc = next_pending(p->local, p->store, h, &n, err)) == DS_OK && n > 0) {
 		for (done = 0; done < n; done++) {
-			p->deadline = pg_clock() + p->timeout_ms;
-			if ((rc = push_one(l, &h[done].ev, err)) < 0)
+			int tries = 0;
+			do {
+				/* a serialization failure, a deadlock, or a pooler that lost the prepared
+				 * statements (unnamed statements from then on): the same event again */
+				p->deadline = pg_clock() + p->timeout_ms;
+				rc = push_one(l, &h[done].ev, err);
+			} while (rc == PG_RETRY && ++tries < 6);
+			if (rc < 0)
 				break;
 		}
 		/* what reached the server is marked; a crash before this only means a resend, skipped by uuid */

@@ -434,6 +434,27 @@ class Chain(unittest.TestCase):
         self.assertEqual((rc, out), (1, []))
         self.assertIn("schema 2 is newer", self.one_line(err.splitlines()[0]))
 
+    def test_session_that_lost_its_prepared_statements(self):
+        """A pooler may hand the counter a session without its prepared statements: here the
+        server forgets them after every event (DEALLOCATE ALL in a trigger). The request that
+        finds its statement gone is tried again unnamed; every code is recorded online, once."""
+        CLUSTER.psql("DROP DATABASE IF EXISTS pooled")
+        CLUSTER.psql("CREATE DATABASE pooled")
+        url = CLUSTER.url(db="pooled")
+        rc, out, err = self.run_cli(["ledger", "init", "--ledger", url])
+        self.assertEqual(rc, 0, err)
+        CLUSTER.psql("CREATE FUNCTION forget() RETURNS trigger LANGUAGE plpgsql AS"
+                     " $$BEGIN EXECUTE 'DEALLOCATE ALL'; RETURN NULL; END$$;"
+                     " CREATE TRIGGER forget AFTER INSERT ON drugscan_events FOR EACH STATEMENT"
+                     " EXECUTE FUNCTION forget()", db="pooled")
+        codes = [code(i, "8700003") for i in range(6)]
+        rc, out, err = self.sell("P", codes, url=url)
+        self.assertEqual([a["ledger"]["recorded"] for a in out], [True] * 6, err)
+        self.assertEqual([a["ledger"]["state_after"] for a in out], ["sold"] * 6)
+        self.assertNotIn("offline", err)
+        rows = CLUSTER.psql("SELECT count(*), count(DISTINCT uuid), sum(offline::int) FROM drugscan_events", db="pooled")
+        self.assertEqual(rows, ["6|6|0"])
+
     def test_read_only_role(self):
         CLUSTER.psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'reader') THEN"
                      " CREATE ROLE reader LOGIN PASSWORD 'readerpw'; END IF; END$$;"
