@@ -289,13 +289,13 @@ int pg_run(ds_ledger *l, PGresult **out, const char *sql, int n, const char *con
 
 /* The name of sql's prepared statement on this connection: 1 prepared (or its Parse
  * is queued already), 0 to prepare now (slot *slot), -1 not to prepare (unnamed). */
-static int prepared_name(struct led_pg *p, const char *sql, char name[8], int *slot)
+static int prepared_name(struct led_pg *p, const char *sql, char name[16], int *slot)
 {
 	int i, free_slot = -1;
 
 	for (i = 0; i < p->nprepared; i++) {
 		if (p->prepared[i] == sql) {
-			snprintf(name, 8, "ds%d", i);
+			snprintf(name, 16, "ds%d", i);
 			return 1;
 		}
 		if (!p->prepared[i] && free_slot < 0)
@@ -306,7 +306,7 @@ static int prepared_name(struct led_pg *p, const char *sql, char name[8], int *s
 	*slot = free_slot >= 0 ? free_slot : p->nprepared++;
 	p->prepared[*slot] = sql;
 	p->prepared_ok[*slot] = 0; /* until the server says it is prepared */
-	snprintf(name, 8, "ds%d", *slot);
+	snprintf(name, 16, "ds%d", *slot);
 	return 0;
 }
 
@@ -327,7 +327,7 @@ int pg_pipeline(ds_ledger *l, pg_stmt *st, int n, ds_error *err)
 	if (!PQenterPipelineMode(p->conn))
 		return failed(l, NULL, err);
 	for (i = 0; i < n; i++) {
-		char name[8];
+		char name[16];
 		int slot = -1, pr = prepared_name(p, st[i].sql, name, &slot), ok;
 		if (pr == 0) {
 			if (!PQsendPrepare(p->conn, name, st[i].sql, st[i].n, NULL))
