@@ -179,6 +179,7 @@ typedef struct run {
 	int have_trace;
 	int accepted;      /* symbols accepted so far (section 5), trace codes or not */
 	int zxing_done;    /* the top level was read by zxing-cpp already */
+	int hold;          /* the search goes on to the end of this level, whatever was read */
 	const plane *full; /* the loaded image (level 0) and its scale, for DataMatrix crops */
 	double full_scale;
 	double level_scale; /* the scale of the level that runs */

@@ -241,7 +241,7 @@ static int zxing_pass(run *r, const plane *p, const xform *t, int invert, int fo
 }
 
 /* a trace code found, or everything code-like at the top level read */
-#define STOP(r) (((r)->have_trace || (r)->explained) && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
+#define STOP(r) (!(r)->hold && ((r)->have_trace || (r)->explained) && (r)->s->opts.effort != DS_EFFORT_THOROUGH)
 #define TRY(expr)                  \
 	do {                           \
 		int rc_ = (expr);          \
@@ -444,6 +444,8 @@ static int single_by_evidence(run *r, const plane *p, const xform *t, const bars
 	return roi_passes(r, p, t, b, 0, 0, 1);
 }
 
+static int passes_below(run *r, const plane *p, const xform *t, bars *b, int first, int top);
+
 /* The passes of one level, by effort and place (level_passes()). */
 static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first, int top)
 {
@@ -454,6 +456,31 @@ static int passes_at(run *r, const plane *p, const xform *t, bars *b, int first,
 	if (top && effort == DS_EFFORT_NORMAL)
 		return first ? single_by_evidence(r, p, t, b) : top_by_evidence(r, p, t, b);
 	TRY(zbar_pass(r, p, t, "zbar"));
+	if (first && !top && effort == DS_EFFORT_NORMAL && r->nregions > 0 && !r->have_trace) {
+		/*
+		 * A QR code ZBar missed at the smallest level, read before the DataMatrix pass
+		 * looks at its region (it then skips it) and so that the top level need not
+		 * look for it; the rest of this level still runs, for the product barcode
+		 * beside it (the search stopping at a trace code would leave it unread).
+		 */
+		int rc = zxing_pass(r, p, t, 0, ZX_QR, "zxing/qr-small");
+		if (rc < 0)
+			return rc;
+		if (!r->have_trace)
+			return passes_below(r, p, t, b, first, top);
+		r->hold = 1;
+		rc = passes_below(r, p, t, b, first, top);
+		r->hold = 0;
+		return rc < 0 ? rc : STOP(r) ? 1 : rc;
+	}
+	return passes_below(r, p, t, b, first, top);
+}
+
+/* the rest of passes_at(), after ZBar's plain pass */
+static int passes_below(run *r, const plane *p, const xform *t, bars *b, int first, int top)
+{
+	ds_effort effort = r->s->opts.effort;
+
 	/* DataMatrix regions show at the smallest level; they are read from the full one */
 	if (first || effort == DS_EFFORT_THOROUGH)
 		TRY(datamatrix_pass(r, p, t, 0, first, "datamatrix"));
