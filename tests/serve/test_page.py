@@ -90,7 +90,7 @@ def browser(*extra):
     return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=o)
 
 
-def wait_for(d, fn, timeout=20):
+def wait_for(d, fn, timeout=45):  # generous: CI machines are shared (it failed once at load 12)
     end = time.time() + timeout
     while time.time() < end:
         v = fn(d)
@@ -224,7 +224,7 @@ class Offline(unittest.TestCase):
             self.assertIn("未记录", d.find_element(By.ID, "answer").text)
             self.assertEqual(d.find_element(By.ID, "pending-count").text, "1")
             p, url = start(home, "--listen", "127.0.0.1:" + port, "--token-file", token)  # back
-            wait_for(d, lambda d: not d.find_element(By.ID, "pending").is_displayed(), timeout=20)
+            wait_for(d, lambda d: not d.find_element(By.ID, "pending").is_displayed(), timeout=45)
             self.assertIn("补录", d.find_element(By.ID, "history").text)
             st = post(url, "/v1/counter/scan", {"code": clean(6)}, token="page-token-42")
             self.assertEqual(st["ledger"]["state_before"], "sold")  # the kept sale was recorded
