@@ -18,6 +18,14 @@ static int plane_new(plane *out, int w, int h)
 	return out->px ? DS_OK : DS_ENOMEM;
 }
 
+int plane_white(plane *out, int w, int h)
+{
+	if (plane_new(out, w, h) < 0)
+		return DS_ENOMEM;
+	memset(out->px, 255, (size_t)(w > 0 ? w : 1) * (size_t)(h > 0 ? h : 1));
+	return DS_OK;
+}
+
 void plane_free(plane *p)
 {
 	if (p && p->owned)

@@ -23,6 +23,7 @@ int plane_blur(plane *out, const plane *in, int radius);     /* box blur, separa
 int plane_normalize(plane *out, const plane *in);            /* global 1%-99% contrast stretch */
 int plane_binarize(plane *out, const plane *in, int block);  /* local mean threshold */
 int plane_invert(plane *out, const plane *in);
+int plane_white(plane *out, int w, int h);                   /* a new plane, all white */
 /* Rotate by deg around the centre into a canvas that holds the whole image,
  * resampled by zoom (2 doubles the resolution: fine bars survive the turn). */
 int plane_rotate(plane *out, const plane *in, double deg, double zoom);

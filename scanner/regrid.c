@@ -248,13 +248,8 @@ static int draw(const uint8_t *m, int w, const int b[4], plane *out)
 		return 0;
 	W = (cols + 4) * REGRID_MODULE;
 	H = (rows + 4) * REGRID_MODULE;
-	out->px = malloc((size_t)W * (size_t)H);
-	if (!out->px)
+	if (plane_white(out, W, H) < 0)
 		return DS_ENOMEM;
-	out->w = W;
-	out->h = H;
-	out->owned = 1;
-	memset(out->px, 255, (size_t)W * (size_t)H);
 	for (j = 0; j < rows; j++)
 		for (i = 0; i < cols; i++) {
 			int x = b[0] + (int)(cx[i] + 0.5), y = b[1] + (int)(cy[j] + 0.5), k;
@@ -478,13 +473,8 @@ static int unwarp(const plane *p, const double c[4][2], int W, int H, int M, pla
 	b = x3 - x0 + h * x3;
 	d = y1 - y0 + g * y1;
 	e = y3 - y0 + h * y3;
-	out->px = malloc((size_t)ow * (size_t)oh);
-	if (!out->px)
+	if (plane_white(out, ow, oh) < 0)
 		return DS_ENOMEM;
-	out->w = ow;
-	out->h = oh;
-	out->owned = 1;
-	memset(out->px, 255, (size_t)ow * (size_t)oh);
 	for (j = 0; j < H; j++)
 		for (i = 0; i < W; i++) {
 			double u = (i + 0.5) / W, v = (j + 0.5) / H, z = g * u + h * v + 1;
